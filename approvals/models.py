@@ -1,0 +1,28 @@
+"""Go-live approvals: append-only decisions binding a strategy + instrument to the code hash that was approved."""
+
+from django.db import models
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REVOKE = "revoke", "Revoke"
+
+
+class GoLiveApproval(models.Model):
+    """One decision. A revocation is a new record; rows are never updated or deleted (database triggers)."""
+
+    strategy = models.CharField(max_length=64, db_index=True)
+    instrument_id = models.CharField(max_length=64, db_index=True, help_text="SYMBOL.VENUE, e.g. QQQ.NASDAQ")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    code_hash = models.CharField(max_length=64, help_text="Hash of the strategy's code when the decision was made.")
+    decided_by = models.CharField("approved/revoked by", max_length=200)
+    note = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "go-live approval"
+        permissions = [("approve_live", "Can approve and revoke live trading")]
+
+    def __str__(self) -> str:
+        return f"{self.decision} {self.strategy} on {self.instrument_id} by {self.decided_by}"

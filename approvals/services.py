@@ -1,0 +1,112 @@
+"""Approve and revoke live trading (each write and its audit entry in one transaction), and the live gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from approvals.models import Decision, GoLiveApproval
+from audit.models import Action
+from audit.services import record
+from trading.ids import InvalidIdentifier, validate_instrument_id
+from trading.strategies.registry import UnknownStrategy, code_hash, get_spec
+
+
+class ApprovalError(ValueError):
+    """An approval or revocation was refused; the message is one line saying why."""
+
+
+def latest_decision(strategy: str, instrument_id: str) -> GoLiveApproval | None:
+    """The most recent decision for a strategy + instrument, if any."""
+    return GoLiveApproval.objects.filter(strategy=strategy, instrument_id=instrument_id).order_by("-created_at", "-id").first()
+
+
+def validate_request(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str]:
+    """Check the inputs shared by approve and revoke; return them cleaned, or raise ApprovalError."""
+    try:
+        get_spec(strategy)
+        instrument_id = validate_instrument_id(instrument_id)
+    except (UnknownStrategy, InvalidIdentifier) as exc:
+        raise ApprovalError(str(exc)) from None
+    note = (note or "").strip()
+    if not note:
+        raise ApprovalError("a note is required: say what evidence supports this decision")
+    return strategy, instrument_id, note
+
+
+def check_approve(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str, str]:
+    """Validate an approval without writing; return (strategy, instrument, note, current code hash)."""
+    strategy, instrument_id, note = validate_request(strategy, instrument_id, note)
+    current = code_hash(strategy)
+    latest = latest_decision(strategy, instrument_id)
+    if latest and latest.decision == Decision.APPROVE and latest.code_hash == current:
+        raise ApprovalError(f"{strategy} on {instrument_id} is already approved for this code (approval #{latest.pk})")
+    return strategy, instrument_id, note, current
+
+
+def check_revoke(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str, GoLiveApproval]:
+    """Validate a revocation without writing; return (strategy, instrument, note, the approval revoked)."""
+    strategy, instrument_id, note = validate_request(strategy, instrument_id, note)
+    latest = latest_decision(strategy, instrument_id)
+    if latest is None or latest.decision != Decision.APPROVE:
+        raise ApprovalError(f"{strategy} on {instrument_id} is not approved for live trading: nothing to revoke")
+    return strategy, instrument_id, note, latest
+
+
+def do_approve_live(*, strategy: str, instrument_id: str, note: str, actor: str) -> GoLiveApproval:
+    """Approve a strategy + instrument for live trading, bound to the strategy's current code hash."""
+    with transaction.atomic():
+        strategy, instrument_id, note, current = check_approve(strategy, instrument_id, note)
+        approval = GoLiveApproval.objects.create(
+            strategy=strategy, instrument_id=instrument_id, decision=Decision.APPROVE, code_hash=current,
+            decided_by=actor, note=note, created_at=timezone.now(),
+        )
+        record(Action.APPROVE_LIVE, actor=actor, target=f"{strategy}@{instrument_id}",
+               payload={"approval_id": approval.pk, "code_hash": current, "note": note})
+    return approval
+
+
+def do_revoke_live(*, strategy: str, instrument_id: str, note: str, actor: str) -> GoLiveApproval:
+    """Revoke live trading for a strategy + instrument by appending a revocation."""
+    with transaction.atomic():
+        strategy, instrument_id, note, revoked = check_revoke(strategy, instrument_id, note)
+        revocation = GoLiveApproval.objects.create(
+            strategy=strategy, instrument_id=instrument_id, decision=Decision.REVOKE, code_hash=code_hash(strategy),
+            decided_by=actor, note=note, created_at=timezone.now(),
+        )
+        record(Action.REVOKE_LIVE, actor=actor, target=f"{strategy}@{instrument_id}",
+               payload={"approval_id": revocation.pk, "revokes": revoked.pk, "note": note})
+    return revocation
+
+
+@dataclass(frozen=True)
+class LiveGate:
+    """The answer to 'may strategy S trade instrument I live now?'."""
+
+    allowed: bool
+    reason: str
+    approval: GoLiveApproval | None = None
+
+
+def may_trade_live(strategy: str, instrument_id: str, current_code_hash: str | None = None) -> LiveGate:
+    """Whether the strategy may trade the instrument live now, with a one-line reason when not."""
+    try:
+        get_spec(strategy)
+    except UnknownStrategy as exc:
+        return LiveGate(False, str(exc))
+    latest = latest_decision(strategy, instrument_id)
+    if latest is None:
+        return LiveGate(False, f"{strategy} on {instrument_id} has no go-live approval")
+    if latest.decision == Decision.REVOKE:
+        return LiveGate(False, f"{strategy} on {instrument_id} was revoked by {latest.decided_by}: {latest.note}", latest)
+    current = current_code_hash or code_hash(strategy)
+    if latest.code_hash != current:
+        return LiveGate(
+            False,
+            f"{strategy} code changed since approval #{latest.pk} ({latest.code_hash[:12]} -> {current[:12]}): "
+            "re-approval required",
+            latest,
+        )
+    return LiveGate(True, f"approved by {latest.decided_by} at {latest.created_at:%Y-%m-%d %H:%M} UTC", latest)

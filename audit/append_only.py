@@ -1,0 +1,143 @@
+"""Database-level append-only guards: triggers that refuse UPDATE, DELETE, REPLACE/UPSERT and TRUNCATE.
+
+Installed by migrations and re-installed after every migrate, because Django's SQLite table rebuild
+(e.g. on AlterField) drops a table's triggers silently. A system check reports any that are missing.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import NotSupportedError
+
+PG_GUARD_FUNCTION = "ats_append_only_guard"
+
+_registered: list[type[models.Model]] = []
+
+
+def register(model: type[models.Model]) -> None:
+    """Mark a model's table as append-only (called from AppConfig.ready)."""
+    if model not in _registered:
+        _registered.append(model)
+
+
+def registered_models() -> list[type[models.Model]]:
+    """Every model whose table is append-only."""
+    return list(_registered)
+
+
+def _unique_column_sets(model: type[models.Model]) -> list[list[str]]:
+    sets = [[f.column] for f in model._meta.concrete_fields if f.unique]
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and constraint.fields and constraint.condition is None:
+            sets.append([model._meta.get_field(name).column for name in constraint.fields])
+    return sets
+
+
+def trigger_names(table: str, vendor: str) -> list[str]:
+    """The names of the guard triggers for one table on one database vendor."""
+    if vendor == "sqlite":
+        return [f"ats_ao_{table}_update", f"ats_ao_{table}_delete", f"ats_ao_{table}_replace"]
+    if vendor == "postgresql":
+        return [f"ats_ao_{table}_row", f"ats_ao_{table}_truncate"]
+    raise NotSupportedError(f"append-only guards are not implemented for the {vendor!r} database")
+
+
+def _sqlite_statements(model: type[models.Model]) -> list[str]:
+    table = model._meta.db_table
+    upd, dele, rep = trigger_names(table, "sqlite")
+    # REPLACE and UPSERT remove or rewrite a row whose unique key matches without firing DELETE triggers,
+    # so refuse any insert whose unique key already exists.
+    clash = " OR ".join(
+        "(" + " AND ".join(f'"{col}" = NEW."{col}"' for col in cols) + ")" for cols in _unique_column_sets(model)
+    )
+    return [
+        f'CREATE TRIGGER IF NOT EXISTS "{upd}" BEFORE UPDATE ON "{table}" '
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END",
+        f'CREATE TRIGGER IF NOT EXISTS "{dele}" BEFORE DELETE ON "{table}" '
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END",
+        f'CREATE TRIGGER IF NOT EXISTS "{rep}" BEFORE INSERT ON "{table}" '
+        f'WHEN EXISTS (SELECT 1 FROM "{table}" WHERE {clash}) '
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE of an existing row refused'); END",
+    ]
+
+
+def _postgresql_statements(model: type[models.Model]) -> list[str]:
+    table = model._meta.db_table
+    row, trunc = trigger_names(table, "postgresql")
+    return [
+        f"CREATE OR REPLACE FUNCTION {PG_GUARD_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $$",
+        f'DROP TRIGGER IF EXISTS "{row}" ON "{table}"',
+        f'CREATE TRIGGER "{row}" BEFORE UPDATE OR DELETE ON "{table}" '
+        f"FOR EACH ROW EXECUTE FUNCTION {PG_GUARD_FUNCTION}()",
+        f'DROP TRIGGER IF EXISTS "{trunc}" ON "{table}"',
+        f'CREATE TRIGGER "{trunc}" BEFORE TRUNCATE ON "{table}" '
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {PG_GUARD_FUNCTION}()",
+    ]
+
+
+def install(connection: BaseDatabaseWrapper, model: type[models.Model]) -> None:
+    """Create (or re-create) the guard triggers for one model's table."""
+    if connection.vendor == "sqlite":
+        statements = _sqlite_statements(model)
+    elif connection.vendor == "postgresql":
+        statements = _postgresql_statements(model)
+    else:
+        raise NotSupportedError(f"append-only guards are not implemented for the {connection.vendor!r} database")
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def drop(connection: BaseDatabaseWrapper, model: type[models.Model]) -> None:
+    """Remove the guard triggers of one table. Only the test suite's flush uses this, on its throwaway database."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        for name in trigger_names(table, connection.vendor):
+            if connection.vendor == "sqlite":
+                cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+            else:
+                cursor.execute(f'DROP TRIGGER IF EXISTS "{name}" ON "{table}"')
+
+
+def missing_triggers(connection: BaseDatabaseWrapper, model: type[models.Model]) -> list[str]:
+    """Guard triggers that should exist on this model's table but do not."""
+    table = model._meta.db_table
+    expected = trigger_names(table, connection.vendor)
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table])
+        else:
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal", [table]
+            )
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in expected if name not in present]
+
+
+def table_exists(connection: BaseDatabaseWrapper, model: type[models.Model]) -> bool:
+    """Whether the model's table has been created yet."""
+    return model._meta.db_table in connection.introspection.table_names()
+
+
+def install_all(connection: BaseDatabaseWrapper) -> None:
+    """Install guards for every registered table that exists (run after every migrate)."""
+    for model in _registered:
+        if table_exists(connection, model):
+            install(connection, model)
+
+
+def migration_operation(app_label: str, model_name: str):
+    """A RunPython operation that installs the guards for one model from its migration."""
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        model = apps.get_model(app_label, model_name)
+        install(schema_editor.connection, model)
+
+    def backwards(apps, schema_editor):
+        model = apps.get_model(app_label, model_name)
+        drop(schema_editor.connection, model)
+
+    return migrations.RunPython(forwards, backwards)

@@ -1,0 +1,1 @@
+"""Trading strategies: Nautilus Strategy subclasses registered by name (see registry and catalog)."""

@@ -1,0 +1,11 @@
+"""The built-in strategies, declared by name. Declarations only: importing this pulls in no Nautilus code."""
+
+from trading.strategies.registry import StrategySpec, register
+
+register(StrategySpec(
+    name="ibs_reversion",
+    module="trading.strategies.ibs_reversion",
+    strategy_class="IBSReversion",
+    config_class="IBSReversionConfig",
+    summary="Internal Bar Strength mean reversion: buy weak closes, sell strength.",
+))
