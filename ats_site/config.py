@@ -190,3 +190,18 @@ def load_config(env: environ.Env) -> AtsConfig:
         audit_hmac_key=raw("ATS_AUDIT_HMAC_KEY", ""),
         alert_webhook_url=raw("ATS_ALERT_WEBHOOK_URL", "").strip(),
     )
+
+
+def public_summary(config: AtsConfig) -> dict:
+    """The settings worth recording at start-up, with every secret reduced to whether it is set."""
+    return {
+        "enable_live_trading": config.enable_live_trading,
+        "paper": {"host": config.paper.host, "port": config.paper.port, "account_id": config.paper.account_id},
+        "live": {"host": config.live.host, "port": config.live.port, "account_id": config.live.account_id},
+        "paper_risk": {"max_notional_per_order": str(config.paper_risk.max_notional_per_order),
+                       "max_order_submit_rate": config.paper_risk.max_order_submit_rate.nautilus},
+        "live_risk": {"max_notional_per_order": str(config.live_risk.max_notional_per_order),
+                      "max_order_submit_rate": config.live_risk.max_order_submit_rate.nautilus},
+        "audit_hmac_key": "set" if config.audit_hmac_key else "unset",
+        "alert_webhook": "set" if config.alert_webhook_url else "unset",
+    }

@@ -1,5 +1,6 @@
 """Django settings for ATS. Everything comes from the environment (and an optional .env at the repo root)."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -86,8 +87,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not :memory:, so tests can write to the test database from several processes.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_ats.sqlite3")}
+    # A file, not :memory:, so tests can write to the test database from several processes; one per test run,
+    # so runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_ats_{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -109,11 +111,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 
 # Production hardening, on whenever DEBUG is off (`manage.py check --deploy` is clean then).
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # container health checks speak plain HTTP inside the network
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -123,8 +127,9 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-ATS_DATA_DIR = Path(env.str("ATS_DATA_DIR", default=str(BASE_DIR / "data")))
-ATS_CATALOG_DIR = Path(env.str("ATS_CATALOG_DIR", default=str(VAR_DIR / "catalog")))
+# Relative paths are taken from the repo root, whatever the working directory.
+ATS_DATA_DIR = BASE_DIR / env.str("ATS_DATA_DIR", default="data")
+ATS_CATALOG_DIR = BASE_DIR / env.str("ATS_CATALOG_DIR", default="var/catalog")
 
 LOGGING = {
     "version": 1,

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", trading_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", trading_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -38,12 +38,74 @@ def system_actor(component: str) -> str:
     return f"system:{component}"
 
 
-def _lock_chain_head() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PG_CHAIN_LOCK_KEY])
-    # SQLite: settings open every transaction with BEGIN IMMEDIATE, so this transaction already holds the
-    # database's write lock and no other writer can read the same head.
+HEAD_SQL = "SELECT seq, hash FROM audit_auditentry ORDER BY seq DESC LIMIT 1"
+
+
+def _locked_chain_head() -> tuple[int, str] | None:
+    """Take the chain-head lock for this transaction and read the head under it."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One round trip for both statements (client-side binding allows it); READ COMMITTED gives the
+            # SELECT a fresh snapshot taken after the lock is granted, so it sees the latest committed head.
+            cursor.execute(f"SELECT pg_advisory_xact_lock({PG_CHAIN_LOCK_KEY}); {HEAD_SQL}")
+            cursor.cursor.nextset()
+        else:
+            # SQLite: settings open every transaction with BEGIN IMMEDIATE, so this transaction already holds the
+            # database's write lock and no other writer can read the same head.
+            cursor.execute(HEAD_SQL)
+        return cursor.fetchone()
+
+
+def _insert_sql(values: dict) -> tuple[str, list]:
+    fields = [AuditEntry._meta.get_field(name) for name in values]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO audit_auditentry ({columns}) VALUES ({placeholders}) RETURNING id", params
+
+
+def _entry(pk: int, values: dict) -> AuditEntry:
+    entry = AuditEntry(id=pk, **values)
+    entry._state.adding, entry._state.db = False, connection.alias
+    return entry
+
+
+def _chained_values(head, action: str, actor: str, target: str, payload: dict) -> dict:
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    created_at = timezone.now()
+    canonical = canonical_json(seq, created_at, actor, action, target, payload)
+    return {
+        "seq": seq,
+        "created_at": created_at,
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "payload": payload,
+        "prev_hash": prev_hash,
+        "hash": entry_hash(prev_hash, canonical, settings.ATS.audit_hmac_key),
+    }
+
+
+def _record_standalone_postgresql(action: str, actor: str, target: str, payload: dict) -> AuditEntry:
+    """A lone append on PostgreSQL in two round trips: BEGIN+lock+head, then INSERT+COMMIT.
+
+    The ORM's transaction costs four (lock+head, insert, commit, and the driver's BEGIN), and the append sits on
+    the order path, where every round trip is latency added before an order may leave.
+    """
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(f"BEGIN; SELECT pg_advisory_xact_lock({PG_CHAIN_LOCK_KEY}); {HEAD_SQL}")
+            cursor.cursor.nextset()
+            cursor.cursor.nextset()
+            values = _chained_values(cursor.fetchone(), action, actor, target, payload)
+            sql, params = _insert_sql(values)
+            cursor.execute(f"{sql}; COMMIT", params)
+            pk = cursor.fetchone()[0]
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+    return _entry(pk, values)
 
 
 def record(action: str, *, actor: str, target: str = "", payload: dict | None = None) -> AuditEntry:
@@ -53,22 +115,14 @@ def record(action: str, *, actor: str, target: str = "", payload: dict | None = 
     if not actor:
         raise ValueError("audit entries need an actor")
     payload = normalize_payload(payload)
+    if connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block:
+        return _record_standalone_postgresql(action, actor, target, payload)
     with transaction.atomic():
-        _lock_chain_head()
-        head = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-        created_at = timezone.now()
-        canonical = canonical_json(seq, created_at, actor, action, target, payload)
-        return AuditEntry.objects.create(
-            seq=seq,
-            created_at=created_at,
-            actor=actor,
-            action=action,
-            target=target,
-            payload=payload,
-            prev_hash=prev_hash,
-            hash=entry_hash(prev_hash, canonical, settings.ATS.audit_hmac_key),
-        )
+        values = _chained_values(_locked_chain_head(), action, actor, target, payload)
+        sql, params = _insert_sql(values)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return _entry(cursor.fetchone()[0], values)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""Settings are validated at start-up: each problem is one line naming the variable, never a traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import environ
+import pytest
+
+from ats_site.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "variables, message",
+    [
+        ({"ATS_IB_LIVE_ACCOUNT_ID": "DU123"}, "ATS_IB_LIVE_ACCOUNT_ID: 'DU123' is not a live ('U' + digits) account id"),
+        ({"ATS_IB_PAPER_ACCOUNT_ID": "U123"}, "ATS_IB_PAPER_ACCOUNT_ID: 'U123' is not a paper ('DU' + digits) account id"),
+        ({"ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE": "10 per second"}, "ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE: malformed rate"),
+        ({"ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE": "2/00:61:00"}, "ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE: malformed rate"),
+        ({"ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE": "0/00:00:01"}, "ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE: rate"),
+        ({"ATS_PAPER_RISK_MAX_NOTIONAL_PER_ORDER": "0"}, "ATS_PAPER_RISK_MAX_NOTIONAL_PER_ORDER: must be a positive"),
+        ({"ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER": "-5"}, "ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER: must be a positive"),
+        ({"ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER": "lots"}, "ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER: 'lots' is not a number"),
+        ({"ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER": "30000"}, "ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER: looser than"),
+        ({"ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE": "50/00:00:01"}, "ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE: looser than"),
+        ({"ATS_ENABLE_LIVE_TRADING": "ture"}, "ATS_ENABLE_LIVE_TRADING: expected true or false"),
+        ({"ATS_ENABLE_LIVE_TRADING": "true"}, "ATS_IB_LIVE_ACCOUNT_ID: required when ATS_ENABLE_LIVE_TRADING"),
+        ({"ATS_IB_PAPER_PORT": "99999"}, "ATS_IB_PAPER_PORT: port 99999 is out of range"),
+        ({"ATS_IB_LIVE_PORT": "4002"}, "ATS_IB_LIVE_PORT: must differ from ATS_IB_PAPER_PORT"),
+    ],
+)
+def test_each_bad_value_is_a_one_line_error_naming_the_variable(monkeypatch, variables, message):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_config(environ.Env())
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_defaults_and_an_explicit_override(monkeypatch):
+    config = load_config(environ.Env())
+    assert config.enable_live_trading is False
+    assert (config.paper.port, config.live.port, config.paper.account_id) == (4002, 4001, "DU1234567")
+    assert config.paper_risk.max_notional_per_order == 25000 and config.live_risk.max_notional_per_order == 5000
+    assert config.live_risk.max_order_submit_rate.nautilus == "2/00:00:01"
+    monkeypatch.setenv("ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER", "30000")
+    monkeypatch.setenv("ATS_ALLOW_LIVE_CAPS_LOOSER", "true")
+    assert load_config(environ.Env()).live_risk.max_notional_per_order == 30000
+
+
+def _manage(*args, **env):
+    full_env = {**os.environ, **env}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_manage_py_prints_one_line_and_no_traceback():
+    result = _manage("check", ATS_IB_LIVE_ACCOUNT_ID="DU999")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "configuration error: ATS_IB_LIVE_ACCOUNT_ID: 'DU999' is not a live ('U' + digits) account id"
+    )
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_secret_key_in_production_is_one_line():
+    result = _manage("check", DEBUG="false", SECRET_KEY="")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "configuration error: SECRET_KEY: required when DEBUG is false"
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="false", SECRET_KEY="k" + "Zq9-x!v" * 10, ALLOWED_HOSTS="ats.example.com",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout

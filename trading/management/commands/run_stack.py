@@ -1,0 +1,98 @@
+"""manage.py run_stack: the whole stack on the embedded default — ibsim, the django-q cluster and daphne."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from ats_site.config import public_summary
+from audit.models import Action
+from audit.services import record, system_actor
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+class Command(BaseCommand):
+    help = (
+        "Start ibsim (the simulated IB Gateway) on the paper port (and the live port when live trading is enabled), "
+        "the django-q cluster and daphne; Ctrl-C stops them all."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--gateway", choices=["ibsim", "external"], default="ibsim",
+                            help="ibsim (default): start simulated gateways; external: use gateways already running")
+        parser.add_argument("--bind", default="127.0.0.1", help="address daphne listens on")
+        parser.add_argument("--port", type=int, default=8000, help="port daphne listens on")
+        parser.add_argument("--ibsim-speed", type=float, default=1.0,
+                            help="ibsim time speed-up for the live price stream (e.g. 3600 for a quick demo)")
+
+    def handle(self, *args, **options):
+        config = settings.ATS
+        base = Path(settings.BASE_DIR)
+        commands: list[tuple[str, list[str]]] = []
+        if options["gateway"] == "ibsim":
+            gateways = [config.paper] + ([config.live] if config.enable_live_trading else [])
+            for gateway in gateways:
+                if _port_in_use(gateway.host, gateway.port):
+                    raise CommandError(
+                        f"port {gateway.port} ({gateway.environment} gateway) is in use already; stop what runs there "
+                        "or use --gateway external"
+                    )
+                commands.append((f"ibsim-{gateway.environment}", [
+                    sys.executable, "-m", "ibsim", "--host", gateway.host, "--port", str(gateway.port),
+                    "--account", gateway.account_id, "--speed", str(options["ibsim_speed"]),
+                    "--state", str(base / "var" / f"ibsim-{gateway.environment}.json"),
+                ]))
+        if _port_in_use(options["bind"], options["port"]):
+            raise CommandError(f"port {options['port']} is in use already; pass --port to use another")
+        commands.append(("qcluster", [sys.executable, "manage.py", "qcluster"]))
+        commands.append(("daphne", [sys.executable, "-m", "daphne", "-b", options["bind"], "-p", str(options["port"]),
+                                    "ats_site.asgi:application"]))
+
+        record(Action.SETTINGS_STARTUP, actor=system_actor("run_stack"), target="settings",
+               payload=public_summary(config))
+        children: dict[str, subprocess.Popen] = {}
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            for name, command in commands:
+                children[name] = subprocess.Popen(command, cwd=base)
+                self.stdout.write(f"started {name} (pid {children[name].pid})")
+            self.stdout.write(self.style.SUCCESS(
+                f"\nATS is up: http://{options['bind']}:{options['port']}/  (log in with the administrator "
+                "`make run` printed on first start, or create one: .venv/bin/python manage.py create_admin)\n"
+                f"paper gateway: {config.paper.host}:{config.paper.port} ({options['gateway']}); Ctrl-C stops everything"
+            ))
+            while not stopping:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        raise CommandError(f"{name} exited with code {child.returncode}; stopping the stack")
+                time.sleep(0.5)
+        finally:
+            for child in reversed(list(children.values())):
+                if child.poll() is None:
+                    child.terminate()
+            deadline = time.monotonic() + 15
+            for child in children.values():
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            self.stdout.write("stack stopped")
