@@ -1,0 +1,27 @@
+"""Fixtures for the ibsim tests: a simulator in a background thread with a frozen clock."""
+
+import asyncio
+
+import pytest
+
+from ibsim import run_in_thread
+
+ACCOUNT = "DU1234567"
+
+
+@pytest.fixture
+def sim():
+    """A fresh ibsim on a random port; time moves only through ``advance()``."""
+    with run_in_thread(accounts=[ACCOUNT], port=0, seed=7, speed=0, client_id_grace=0.5) as handle:
+        yield handle
+
+
+# ib_async keeps references to the loop it first ran on (its sockets and events), so every
+# ib_async scenario in this process runs on one long-lived loop instead of asyncio.run().
+_LOOP = asyncio.new_event_loop()
+
+
+def run(coro):
+    """Run a coroutine to completion on the shared test loop."""
+    asyncio.set_event_loop(_LOOP)
+    return _LOOP.run_until_complete(coro)

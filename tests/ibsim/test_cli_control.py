@@ -1,0 +1,86 @@
+"""The command line (help, listening line, SIGTERM saving state) and the HTTP control port."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from ib_async import IB, MarketOrder, Stock
+
+from ibsim import run_in_thread
+from ibsim.__main__ import build_parser
+from tests.ibsim.conftest import ACCOUNT, run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_documents_every_option():
+    out = subprocess.run([sys.executable, "-m", "ibsim", "--help"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=30).stdout
+    for action in build_parser()._actions:
+        for opt in action.option_strings:
+            assert opt in out
+        assert action.help and action.help != "==SUPPRESS=="
+    assert "SYNTHETIC" in out and "REAL" in out
+
+
+@pytest.mark.timeout(60)
+def test_subprocess_listens_serves_and_saves_state_on_sigterm(tmp_path):
+    state = tmp_path / "state.json"
+    proc = subprocess.Popen([sys.executable, "-m", "ibsim", "--port", "0", "--account", ACCOUNT,
+                             "--account", "U7654321", "--state", str(state), "--speed", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("ibsim listening on 127.0.0.1:")
+        port = int(line.rsplit(":", 1)[1])
+
+        async def trade():
+            ib = IB()
+            await ib.connectAsync("127.0.0.1", port, clientId=1, timeout=3, account=ACCOUNT)
+            assert sorted(ib.managedAccounts()) == [ACCOUNT, "U7654321"]
+            order = MarketOrder("BUY", 7)
+            order.account = "U7654321"
+            trade = ib.placeOrder(Stock("SPY", "SMART", "USD"), order)
+            for _ in range(300):
+                if trade.isDone():
+                    break
+                await __import__("asyncio").sleep(0.01)
+            assert trade.orderStatus.status == "Filled"
+            ib.disconnect()
+
+        run(trade())
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    saved = json.loads(state.read_text())
+    assert saved["accounts"]["U7654321"]["positions"]["SPY"]["qty"] == 7
+    assert len(saved["executions"]) == 1
+
+
+@pytest.mark.timeout(30)
+def test_control_port_inspects_and_injects_faults():
+    with run_in_thread(accounts=[ACCOUNT], speed=0, control_port=0) as sim:
+        base = f"http://127.0.0.1:{sim.control_port}"
+
+        def get(path):
+            with urllib.request.urlopen(base + path, timeout=5) as resp:
+                return json.loads(resp.read())
+
+        assert get("/reject?n=2") == {"reject_next": 2}
+        assert sim.sim.broker.reject_next == 2
+        get(f"/seed-position?account={ACCOUNT}&symbol=MSFT&qty=15&avg_cost=400")
+        get(f"/seed-order?account={ACCOUNT}&symbol=AAPL&action=SELL&qty=3&lmt_price=999&client_id=4")
+        state = get("/state")
+        assert state["positions"][ACCOUNT]["MSFT"]["qty"] == 15
+        assert state["orders"][0]["symbol"] == "AAPL" and state["orders"][0]["status"] == "Submitted"
+        assert get("/silent?on=1")["silent"] is True and get("/silent?on=0")["silent"] is False
+        assert get("/log")["log"] == []
+        with pytest.raises(urllib.error.HTTPError):
+            get("/nope")
