@@ -9,3 +9,11 @@ register(StrategySpec(
     config_class="IBSReversionConfig",
     summary="Internal Bar Strength mean reversion: buy weak closes, sell strength.",
 ))
+
+register(StrategySpec(
+    name="sma_cross",
+    module="trading.strategies.sma_cross",
+    strategy_class="SMACross",
+    config_class="SMACrossConfig",
+    summary="Moving-average cross: long while the fast SMA is above the slow SMA.",
+))

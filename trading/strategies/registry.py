@@ -56,8 +56,15 @@ def get_spec(name: str) -> StrategySpec:
 
 
 def _load_builtin() -> None:
-    # The built-in catalogue lives in trading.strategies.catalog (declarations only, no Nautilus import).
+    # The built-in catalogue lives in trading.strategies.catalog (declarations only, no Nautilus import); more
+    # catalogues (a user's own strategies) come from ATS_STRATEGY_CATALOGS, a comma-separated list of modules.
+    import importlib
+    import os
+
     from trading.strategies import catalog  # noqa: F401
+
+    for module in filter(None, (m.strip() for m in os.environ.get("ATS_STRATEGY_CATALOGS", "").split(","))):
+        importlib.import_module(module)
 
 
 def _module_file(dotted: str) -> Path | None:

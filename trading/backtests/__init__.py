@@ -1,0 +1,1 @@
+"""Backtests: one Nautilus BacktestEngine per run, results computed from fills with numpy."""

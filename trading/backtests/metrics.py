@@ -1,0 +1,140 @@
+"""Performance metrics, round-trip trades and the equity curve, computed from fills and bar closes with numpy.
+
+Conventions: equity is marked to market at every bar close (cash + position x close). Returns for Sharpe and
+Sortino are daily (the last equity of each UTC day), annualised with sqrt(252), risk-free rate 0. CAGR uses
+calendar time between the first and last bar. Exposure is the fraction of bars closed while holding a position.
+A trade is a round trip from flat back to flat; its P&L is net of both commissions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from trading.backtests.engine import Fill
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+TRADING_DAYS = 252
+MAX_CURVE_POINTS = 5_000
+
+
+@dataclass(frozen=True)
+class BarSeries:
+    """The bar closes a run was marked against."""
+
+    ts: np.ndarray  # int64 ns, each bar's ts_init
+    close: np.ndarray  # float64
+
+
+def equity_and_position(bars: BarSeries, fills: list[Fill], capital: float) -> tuple[np.ndarray, np.ndarray]:
+    """Equity and position at every bar close, given the fills (which happen at bar instants)."""
+    n = len(bars.ts)
+    if not fills:
+        return np.full(n, capital), np.zeros(n)
+    fill_ts = np.fromiter((f.ts for f in fills), np.int64, len(fills))
+    signed_qty = np.fromiter((f.side * f.quantity for f in fills), np.float64, len(fills))
+    cash_flow = np.fromiter((-f.side * f.quantity * f.price - f.commission for f in fills), np.float64, len(fills))
+    # How many fills have happened by each bar's close.
+    done = np.searchsorted(fill_ts, bars.ts, side="right")
+    cum_qty = np.concatenate(([0.0], np.cumsum(signed_qty)))
+    cum_cash = np.concatenate(([0.0], np.cumsum(cash_flow)))
+    position = cum_qty[done]
+    equity = capital + cum_cash[done] + position * bars.close
+    return equity, position
+
+
+def round_trips(fills: list[Fill]) -> list[dict]:
+    """Trades as flat-to-flat round trips: times, average prices, quantity, commission, P&L and return."""
+    trades: list[dict] = []
+    position = 0.0
+    current: dict | None = None
+    for fill in fills:
+        if current is None:
+            current = {"entry_ts": fill.ts, "buy_qty": 0.0, "buy_value": 0.0, "sell_qty": 0.0, "sell_value": 0.0,
+                       "commission": 0.0, "direction": fill.side}
+        key = "buy" if fill.side > 0 else "sell"
+        current[f"{key}_qty"] += fill.quantity
+        current[f"{key}_value"] += fill.quantity * fill.price
+        current["commission"] += fill.commission
+        position += fill.side * fill.quantity
+        if abs(position) < 1e-9:
+            position = 0.0
+            trades.append(_trade_record(current, fill.ts))
+            current = None
+    return trades
+
+
+def _trade_record(t: dict, exit_ts: int) -> dict:
+    buy_px = t["buy_value"] / t["buy_qty"]
+    sell_px = t["sell_value"] / t["sell_qty"]
+    long = t["direction"] > 0
+    entry_px, exit_px = (buy_px, sell_px) if long else (sell_px, buy_px)
+    gross = t["sell_value"] - t["buy_value"]
+    return {
+        "side": "long" if long else "short",
+        "entry_ts": t["entry_ts"],
+        "exit_ts": exit_ts,
+        "quantity": t["buy_qty"],
+        "entry_price": round(entry_px, 6),
+        "exit_price": round(exit_px, 6),
+        "commission": round(t["commission"], 6),
+        "pnl": round(gross - t["commission"], 6),
+        "return": (exit_px / entry_px - 1) if long else (entry_px / exit_px - 1),
+    }
+
+
+def compute_metrics(bars: BarSeries, fills: list[Fill], trades: list[dict], capital: float, equity: np.ndarray, position: np.ndarray) -> dict:
+    """The summary metrics of a run (see the module docstring for definitions)."""
+    end_equity = float(equity[-1]) if len(equity) else capital
+    total_return = end_equity / capital - 1
+    years = (int(bars.ts[-1]) - int(bars.ts[0])) / (365.25 * NS_PER_DAY) if len(bars.ts) > 1 else 0.0
+    cagr = (end_equity / capital) ** (1 / years) - 1 if years > 0 and end_equity > 0 else None
+    daily = _daily_returns(bars.ts, equity, capital)
+    sharpe = sortino = None
+    if len(daily) > 1:
+        std = daily.std(ddof=1)
+        sharpe = float(daily.mean() / std * math.sqrt(TRADING_DAYS)) if std > 0 else None
+        downside = math.sqrt(float(np.mean(np.minimum(daily, 0.0) ** 2)))
+        sortino = float(daily.mean() / downside * math.sqrt(TRADING_DAYS)) if downside > 0 else None
+    peaks = np.maximum.accumulate(np.concatenate(([capital], equity)))
+    drawdowns = np.concatenate(([capital], equity)) / peaks - 1
+    wins = sum(1 for t in trades if t["pnl"] > 0)
+    return {
+        "trades": len(trades),
+        "fills": len(fills),
+        "start_equity": capital,
+        "end_equity": round(end_equity, 2),
+        "total_return": total_return,
+        "cagr": cagr,
+        "sharpe": sharpe,
+        "sortino": sortino,
+        "max_drawdown": float(drawdowns.min()),
+        "win_rate": wins / len(trades) if trades else None,
+        "exposure": float(np.count_nonzero(position) / len(position)) if len(position) else 0.0,
+        "commissions": round(sum(f.commission for f in fills), 2),
+        "avg_trade_return": float(np.mean([t["return"] for t in trades])) if trades else None,
+    }
+
+
+def _daily_returns(ts: np.ndarray, equity: np.ndarray, capital: float) -> np.ndarray:
+    if len(ts) == 0:
+        return np.array([])
+    # ts_init of a daily bar is the last nanosecond of its day; of an intraday bar, its end: -1 keeps both in-day.
+    day = (ts - 1) // NS_PER_DAY
+    last_of_day = np.flatnonzero(np.diff(day, append=day[-1] + 1))
+    closes = np.concatenate(([capital], equity[last_of_day]))
+    return closes[1:] / closes[:-1] - 1
+
+
+def downsample_curve(ts: np.ndarray, equity: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> list[list]:
+    """The equity curve as [[epoch_ms, equity], ...], thinned to at most max_points (always keeping the last)."""
+    n = len(ts)
+    if n == 0:
+        return []
+    step = max(1, math.ceil(n / max_points))
+    index = np.arange(0, n, step)
+    if index[-1] != n - 1:
+        index = np.append(index[: max_points - 1], n - 1)
+    return [[int(ts[i] // 1_000_000), round(float(equity[i]), 2)] for i in index]

@@ -1,0 +1,1 @@
+"""Market data: the Parquet catalog of instruments and bars, CSV import, and download from the IB gateway."""

@@ -1,0 +1,102 @@
+"""Read a user's CSV of bars, checking every row; nothing is returned unless the whole file is valid.
+
+Format: a header row, then one bar per row with columns
+`date,open,high,low,close,volume` (daily bars; date as YYYY-MM-DD) or
+`timestamp,open,high,low,close,volume` (intraday; the bar's start as ISO 8601, UTC unless it has an offset,
+or as epoch seconds). Extra columns are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import pandas as pd
+from nautilus_trader.model.data import Bar, BarType
+from nautilus_trader.model.instruments import Instrument
+
+from trading.marketdata.catalog import MarketDataError, is_daily, make_bar
+
+REQUIRED = ("open", "high", "low", "close", "volume")
+MAX_REPORTED = 10
+
+
+def read_bars_csv(path: str | Path, bar_type: BarType, instrument: Instrument) -> list[Bar]:
+    """All bars of the file, or MarketDataError listing malformed rows by line number (first ten)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MarketDataError(f"no such file: {path}")
+    time_column = "date" if is_daily(bar_type) else "timestamp"
+    problems: list[str] = []
+    bars: list[Bar] = []
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = [h.strip().lower() for h in next(reader, [])]
+        missing = [c for c in (time_column, *REQUIRED) if c not in header]
+        if missing:
+            raise MarketDataError(
+                f"{path.name}: line 1: header lacks {', '.join(missing)} "
+                f"(expected {time_column},{','.join(REQUIRED)} for {bar_type.spec} bars)"
+            )
+        index = {name: header.index(name) for name in (time_column, *REQUIRED)}
+        previous_start: int | None = None
+        for line_number, row in enumerate(reader, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            try:
+                start_ns = _parse_time(row[index[time_column]], daily=time_column == "date")
+                o, h, l, c, v = (_parse_number(name, row[index[name]]) for name in REQUIRED)
+                _check_bar(o, h, l, c, v)
+                if previous_start is not None and start_ns <= previous_start:
+                    raise ValueError(f"{time_column} is not after the previous row's")
+                previous_start = start_ns
+                bars.append(make_bar(bar_type, instrument, start_ns, o, h, l, c, v))
+            except IndexError:
+                problems.append(f"line {line_number}: expected {len(header)} columns, got {len(row)}")
+            except ValueError as exc:
+                problems.append(f"line {line_number}: {exc}")
+    if problems:
+        shown = "; ".join(problems[:MAX_REPORTED])
+        more = f" (and {len(problems) - MAX_REPORTED} more)" if len(problems) > MAX_REPORTED else ""
+        raise MarketDataError(f"{path.name}: {len(problems)} malformed row(s), nothing imported: {shown}{more}")
+    if not bars:
+        raise MarketDataError(f"{path.name}: no bars in the file")
+    return bars
+
+
+def _parse_time(text: str, *, daily: bool) -> int:
+    text = text.strip()
+    if daily:
+        try:
+            return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d")).tz_localize("UTC").value
+        except (ValueError, TypeError):
+            raise ValueError(f"date {text!r} is not YYYY-MM-DD") from None
+    if text.replace(".", "", 1).isdigit():
+        return int(float(text) * 1_000_000_000)
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ValueError(f"timestamp {text!r} is not ISO 8601 or epoch seconds") from None
+    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).value
+
+
+def _parse_number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} {text.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} {text.strip()!r} is not a finite number")
+    return value
+
+
+def _check_bar(o: float, h: float, l: float, c: float, v: float) -> None:
+    if min(o, h, l, c) <= 0:
+        raise ValueError("prices must be positive")
+    if h < max(o, l, c):
+        raise ValueError(f"high {h} is below open, low or close")
+    if l > min(o, h, c):
+        raise ValueError(f"low {l} is above open, high or close")
+    if v < 0:
+        raise ValueError(f"volume {v} is negative")
