@@ -94,6 +94,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Channel layers: one per environment, so paper and live telemetry never share a namespace (with Redis, separate
+# key prefixes). Without Redis the layer is in-memory, per process: pages then follow the persisted telemetry rows.
+CHANNEL_LAYER_ALIASES = ("default", "paper", "live")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        alias: {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"ats:{alias}"}}
+        for alias in CHANNEL_LAYER_ALIASES
+    }
+else:
+    CHANNEL_LAYERS = {alias: {"BACKEND": "channels.layers.InMemoryChannelLayer"} for alias in CHANNEL_LAYER_ALIASES}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -147,6 +159,17 @@ Q_CLUSTER = {
     "max_attempts": 1,
     "orm": "default",
     "catch_up": False,
+    # Sessions get their own cluster (`Q_CLUSTER_NAME=sessions manage.py qcluster`): django-q re-delivers a task
+    # that outlasts `retry` and has no stop API, so no timeout, a retry far beyond any session, one attempt; the
+    # session lease refuses any duplicate that still arrives.
+    "ALT_CLUSTERS": {
+        "sessions": {
+            "timeout": None,
+            "retry": 10 * 365 * 24 * 3600,
+            "max_attempts": 1,
+            "workers": env.int("ATS_SESSION_WORKERS", default=4),
+        },
+    },
 }
 if REDIS_URL:
     Q_CLUSTER.pop("orm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -40,7 +41,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         config = settings.ATS
         base = Path(settings.BASE_DIR)
-        commands: list[tuple[str, list[str]]] = []
+        commands: list[tuple[str, list[str], dict]] = []
         if options["gateway"] == "ibsim":
             gateways = [config.paper] + ([config.live] if config.enable_live_trading else [])
             for gateway in gateways:
@@ -53,12 +54,16 @@ class Command(BaseCommand):
                     sys.executable, "-m", "ibsim", "--host", gateway.host, "--port", str(gateway.port),
                     "--account", gateway.account_id, "--speed", str(options["ibsim_speed"]),
                     "--state", str(base / "var" / f"ibsim-{gateway.environment}.json"),
-                ]))
+                ], {}))
         if _port_in_use(options["bind"], options["port"]):
             raise CommandError(f"port {options['port']} is in use already; pass --port to use another")
-        commands.append(("qcluster", [sys.executable, "manage.py", "qcluster"]))
+        manage = [sys.executable, "manage.py"]
+        commands.append(("qcluster", manage + ["qcluster"], {}))
+        # Sessions run in their own cluster configuration: no timeout, one attempt, a child process per node.
+        commands.append(("qcluster-sessions", manage + ["qcluster"], {"Q_CLUSTER_NAME": "sessions"}))
+        commands.append(("gateway-monitor", manage + ["monitor_gateways"], {}))
         commands.append(("daphne", [sys.executable, "-m", "daphne", "-b", options["bind"], "-p", str(options["port"]),
-                                    "ats_site.asgi:application"]))
+                                    "ats_site.asgi:application"], {}))
 
         record(Action.SETTINGS_STARTUP, actor=system_actor("run_stack"), target="settings",
                payload=public_summary(config))
@@ -72,8 +77,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         try:
-            for name, command in commands:
-                children[name] = subprocess.Popen(command, cwd=base)
+            for name, command, extra_env in commands:
+                children[name] = subprocess.Popen(command, cwd=base, env={**os.environ, **extra_env})
                 self.stdout.write(f"started {name} (pid {children[name].pid})")
             self.stdout.write(self.style.SUCCESS(
                 f"\nATS is up: http://{options['bind']}:{options['port']}/  (log in with the administrator "

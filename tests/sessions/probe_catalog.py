@@ -1,0 +1,11 @@
+"""Registers the test-only order probe (loaded through ATS_STRATEGY_CATALOGS in the session tests)."""
+
+from trading.strategies.registry import StrategySpec, register
+
+register(StrategySpec(
+    name="order_probe",
+    module="tests.sessions.probe_strategy",
+    strategy_class="OrderProbe",
+    config_class="OrderProbeConfig",
+    summary="Test probe: places market, working or burst orders on the first quote.",
+))

@@ -1,0 +1,77 @@
+"""A test strategy that places orders on demand, so the tests can drive the order path through a real node."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import OrderSide, TimeInForce
+from nautilus_trader.model.objects import Price, Quantity
+
+from trading.strategies.base import SleeveConfig, SleeveStrategy
+
+
+class OrderProbeConfig(SleeveConfig, kw_only=True, frozen=True):
+    """
+    Parameters
+    ----------
+    action : str
+        What to do on the first quote: "market" (one market buy of `count` shares), "working" (one limit buy
+        far below the market, which stays working), "burst" (`count` limit buys far below the market at once),
+        "paced" (`count` limit buys far below the market, one every `interval_ms`, each submit time printed as
+        `PROBE_SUBMIT <client_order_id> <unix ns>` for latency benchmarks), or "none".
+    count : int
+        Shares for "market" and "working"; orders for "burst" and "paced".
+    interval_ms : int
+        Spacing of "paced" orders.
+    """
+
+    action: str = "none"
+    count: int = 1
+    interval_ms: int = 100
+
+
+class OrderProbe(SleeveStrategy):
+    """Acts once, on the first quote, then only watches."""
+
+    def __init__(self, config: OrderProbeConfig) -> None:
+        super().__init__(config)
+        self._acted = False
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.subscribe_quote_ticks(self.config.instrument_id)
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        if self._acted or self.config.action == "none":
+            return
+        self._acted = True
+        iid = self.config.instrument_id
+        if self.config.action == "market":
+            self.submit_order(self.order_factory.market(iid, OrderSide.BUY, Quantity.from_int(self.config.count)))
+            return
+        far_below = Price(round(tick.bid_price.as_double() * 0.5, 2), 2)
+        if self.config.action == "paced":
+            self._far_below, self._sent = far_below, 0
+            self.clock.set_timer("probe-paced", timedelta(milliseconds=self.config.interval_ms),
+                                 callback=self._paced_submit)
+            return
+        orders = self.config.count if self.config.action == "burst" else 1
+        quantity = 1 if self.config.action == "burst" else self.config.count
+        for _ in range(orders):
+            self.submit_order(self.order_factory.limit(iid, OrderSide.BUY, Quantity.from_int(quantity), far_below,
+                                                       time_in_force=TimeInForce.GTC))
+
+    def _paced_submit(self, event) -> None:
+        if self._sent >= self.config.count:
+            self.clock.cancel_timer("probe-paced")
+            return
+        self._sent += 1
+        order = self.order_factory.limit(self.config.instrument_id, OrderSide.BUY, Quantity.from_int(1),
+                                         self._far_below, time_in_force=TimeInForce.GTC)
+        print(f"PROBE_SUBMIT {order.client_order_id} {time.time_ns()}", flush=True)
+        self.submit_order(order)
+
+    def on_bar(self, bar) -> None:
+        """Bars only feed the base class; the probe acts on quotes."""

@@ -1,0 +1,154 @@
+"""Guards a session passes before anything connects: each refusal is one line, audited, and starts nothing."""
+
+import dataclasses
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from approvals.services import do_approve_live
+from audit.models import Action, AuditEntry
+from tests.sessions.conftest import LIVE_ACCOUNT, finish, wait_until
+from trading.sessions.guards import SessionRefused, check_gateway_accounts
+from trading.sessions.models import SessionStatus, TradingSession
+from trading.sessions.node import client_ids
+from trading.sessions.services import do_create_session
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IBS = {"strategy": "ibs_reversion", "instrument_id": "QQQ.NASDAQ", "bar_spec": "1-DAY-LAST",
+       "params": {"buy_threshold": 0.15}}
+
+
+@pytest.fixture
+def live_enabled(settings):
+    settings.ATS = dataclasses.replace(
+        settings.ATS, enable_live_trading=True, live=dataclasses.replace(settings.ATS.live, account_id=LIVE_ACCOUNT))
+
+
+def _refusals() -> list[str]:
+    return [e.payload["reason"] for e in AuditEntry.objects.filter(action=Action.SESSION_REFUSED)]
+
+
+def _run(command: str, *args: str) -> str:
+    out = io.StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_paper_refuses_a_live_account():
+    with pytest.raises(SessionRefused, match=r"paper sessions need a paper account \('DU' \+ digits\), got 'U123'"):
+        do_create_session(environment="paper", sleeves=[IBS], actor="user:t", account_id="U123")
+    assert not TradingSession.objects.exists() and len(_refusals()) == 1
+
+
+def test_live_refuses_a_paper_account(live_enabled):
+    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
+    with pytest.raises(SessionRefused, match=r"live sessions need a live account \('U' \+ digits\), got 'DU1'"):
+        do_create_session(environment="live", sleeves=[IBS], actor="user:t", account_id="DU1")
+    assert not TradingSession.objects.exists()
+
+
+def test_live_is_impossible_while_the_flag_is_off():
+    with pytest.raises(CommandError, match="live trading is disabled: ATS_ENABLE_LIVE_TRADING is false"):
+        _run("run_live", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--i-understand", "U1")
+    with pytest.raises(SessionRefused, match="live trading is disabled"):
+        do_create_session(environment="live", sleeves=[IBS], actor="user:t")
+    assert not TradingSession.objects.exists() and len(_refusals()) == 2
+
+
+def test_live_needs_an_approval_for_every_sleeve(live_enabled):
+    with pytest.raises(SessionRefused, match="live refused: ibs_reversion on QQQ.NASDAQ has no go-live approval"):
+        do_create_session(environment="live", sleeves=[IBS], actor="user:t")
+    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
+    book = [IBS, {**IBS, "strategy": "sma_cross", "params": {}}]
+    with pytest.raises(SessionRefused, match="sma_cross on QQQ.NASDAQ has no go-live approval"):
+        do_create_session(environment="live", sleeves=book, actor="user:t")
+    assert not TradingSession.objects.exists()
+
+
+def test_live_refuses_when_the_code_changed_since_approval(live_enabled, monkeypatch):
+    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
+    from trading.sessions import guards
+
+    monkeypatch.setattr("trading.strategies.registry.code_hash", lambda name: "f" * 64)
+    with pytest.raises(SessionRefused, match="code changed since approval .* re-approval required"):
+        guards.check_live_approvals(guards.parse_sleeves([IBS]))
+
+
+def test_run_live_requires_the_typed_account_id(live_enabled):
+    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="2w paper", actor="user:approver")
+    for answer, message in (("U999", "the typed account id did not match"), ("", "no account id typed")):
+        with pytest.raises(CommandError, match=f"live start aborted: {message}"):
+            _run("run_live", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--i-understand", answer)
+    assert not TradingSession.objects.exists()
+    assert [r for r in _refusals() if "live start aborted" in r] == [
+        "live start aborted: the typed account id did not match", "live start aborted: no account id typed"]
+
+
+def test_run_live_prints_the_summary_before_asking(live_enabled, capsys):
+    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="2w paper, 14 trades",
+                    actor="user:approver")
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("run_live", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ",
+                     "--params", '{"buy_threshold": 0.2}', "--i-understand", "nope", stdout=out)
+    summary = out.getvalue()
+    for expected in ("REAL MONEY", LIVE_ACCOUNT, "ibs_reversion on QQQ.NASDAQ", "buy_threshold", "0.2",
+                     "max notional per order 5000", "2/00:00:01", "approved by: user:approver", "2w paper, 14 trades"):
+        assert expected in summary, expected
+
+
+@pytest.mark.parametrize("params, message", [
+    ('{"buy_threshold": 1.5}', "buy_threshold: must be between 0 and 1, got 1.5"),
+    ('{"buy_treshold": 0.1}', "unknown parameter 'buy_treshold'"),
+    ("{not json", "--params: not valid JSON"),
+])
+def test_bad_parameters_are_one_line_errors(params, message):
+    with pytest.raises(CommandError, match=message) as info:
+        _run("run_paper", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--params", params)
+    assert "\n" not in str(info.value)
+    assert not TradingSession.objects.exists()
+
+
+def test_gateway_accounts_must_include_ours_and_be_of_the_right_kind():
+    check_gateway_accounts("paper", "DU1", ["DU1"])
+    with pytest.raises(SessionRefused, match="does not manage account U2"):
+        check_gateway_accounts("live", "U2", ["DU1"])
+    with pytest.raises(SessionRefused, match="manages U9, not paper accounts: wrong gateway on this port"):
+        check_gateway_accounts("paper", "DU1", ["DU1", "U9"])
+
+
+@pytest.mark.timeout(120)
+def test_a_paper_gateway_on_the_live_port_is_refused_before_any_order(make_stack):
+    stack = make_stack(["DU1234567"], live=True)
+    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
+    session = do_create_session(environment="live", sleeves=[IBS], actor="user:t")
+    assert finish(stack.host(session.pk)) == 0
+    session.refresh_from_db()
+    assert session.status == SessionStatus.FAILED
+    assert session.stop_reason == "the live gateway does not manage account U7654321 (it manages DU1234567)"
+    # Only the read-only account check ever spoke to the gateway; no node connected, no order was sent.
+    assert {m["client_id"] for m in stack.sim.received()} <= {client_ids(session.pk)[2], None}
+    assert stack.sim.received("PLACE_ORDER") == []
+
+
+@pytest.mark.timeout(120)
+def test_a_gateway_managing_foreign_kinds_of_accounts_is_refused(make_stack):
+    stack = make_stack(["DU1234567", "U7654321"])
+    session = do_create_session(environment="paper", sleeves=[IBS], actor="user:t")
+    finish(stack.host(session.pk))
+    session.refresh_from_db()
+    assert session.status == SessionStatus.FAILED and "wrong gateway on this port" in session.stop_reason
+    assert stack.sim.received("PLACE_ORDER") == []
+
+
+def test_an_unreachable_gateway_fails_the_session_with_the_reason(settings, tmp_path):
+    from trading.sessions.host import run_session
+
+    settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=1))
+    session = do_create_session(environment="paper", sleeves=[IBS], actor="user:t")
+    assert run_session(session.pk) == SessionStatus.FAILED
+    session.refresh_from_db()
+    assert session.stop_reason.startswith("cannot reach the paper gateway at 127.0.0.1:1")
+    wait_until(lambda: AuditEntry.objects.filter(action=Action.SESSION_FAILED).exists(), 5, message="audit")

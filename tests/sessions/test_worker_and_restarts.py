@@ -1,0 +1,99 @@
+"""Sessions hosted by the django-q sessions cluster, and a gateway restart the node rides out."""
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.sessions.conftest import PAPER_ACCOUNT, ROOT, database_url, finish, wait_until
+from trading.sessions.models import SessionEvent, SessionStatus, TradingSession
+from trading.sessions.services import do_create_session, do_request_kill
+from trading.sessions.tasks import enqueue_session
+
+pytestmark = [pytest.mark.timeout(240)]
+
+PROBE = [{"strategy": "order_probe", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST",
+          "params": {"action": "working", "count": 1}}]
+
+
+def status(session_id: int) -> str:
+    return TradingSession.objects.values_list("status", flat=True).get(pk=session_id)
+
+
+def test_one_worker_hosts_two_sessions_in_a_row(paper_stack):
+    env = {**paper_stack.env, "Q_CLUSTER_NAME": "sessions", "ATS_SESSION_WORKERS": "1"}
+    log = open(paper_stack.logs / "qcluster.log", "w")
+    cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        pids = []
+        for round_ in range(2):
+            session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
+            enqueue_session(session.pk)
+            wait_until(lambda: status(session.pk) == SessionStatus.RUNNING, 90, message=f"session {round_ + 1} to run")
+            wait_until(lambda: [o for o in paper_stack.sim.orders() if o["status"] == "Submitted"], 30,
+                       message="its working order at the broker")
+            pids.append(TradingSession.objects.get(pk=session.pk).pid)
+            do_request_kill(actor="user:tester", reason=f"round {round_ + 1} done", session_id=session.pk)
+            wait_until(lambda: status(session.pk) == SessionStatus.KILLED, 30, message="the kill")
+            assert not [o for o in paper_stack.sim.orders() if o["status"] == "Submitted"]
+        # Each session got a fresh process (never a second node in one process), under the same single worker.
+        assert pids[0] != pids[1]
+        assert cluster.poll() is None
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        try:
+            cluster.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+
+
+def _start_ibsim(port: int, state: str, log) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "ibsim", "--port", str(port), "--account", PAPER_ACCOUNT,
+                             "--state", state, "--speed", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+    line = proc.stdout.readline()
+    assert line.startswith("ibsim listening on "), line
+    return proc
+
+
+def test_an_ibsim_restart_keeps_the_account_and_the_node_resumes(settings, monkeypatch, transactional_db, tmp_path):
+    log = open(tmp_path / "ibsim.log", "w")
+    state = str(tmp_path / "ibsim-state.json")
+    with socket.socket() as probe:  # a fixed free port, so the restarted gateway comes back where it was
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sim = _start_ibsim(port, state, log)
+    settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=port))
+    monkeypatch.setenv("ATS_STRATEGY_CATALOGS", "tests.sessions.probe_catalog")
+    env = {**os.environ, "DATABASE_URL": database_url(), "ATS_IB_PAPER_PORT": str(port),
+           "ATS_NODE_LOG_LEVEL": "WARNING", "ATS_SESSION_START_TIMEOUT": "30"}
+    session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
+    host_log = open(tmp_path / "host.log", "w")
+    host = subprocess.Popen([sys.executable, "manage.py", "host_session", str(session.pk)], cwd=ROOT, env=env,
+                            stdout=host_log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: status(session.pk) == SessionStatus.RUNNING, 60, message="the session to run")
+        wait_until(lambda: SessionEvent.objects.filter(session=session, kind="order",
+                                                       payload__event="OrderAccepted").exists(), 30,
+                   message="the working order to be accepted")
+        sim.terminate()  # a gateway restart: connections drop, the account stays in the state file
+        sim.wait(10)
+        time.sleep(2)
+        sim = _start_ibsim(port, state, log)
+        bars_before = SessionEvent.objects.filter(session=session, kind="bar").count()
+        wait_until(lambda: SessionEvent.objects.filter(session=session, kind="bar").count() >= bars_before + 2, 90,
+                   message="bars after the gateway came back")
+        assert status(session.pk) == SessionStatus.RUNNING
+        do_request_kill(actor="user:tester", reason="done", session_id=session.pk)
+        assert finish(host, 60) == 0
+        assert status(session.pk) == SessionStatus.KILLED
+    finally:
+        if host.poll() is None:
+            host.kill()
+        sim.terminate()
+        sim.wait(10)

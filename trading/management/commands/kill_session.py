@@ -1,0 +1,35 @@
+"""manage.py kill_session ID | --all --env paper|live --reason R [--flatten]"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.services import cli_actor
+from trading.sessions.guards import SessionRefused
+from trading.sessions.services import do_request_kill
+
+
+class Command(BaseCommand):
+    help = ("Kill switch: halt at once (no new orders), cancel every working order at the broker, optionally flatten, "
+            "then stop the node. Persisted: a killed session stays killed.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("session_id", nargs="?", type=int)
+        parser.add_argument("--all", action="store_true", help="every active session of --env")
+        parser.add_argument("--env", choices=["paper", "live"])
+        parser.add_argument("--reason", required=True, help="why (required, audited)")
+        parser.add_argument("--flatten", action="store_true", help="also close positions before halting")
+
+    def handle(self, *args, **options):
+        if options["all"] == (options["session_id"] is not None):
+            raise CommandError("give a session id, or --all with --env paper|live")
+        if options["all"] and not options["env"]:
+            raise CommandError("--all needs --env paper|live")
+        try:
+            killed = do_request_kill(actor=cli_actor(), reason=options["reason"], flatten=options["flatten"],
+                                     session_id=options["session_id"], environment=options["env"])
+        except SessionRefused as exc:
+            raise CommandError(str(exc)) from None
+        what = "halt and flatten" if options["flatten"] else "halt"
+        if not killed:
+            self.stdout.write(f"no active {options['env']} sessions to kill")
+        for pk in killed:
+            self.stdout.write(f"kill ({what}) requested for session {pk}")

@@ -1,0 +1,414 @@
+"""Hosting one session: lease, gateway checks, the TradingNode, the supervisor, the kill switch.
+
+One session per process: Nautilus keeps Rust runtime threads and a process-wide logger, and a second node in
+the same process finds its event loop closed. The CLI runners host in their own process; django-q workers
+start a fresh `manage.py host_session` process per session (see tasks.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from audit.models import Action
+from audit.services import record, system_actor
+from trading.sessions import services
+from trading.sessions.guards import (
+    Sleeve,
+    SessionRefused,
+    check_account,
+    check_environment,
+    check_gateway_accounts,
+    check_live_approvals,
+)
+from trading.sessions.models import Environment, SessionStatus, TradingSession
+from trading.sessions.telemetry import TelemetrySink, order_event_payload
+from trading.strategies.registry import code_hash
+
+log = logging.getLogger(__name__)
+
+
+def never_raise(handler):
+    """Wrap a message-bus handler: an exception there would make Nautilus terminate the whole node."""
+
+    def wrapped(self, event):
+        try:
+            handler(self, event)
+        except Exception:
+            log.exception("session %s: telemetry handler %s failed", self.session_id, handler.__name__)
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+POLL_SECONDS = 0.1  # how often the supervisor looks for a kill or stop request (the kill switch's latency)
+HEARTBEAT_SECONDS = 2.0
+START_TIMEOUT_SECONDS = float(os.environ.get("ATS_SESSION_START_TIMEOUT", "90"))
+FLATTEN_TIMEOUT_SECONDS = 15.0
+CANCEL_TIMEOUT_SECONDS = 5.0
+STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
+SNAPSHOT_SECONDS = 5.0
+CONNECTIVITY_CODES = {1100, 1101, 1102, 1300, 2110}  # IB: connectivity lost / restored (data kept or lost) / reset  # how often the positions and working orders known to the node are published
+
+
+def host_checks(session: TradingSession) -> None:
+    """Re-run the guards at host time: flags, approvals or code may have changed since the session was created."""
+    check_environment(session.environment)
+    check_account(session.environment, session.account_id)
+    for sleeve in session.sleeves:
+        if code_hash(sleeve["strategy"]) != sleeve["code_hash"]:
+            raise SessionRefused(f"{sleeve['strategy']} code changed since the session was created; start a new one")
+    if session.environment == Environment.LIVE:
+        check_live_approvals([Sleeve(s["strategy"], s["instrument_id"], s["bar_spec"], s["params"])
+                              for s in session.sleeves])
+
+
+def run_session(session_id: int) -> str:
+    """Host a session until it stops, is killed or fails; return its final status."""
+    # The order gate writes the audit entry of each order intent from the node's event loop, synchronously, on
+    # purpose: the order must not leave before its intent is durable.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    owner = services.lease_owner_id()
+    session = services.acquire_lease(session_id, owner)  # SessionRefused when hosted elsewhere or finished
+    actor = system_actor(f"session-{session_id}")
+    if session.kill_requested_at:
+        services.do_finish_session(session_id, SessionStatus.KILLED, f"killed before start: {session.kill_reason}",
+                                   session.kill_requested_by or actor)
+        return SessionStatus.KILLED
+    gateway = settings.ATS.gateway(session.environment)
+    gateway = type(gateway)(gateway.environment, gateway.host, gateway.port, session.account_id)
+    try:
+        host_checks(session)
+        from trading.sessions.node import client_ids, managed_accounts
+
+        try:
+            accounts = managed_accounts(gateway, client_ids(session_id)[2])
+        except Exception as exc:  # connection refused, timeout: the gateway is not there
+            raise SessionRefused(f"cannot reach the {session.environment} gateway at {gateway.host}:{gateway.port}: "
+                                 f"{type(exc).__name__} {exc}".strip()) from None
+        check_gateway_accounts(session.environment, session.account_id, accounts)
+    except SessionRefused as exc:
+        record(Action.SESSION_REFUSED, actor=actor, target=f"session:{session_id}", payload={"reason": str(exc)})
+        services.do_finish_session(session_id, SessionStatus.FAILED, str(exc), actor)
+        return SessionStatus.FAILED
+    return SessionHost(session, gateway, owner).run()
+
+
+class SessionHost:
+    """Runs the node of one session and carries out the operator's requests on it."""
+
+    def __init__(self, session: TradingSession, gateway, owner: str):
+        self.session = session
+        self.session_id = session.pk
+        self.gateway = gateway
+        self.owner = owner
+        self.actor = system_actor(f"session-{session.pk}")
+        self.sink = TelemetrySink(session.pk, session.environment)
+        self.node = None
+        self.strategies = []
+        self.sleeve_of = {}  # strategy id -> sleeve summary, for telemetry and audit
+        self.outcome: tuple[str, str] | None = None  # (status, reason) once decided
+        self._stop = threading.Event()
+        self._kill_started = False
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    def run(self) -> str:
+        """Build the node, run it until something ends the session, record the outcome."""
+        from trading.sessions.node import build_node, node_config
+
+        self.sink.start()
+        self.sink.emit("status", {"status": SessionStatus.STARTING, "message": "building node"})
+        try:
+            caps = self.session.risk_caps
+            config = node_config(self.session_id, self.gateway,
+                                 sorted({s["instrument_id"] for s in self.session.sleeves}),
+                                 caps["max_order_submit_rate"], log_level=os.environ.get("ATS_NODE_LOG_LEVEL", "INFO"))
+            self.node = build_node(config)
+            self._add_strategies()
+            self._install_gate(Decimal(caps["max_notional_per_order"]))
+            self._subscribe_events()
+            self._watch_connectivity()
+        except Exception as exc:
+            log.exception("session %s: node build failed", self.session_id)
+            return self._finish(SessionStatus.FAILED, f"node build failed: {type(exc).__name__}: {exc}")
+
+        self._install_signal_handlers()
+        supervisor = threading.Thread(target=self._supervise, name=f"supervisor-{self.session_id}", daemon=True)
+        supervisor.start()
+        try:
+            self.node.run()
+        except Exception as exc:
+            log.exception("session %s: node crashed", self.session_id)
+            self.outcome = self.outcome or (SessionStatus.FAILED, f"node crashed: {type(exc).__name__}: {exc}")
+        finally:
+            self._stop.set()
+            supervisor.join(5)
+            try:
+                self.node.dispose()
+            except Exception:
+                log.warning("session %s: node dispose failed", self.session_id, exc_info=True)
+        status, reason = self.outcome or (SessionStatus.STOPPED, "node stopped")
+        return self._finish(status, reason)
+
+    def _finish(self, status: str, reason: str) -> str:
+        self.sink.emit("status", {"status": status, "reason": reason})
+        self.sink.close()
+        close_old_connections()
+        who = self.actor
+        if status == SessionStatus.KILLED:
+            who = TradingSession.objects.values_list("kill_requested_by", flat=True).get(pk=self.session_id)
+        services.do_finish_session(self.session_id, status, reason, who or self.actor)
+        return status
+
+    def _add_strategies(self) -> None:
+        import msgspec
+
+        from trading.strategies.params import build_config, load_strategy
+
+        claimed = set()
+        for index, sleeve in enumerate(self.session.sleeves, start=1):
+            strategy_class, _ = load_strategy(sleeve["strategy"])
+            config = build_config(sleeve["strategy"], sleeve["instrument_id"], sleeve["bar_spec"], sleeve["params"],
+                                  order_id_tag=f"{index:03d}")
+            if config.instrument_id not in claimed:
+                # Orders and positions found at the broker on reconciliation (e.g. after a crash) belong to the
+                # instrument's first sleeve, so it manages them instead of entering again on top of them.
+                config = msgspec.structs.replace(config, external_order_claims=[config.instrument_id])
+                claimed.add(config.instrument_id)
+            strategy = strategy_class(config)
+            self.node.trader.add_strategy(strategy)
+            self.strategies.append(strategy)
+            self.sleeve_of[str(strategy.id)] = {"index": index, "strategy": sleeve["strategy"],
+                                                "instrument_id": sleeve["instrument_id"]}
+
+    # -- order gate and events -------------------------------------------------------------------------------------
+
+    def _install_gate(self, max_notional: Decimal) -> None:
+        from trading.sessions.risk import OrderGate
+
+        def audit_intent(order, notional):
+            record(Action.ORDER_INTENT, actor=self.actor, target=f"session:{self.session_id}", payload={
+                "session": self.session_id, "sleeve": self.sleeve_of.get(str(order.strategy_id)),
+                "client_order_id": str(order.client_order_id), "instrument_id": str(order.instrument_id),
+                "side": str(order.side_string()), "quantity": str(order.quantity),
+                "order_type": order.type_string() if hasattr(order, "type_string") else str(order.order_type),
+                "price": str(order.price) if order.has_price else None,
+                "notional": str(notional) if notional is not None else None,
+            })
+
+        def on_denied(order, reason, numbers):
+            # Audited here with the rule and numbers; the OrderDenied event follows as telemetry only.
+            self.sink.emit("order", {"event": "OrderDenied", "client_order_id": str(order.client_order_id),
+                                     "instrument_id": str(order.instrument_id), "reason": reason, **numbers,
+                                     "sleeve": self.sleeve_of.get(str(order.strategy_id))},
+                           audit_action=Action.ORDER_DENIED)
+
+        self.gate = OrderGate(self.node.kernel, max_notional, audit_intent, on_denied)
+        self.gate.install()
+
+    def _subscribe_events(self) -> None:
+        msgbus = self.node.kernel.msgbus
+        msgbus.subscribe(topic="events.order.*", handler=self._on_order_event)
+        msgbus.subscribe(topic="events.position.*", handler=self._on_position_event)
+        msgbus.subscribe(topic="events.account.*", handler=self._on_account_event)
+        msgbus.subscribe(topic="data.bars.*", handler=self._on_bar)
+
+    def _watch_connectivity(self) -> None:
+        """Surface the gateway's connectivity codes (1100 lost, 1101/1102 restored, ...) as telemetry and audit."""
+        kernel = self.node.kernel
+        engines = (kernel.exec_engine, kernel.data_engine)
+        clients = {id(c): c for engine in engines for adapter in engine._clients.values()
+                   if (c := getattr(adapter, "_client", None)) is not None}
+        for client in clients.values():
+            original = client.process_error
+
+            async def process_error(*, _original=original, _client_id=client._client_id, **kwargs):
+                code = kwargs.get("error_code")
+                if code in CONNECTIVITY_CODES:
+                    self.sink.emit("health", {"code": code, "message": str(kwargs.get("error_string", ""))[:300],
+                                              "client_id": _client_id, "connected": code in (1101, 1102)},
+                                   audit_action=Action.GATEWAY_CONNECTIVITY)
+                await _original(**kwargs)
+
+            # The IB client's wrapper looks process_error up on the instance for every error it dispatches.
+            client.process_error = process_error
+
+    @never_raise
+    def _on_order_event(self, event) -> None:
+        from trading.sessions.telemetry import AUDITED_ORDER_EVENTS
+
+        name = type(event).__name__
+        payload = order_event_payload(event, self.sleeve_of.get(str(event.strategy_id)))
+        action = AUDITED_ORDER_EVENTS.get(name)
+        if name == "OrderDenied" and payload.get("reason", "").startswith(("notional", "no price", "audit write")):
+            action = None  # the gate audited its own denial with rule and numbers
+        self.sink.emit("fill" if name == "OrderFilled" else "order", payload, audit_action=action)
+
+    @never_raise
+    def _on_position_event(self, event) -> None:
+        self.sink.emit("position", {
+            "event": type(event).__name__, "instrument_id": str(event.instrument_id),
+            "strategy_id": str(event.strategy_id), "signed_qty": float(event.signed_qty),
+            "avg_px_open": float(event.avg_px_open), "realized_pnl": str(event.realized_pnl),
+            "unrealized_pnl": str(event.unrealized_pnl),
+        })
+
+    @never_raise
+    def _on_account_event(self, event) -> None:
+        balances = [{"currency": str(b.currency), "total": str(b.total), "free": str(b.free)} for b in event.balances]
+        self.sink.emit("account", {"account_id": str(event.account_id), "balances": balances})
+
+    @never_raise
+    def _on_bar(self, bar) -> None:
+        self.sink.emit("bar", {"bar_type": str(bar.bar_type), "ts": bar.ts_event, "open": float(bar.open),
+                               "high": float(bar.high), "low": float(bar.low), "close": float(bar.close),
+                               "volume": float(bar.volume)})
+
+    # -- supervision -------------------------------------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        """Heartbeat, detect the start, and watch for kill and stop requests (persisted in the database)."""
+        started_at, last_beat, last_snapshot, running = time.monotonic(), 0.0, 0.0, False
+        outcome_seen_at = None
+        try:
+            while not self._stop.is_set():
+                now = time.monotonic()
+                if self.outcome and outcome_seen_at is None:
+                    outcome_seen_at = now
+                elif outcome_seen_at is not None and now - outcome_seen_at > STOP_GRACE_SECONDS:
+                    self._abandon()
+                    return
+                if now - last_beat >= HEARTBEAT_SECONDS:
+                    if services.heartbeat(self.session_id, self.owner) is None:
+                        self._end(SessionStatus.FAILED, "lease lost: another host took the session over")
+                        return
+                    last_beat = now
+                request = services.pending_request(self.session_id)
+                if request and request[0] and not self._kill_started:
+                    self._kill_started = True
+                    self._on_loop(self._kill(bool(request[1])))
+                elif request and request[2] and not self.outcome:
+                    self.outcome = (SessionStatus.STOPPED, "stop requested by the operator")
+                    self._on_loop(self._stop_node())
+                if not running and self._trader_running():
+                    running = True
+                    services.do_mark_running(self.session_id)
+                    self.sink.emit("status", {"status": SessionStatus.RUNNING, "message": "reconciled; trading"})
+                    self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "reconciled")
+                    last_snapshot = now
+                elif running and now - last_snapshot >= SNAPSHOT_SECONDS:
+                    self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "periodic")
+                    last_snapshot = now
+                elif not running and now - started_at > START_TIMEOUT_SECONDS and not self.outcome:
+                    self._end(SessionStatus.FAILED, f"node did not start trading within {START_TIMEOUT_SECONDS:.0f}s "
+                                                    "(reconciliation failed or the gateway stopped answering)")
+                time.sleep(POLL_SECONDS)
+        finally:
+            close_old_connections()
+
+    def _snapshot(self, reason: str) -> None:
+        """Publish the positions and working orders the node holds (runs on the node's loop, where the cache is)."""
+        try:
+            cache = self.node.kernel.cache
+            self.sink.emit("snapshot", {
+                "reason": reason,
+                "positions": [{"instrument_id": str(p.instrument_id), "strategy_id": str(p.strategy_id),
+                               "signed_qty": float(p.signed_qty), "avg_px_open": float(p.avg_px_open)}
+                              for p in cache.positions_open()],
+                "working_orders": [{"client_order_id": str(o.client_order_id), "instrument_id": str(o.instrument_id),
+                                    "strategy_id": str(o.strategy_id), "side": o.side_string(),
+                                    "quantity": str(o.quantity), "type": o.type_string(),
+                                    "price": str(o.price) if o.has_price else None,
+                                    "venue_order_id": str(o.venue_order_id) if o.venue_order_id else None}
+                                   for o in cache.orders_open()],
+            })
+        except Exception:
+            log.exception("session %s: snapshot failed", self.session_id)
+
+    def _abandon(self) -> None:
+        """The node ignored the stop: record the outcome and end the process (nothing in it can be trusted)."""
+        status, reason = self.outcome
+        log.error("session %s: node did not stop within %.0fs; exiting the host process", self.session_id,
+                  STOP_GRACE_SECONDS)
+        self._finish(status, f"{reason} (node did not stop within {STOP_GRACE_SECONDS:.0f}s; host exited)")
+        os._exit(3)
+
+    def _trader_running(self) -> bool:
+        return bool(self.strategies) and all(s.is_running for s in self.strategies)
+
+    def _end(self, status: str, reason: str) -> None:
+        self.outcome = self.outcome or (status, reason)
+        self._on_loop(self._stop_node())
+
+    def _on_loop(self, coroutine) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self.node.get_event_loop())
+
+    async def _stop_node(self) -> None:
+        await self.node.stop_async()
+
+    async def _kill(self, flatten: bool) -> None:
+        """Halt at once, cancel every working order at the broker, optionally flatten, then stop the node."""
+        from nautilus_trader.model.enums import TradingState
+
+        session = await asyncio.to_thread(TradingSession.objects.get, pk=self.session_id)
+        self.outcome = (SessionStatus.KILLED, f"killed by {session.kill_requested_by}: {session.kill_reason}"
+                        + (" (halt and flatten)" if flatten else " (halt)"))
+        risk = self.node.kernel.risk_engine
+        risk.set_trading_state(TradingState.REDUCING if flatten else TradingState.HALTED)
+        self.sink.emit("status", {"status": "halting", "flatten": flatten, "reason": session.kill_reason})
+        self._cancel_everything()
+        cache = self.node.kernel.cache
+        if flatten:
+            for strategy in self.strategies:
+                strategy.close_all_positions(strategy.config.instrument_id)
+            await self._wait(lambda: not cache.positions_open(), FLATTEN_TIMEOUT_SECONDS)
+            risk.set_trading_state(TradingState.HALTED)
+        await self._wait(lambda: not cache.orders_open(), CANCEL_TIMEOUT_SECONDS)
+        self.sink.emit("status", {"status": "halted", "open_orders": len(cache.orders_open()),
+                                  "open_positions": len(cache.positions_open())})
+        await self.node.stop_async()
+
+    def _cancel_everything(self) -> None:
+        """Cancel our strategies' orders through Nautilus, and every other order at the broker (global cancel)."""
+        for strategy in self.strategies:
+            strategy.cancel_all_orders(strategy.config.instrument_id)
+        from ibapi.order_cancel import OrderCancel
+
+        for exec_client in self.node.kernel.exec_engine._clients.values():
+            ib_client = getattr(exec_client, "_client", None)
+            eclient = getattr(ib_client, "_eclient", None)
+            if eclient is not None:
+                # Orders placed elsewhere (TWS, another client) and orders not yet acknowledged are not in our
+                # strategies' books; the broker-wide cancel reaches them too.
+                eclient.reqGlobalCancel(OrderCancel())
+
+    async def _wait(self, done, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if done():
+                return True
+            await asyncio.sleep(0.05)
+        return done()
+
+    # -- signals -------------------------------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT stop the session cooperatively: strategies stop, the node shuts down, the outcome is kept."""
+        loop = self.node.get_event_loop()
+
+        def on_signal(signum):
+            if not self.outcome:
+                self.outcome = (SessionStatus.STOPPED, f"stopped by signal {signal.Signals(signum).name}")
+            self.node.stop()
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, on_signal, sig)  # replaces Nautilus's own handler, which only stops

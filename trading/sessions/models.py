@@ -1,0 +1,79 @@
+"""Trading sessions and their persisted telemetry."""
+
+from django.db import models
+
+
+class Environment(models.TextChoices):
+    PAPER = "paper", "Paper"
+    LIVE = "live", "Live"
+
+
+class SessionStatus(models.TextChoices):
+    STARTING = "starting", "Starting"
+    RUNNING = "running", "Running"
+    STOPPING = "stopping", "Stopping"
+    STOPPED = "stopped", "Stopped"
+    KILLED = "killed", "Killed"
+    FAILED = "failed", "Failed"
+    LOST = "lost", "Lost"
+
+
+ACTIVE_STATUSES = (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.STOPPING)
+FINAL_STATUSES = (SessionStatus.STOPPED, SessionStatus.KILLED, SessionStatus.FAILED, SessionStatus.LOST)
+
+
+class TradingSession(models.Model):
+    """One run of a book of sleeves against a paper or live gateway."""
+
+    environment = models.CharField(max_length=8, choices=Environment.choices, db_index=True)
+    account_id = models.CharField(max_length=32)
+    sleeves = models.JSONField(help_text="[{strategy, instrument_id, bar_spec, params, code_hash}, ...]")
+    risk_caps = models.JSONField(help_text="The caps in force: max_notional_per_order, max_order_submit_rate.")
+    approvals = models.JSONField(default=list, blank=True, help_text="Live only: the approval behind each sleeve.")
+    started_by = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=SessionStatus.choices, default=SessionStatus.STARTING,
+                              db_index=True)
+    stop_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    # The lease: whoever holds it hosts the node; a re-delivered or duplicated task finds it held and refuses.
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    host = models.CharField(max_length=200, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    # Operator requests, persisted so they survive restarts and need no broker (Redis) to arrive.
+    stop_requested_at = models.DateTimeField(null=True, blank=True)
+    kill_requested_at = models.DateTimeField(null=True, blank=True)
+    kill_flatten = models.BooleanField(default=False)
+    kill_reason = models.CharField(max_length=500, blank=True)
+    kill_requested_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["environment", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.environment} session #{self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class SessionEvent(models.Model):
+    """One telemetry event of a session (order, fill, position, account, bar, health, log, status)."""
+
+    session = models.ForeignKey(TradingSession, on_delete=models.CASCADE, related_name="events")
+    environment = models.CharField(max_length=8, choices=Environment.choices)
+    kind = models.CharField(max_length=16, db_index=True)
+    ts = models.DateTimeField()
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["session", "id"]), models.Index(fields=["environment", "id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} of session {self.session_id}"

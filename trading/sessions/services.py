@@ -1,0 +1,192 @@
+"""Session writes: each does its domain write and its audit entry in one transaction."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.models import Action
+from audit.services import record, system_actor
+from trading.sessions.guards import (
+    SessionRefused,
+    check_account,
+    check_environment,
+    check_live_approvals,
+    parse_sleeves,
+)
+from trading.sessions.models import ACTIVE_STATUSES, Environment, SessionStatus, TradingSession
+from trading.strategies.registry import code_hash
+
+LEASE_SECONDS = 15  # a host heartbeats every few seconds; a lease this old means the host is gone
+
+
+def lease_owner_id() -> str:
+    """Identifies this process as a lease holder."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def refuse(environment: str, reason: str, actor: str, detail: dict | None = None) -> SessionRefused:
+    """Audit a refusal and return the exception to raise."""
+    record(Action.SESSION_REFUSED, actor=actor, target=f"{environment}", payload={"reason": reason, **(detail or {})})
+    return SessionRefused(reason)
+
+
+def validate_session_request(environment: str, sleeves_raw: list, account_id: str | None = None):
+    """Run every pre-connection guard; return (account_id, sleeves, approvals summary) or raise SessionRefused."""
+    check_environment(environment)
+    account_id = account_id or settings.ATS.gateway(environment).account_id
+    check_account(environment, account_id)
+    sleeves = parse_sleeves(sleeves_raw)
+    approvals = check_live_approvals(sleeves) if environment == Environment.LIVE else []
+    return account_id, sleeves, approvals
+
+
+def do_create_session(*, environment: str, sleeves: list, actor: str, account_id: str | None = None) -> TradingSession:
+    """Check every guard and record a new session in STARTING; a refusal is audited and raised."""
+    try:
+        account_id, parsed, approvals = validate_session_request(environment, sleeves, account_id)
+    except SessionRefused as exc:
+        raise refuse(environment, str(exc), actor, {"sleeves": sleeves if isinstance(sleeves, list) else None}) from None
+    caps = settings.ATS.risk(environment)
+    with transaction.atomic():
+        session = TradingSession.objects.create(
+            environment=environment,
+            account_id=account_id,
+            sleeves=[{**s.as_dict(), "code_hash": code_hash(s.strategy)} for s in parsed],
+            risk_caps={"max_notional_per_order": str(caps.max_notional_per_order),
+                       "max_order_submit_rate": caps.max_order_submit_rate.nautilus},
+            approvals=approvals,
+            started_by=actor,
+        )
+        record(Action.SESSION_START, actor=actor, target=f"session:{session.pk}",
+               payload={"environment": environment, "account_id": account_id, "sleeves": session.sleeves,
+                        "risk_caps": session.risk_caps, "approvals": approvals})
+    return session
+
+
+def acquire_lease(session_id: int, owner: str) -> TradingSession:
+    """Take the session's lease for this host, or raise SessionRefused when it is final or hosted elsewhere."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = TradingSession.objects.select_for_update().get(pk=session_id)
+        if session.status not in ACTIVE_STATUSES:
+            raise SessionRefused(f"session {session_id} is {session.status}; a finished session never restarts")
+        held = session.lease_owner and session.lease_expires_at and session.lease_expires_at > now
+        if held and session.lease_owner != owner:
+            raise SessionRefused(f"session {session_id} is already hosted by {session.lease_owner}")
+        if session.lease_owner and not held and session.status != SessionStatus.STARTING:
+            raise SessionRefused(f"session {session_id} lost its host ({session.lease_owner}); it is not restarted")
+        session.lease_owner, session.lease_expires_at = owner, now + timedelta(seconds=LEASE_SECONDS)
+        session.heartbeat_at, session.host, session.pid = now, socket.gethostname(), os.getpid()
+        session.save(update_fields=["lease_owner", "lease_expires_at", "heartbeat_at", "host", "pid"])
+    return session
+
+
+def heartbeat(session_id: int, owner: str) -> TradingSession | None:
+    """Extend the lease; return the session (with any stop/kill request), or None when the lease was taken away."""
+    now = timezone.now()
+    updated = TradingSession.objects.filter(pk=session_id, lease_owner=owner).update(
+        heartbeat_at=now, lease_expires_at=now + timedelta(seconds=LEASE_SECONDS))
+    return TradingSession.objects.get(pk=session_id) if updated else None
+
+
+def pending_request(session_id: int) -> tuple | None:
+    """(kill_requested_at, kill_flatten, stop_requested_at) — read every few hundred ms by the host."""
+    return TradingSession.objects.filter(pk=session_id).values_list(
+        "kill_requested_at", "kill_flatten", "stop_requested_at").first()
+
+
+def do_mark_running(session_id: int) -> None:
+    """The node reconciled and its strategies run."""
+    TradingSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
+        status=SessionStatus.RUNNING, started_at=timezone.now())
+
+
+def do_finish_session(session_id: int, status: str, reason: str, actor: str) -> None:
+    """Record how a session ended (stopped, killed, failed) and release its lease, with an audit entry."""
+    action = {SessionStatus.KILLED: Action.SESSION_KILL, SessionStatus.FAILED: Action.SESSION_FAILED,
+              SessionStatus.LOST: Action.SESSION_LOST}.get(status, Action.SESSION_STOP)
+    with transaction.atomic():
+        TradingSession.objects.filter(pk=session_id).update(
+            status=status, stop_reason=reason[:500], stopped_at=timezone.now(), lease_owner="", lease_expires_at=None)
+        record(action, actor=actor, target=f"session:{session_id}", payload={"status": status, "reason": reason})
+
+
+def _sessions_for(session_id: int | None, environment: str | None):
+    if session_id is not None:
+        return TradingSession.objects.filter(pk=session_id)
+    if environment not in Environment.values:
+        raise SessionRefused(f"unknown environment {environment!r}: expected paper or live")
+    return TradingSession.objects.filter(environment=environment, status__in=ACTIVE_STATUSES)
+
+
+def do_request_kill(*, actor: str, reason: str, flatten: bool = False, session_id: int | None = None,
+                    environment: str | None = None) -> list[int]:
+    """Ask a session (or every active session of an environment) to halt, cancel its orders, optionally flatten.
+
+    The request is persisted: a session still starting honours it, and a killed session stays killed.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise SessionRefused("a reason is required to kill a session")
+    now = timezone.now()
+    with transaction.atomic():
+        sessions = list(_sessions_for(session_id, environment).select_for_update())
+        if session_id is not None and not sessions:
+            raise SessionRefused(f"no session {session_id}")
+        killed = []
+        for session in sessions:
+            if not session.is_active:
+                raise SessionRefused(f"session {session.pk} is {session.status} already; nothing to kill")
+            session.kill_requested_at = session.kill_requested_at or now
+            session.kill_flatten = session.kill_flatten or flatten
+            session.kill_reason, session.kill_requested_by = reason[:500], actor
+            session.save(update_fields=["kill_requested_at", "kill_flatten", "kill_reason", "kill_requested_by"])
+            record(Action.SESSION_KILL, actor=actor, target=f"session:{session.pk}",
+                   payload={"requested": True, "flatten": flatten, "reason": reason,
+                            "environment": session.environment})
+            killed.append(session.pk)
+    # A session nobody hosts (never picked up, or its host died) is finished here: there is no node to halt.
+    for pk in killed:
+        _finish_if_unhosted(pk, reason, actor)
+    return killed
+
+
+def _finish_if_unhosted(session_id: int, reason: str, actor: str) -> None:
+    now = timezone.now()
+    session = TradingSession.objects.get(pk=session_id)
+    if session.status == SessionStatus.STARTING and (not session.lease_owner or session.lease_expires_at <= now):
+        do_finish_session(session_id, SessionStatus.KILLED, f"killed before a host picked it up: {reason}", actor)
+
+
+def do_request_stop(*, session_id: int, actor: str) -> None:
+    """Ask a session to stop cooperatively (strategies stop, the node shuts down)."""
+    with transaction.atomic():
+        session = TradingSession.objects.select_for_update().get(pk=session_id)
+        if not session.is_active:
+            raise SessionRefused(f"session {session_id} is {session.status} already")
+        session.stop_requested_at = session.stop_requested_at or timezone.now()
+        session.save(update_fields=["stop_requested_at"])
+        record(Action.SESSION_STOP, actor=actor, target=f"session:{session_id}", payload={"requested": True})
+
+
+def do_mark_lost_sessions(alert=None) -> list[int]:
+    """Mark active sessions whose lease expired as lost, audit and alert; never restart them."""
+    now = timezone.now()
+    stale = TradingSession.objects.filter(status__in=ACTIVE_STATUSES).filter(
+        Q(lease_expires_at__lt=now) | Q(lease_owner="", created_at__lt=now - timedelta(seconds=LEASE_SECONDS * 4)))
+    lost = []
+    for session in stale:
+        reason = (f"host {session.lease_owner or 'none'} stopped heartbeating"
+                  f" (last {session.heartbeat_at:%H:%M:%S} UTC)" if session.heartbeat_at else "no host ever picked it up")
+        do_finish_session(session.pk, SessionStatus.LOST, reason, system_actor("session-reaper"))
+        if alert is not None:
+            alert(session, reason)
+        lost.append(session.pk)
+    return lost
