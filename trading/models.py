@@ -53,3 +53,4 @@ class BacktestRun(models.Model):
 
 # Sessions live in their own module; importing them here registers them with the trading app.
 from trading.sessions.models import SessionEvent, TradingSession  # noqa: E402,F401
+from trading.monitoring.models import GatewayHealth  # noqa: E402,F401

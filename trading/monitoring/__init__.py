@@ -1,0 +1,1 @@
+"""Gateway health monitoring: checks every configured IB Gateway, keeps its state and alerts on transitions."""
