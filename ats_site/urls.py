@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from trading import views as trading_views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", trading_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("trading.urls")),
 ]

@@ -1,12 +1,226 @@
-"""Reads that the console pages need."""
+"""Reads that the console pages need. Views stay thin: every query of the operator pages lives here."""
 
-from audit.models import AuditEntry
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Max
+from django.utils import timezone
+
 from approvals.selectors import active_approvals
+from audit.models import AuditEntry
+from trading.models import BacktestRun
+from trading.sessions.models import ACTIVE_STATUSES, FINAL_STATUSES, SessionEvent, TradingSession
 
+ENVIRONMENTS = ("paper", "live")
+PERMS = {"view": "trading.view_console", "paper": "trading.operate_paper", "live": "trading.operate_live"}
+
+
+# -- permissions and flags ---------------------------------------------------------------------------------------
+
+def live_enabled() -> bool:
+    return bool(settings.ATS.enable_live_trading)
+
+
+def environment_available(environment: str) -> bool:
+    """Whether the environment's pages and sockets exist at all (live only with ATS_ENABLE_LIVE_TRADING)."""
+    return environment == "paper" or (environment == "live" and live_enabled())
+
+
+def may_view(user, environment: str) -> bool:
+    """Paper pages and telemetry need view_console; anything live needs operate_live (no live without it)."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    if environment == "live":
+        return user.has_perm(PERMS["live"])
+    return user.has_perm(PERMS["view"]) or user.has_perm(PERMS["paper"])
+
+
+def may_operate(user, environment: str) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(PERMS[environment]))
+
+
+# -- home --------------------------------------------------------------------------------------------------------
 
 def home_overview() -> dict:
-    """Recent audit entries and the active go-live approvals."""
+    """Recent audit entries, the active go-live approvals and the active sessions per environment."""
+    envs = [e for e in ENVIRONMENTS if environment_available(e)]
     return {
         "recent_audit": list(AuditEntry.objects.order_by("-seq")[:10]),
         "approvals": active_approvals(),
+        "active_counts": {e: TradingSession.objects.filter(environment=e, status__in=ACTIVE_STATUSES).count()
+                          for e in envs},
     }
+
+
+# -- sessions ----------------------------------------------------------------------------------------------------
+
+def _money(value) -> float:
+    """'-1.00 USD' -> -1.0 (Nautilus Money spelled as a string)."""
+    try:
+        return float(str(value).split()[0])
+    except (ValueError, IndexError):
+        return 0.0
+
+
+def session_pnl(session_id: int) -> dict:
+    """Realized and unrealized P&L from the session's latest position events and the last bar close."""
+    latest: dict[tuple, dict] = {}
+    for payload in (SessionEvent.objects.filter(session_id=session_id, kind="position")
+                    .order_by("-id").values_list("payload", flat=True)[:200]):
+        latest.setdefault((payload.get("strategy_id"), payload.get("instrument_id")), payload)
+    realized = sum(_money(p.get("realized_pnl")) for p in latest.values())
+    unrealized = 0.0
+    closes: dict[str, float] = {}
+    for (_, instrument), p in latest.items():
+        qty = float(p.get("signed_qty") or 0)
+        if not qty:
+            continue
+        if instrument not in closes:
+            bar = (SessionEvent.objects.filter(session_id=session_id, kind="bar",
+                                               payload__bar_type__startswith=f"{instrument}-")
+                   .order_by("-id").values_list("payload", flat=True).first())
+            closes[instrument] = float(bar["close"]) if bar else float(p.get("avg_px_open") or 0)
+        unrealized += qty * (closes[instrument] - float(p.get("avg_px_open") or 0))
+    return {"realized": round(realized, 2), "unrealized": round(unrealized, 2),
+            "total": round(realized + unrealized, 2)}
+
+
+def session_row(session: TradingSession, now=None) -> dict:
+    """One line of the sessions table, JSON-ready."""
+    now = now or timezone.now()
+    heartbeat_age = (now - session.heartbeat_at).total_seconds() if session.heartbeat_at else None
+    return {
+        "id": session.pk,
+        "environment": session.environment,
+        "status": session.status,
+        "active": session.is_active,
+        "account_id": session.account_id,
+        "sleeves": [f"{s['strategy']} {s['instrument_id']} {s['bar_spec']}" for s in session.sleeves],
+        "pnl": session_pnl(session.pk),
+        "started_by": session.started_by,
+        "created_at": session.created_at.isoformat(),
+        "stopped_at": session.stopped_at.isoformat() if session.stopped_at else None,
+        "heartbeat_age": round(heartbeat_age, 1) if heartbeat_age is not None and session.is_active else None,
+        "kill_requested": bool(session.kill_requested_at),
+        "stop_requested": bool(session.stop_requested_at),
+        "stop_reason": session.stop_reason,
+    }
+
+
+def active_sessions(environment: str) -> list[dict]:
+    now = timezone.now()
+    return [session_row(s, now) for s in
+            TradingSession.objects.filter(environment=environment, status__in=ACTIVE_STATUSES)]
+
+
+def finished_sessions(environment: str, limit: int = 25) -> list[dict]:
+    now = timezone.now()
+    return [session_row(s, now) for s in
+            TradingSession.objects.filter(environment=environment, status__in=FINAL_STATUSES)[:limit]]
+
+
+def environment_overview(environment: str) -> dict:
+    return {
+        "active_sessions": active_sessions(environment),
+        "finished_sessions": finished_sessions(environment),
+        "last_event_id": recent_log_start(environment),
+    }
+
+
+LOG_KINDS = ("status", "order", "fill", "position")
+
+
+def recent_log_start(environment: str, lines: int = 30, max_rows: int = 2000) -> int:
+    """Where the page's telemetry stream starts: just before the last `lines` log-worthy events (bounded)."""
+    last = last_event_id(environment)
+    ids = list(SessionEvent.objects.filter(environment=environment, kind__in=LOG_KINDS)
+               .order_by("-id").values_list("id", flat=True)[:lines])
+    start = (ids[-1] - 1) if ids else last
+    return max(start, last - max_rows, 0)
+
+
+def last_event_id(environment: str, session_id: int | None = None) -> int:
+    qs = SessionEvent.objects.filter(environment=environment)
+    if session_id is not None:
+        qs = qs.filter(session_id=session_id)
+    return qs.aggregate(m=Max("id"))["m"] or 0
+
+
+def get_session(environment: str, session_id: int) -> TradingSession | None:
+    return TradingSession.objects.filter(environment=environment, pk=session_id).first()
+
+
+def session_audit_trail(session_id: int, limit: int = 500) -> list[AuditEntry]:
+    """Audit entries that name the session (start, stop, kill, orders)."""
+    return list(AuditEntry.objects.filter(target=f"session:{session_id}").order_by("seq")[:limit])
+
+
+def event_dict(row) -> dict:
+    """One SessionEvent as the pages and the websocket send it."""
+    session_id, pk, kind, ts, payload = row
+    return {"id": pk, "session": session_id, "kind": kind, "ts": ts.isoformat(), "payload": payload}
+
+
+EVENT_FIELDS = ("session_id", "id", "kind", "ts", "payload")
+
+
+def events_after(environment: str, after: int, session_id: int | None = None, limit: int = 500,
+                 exclude: set | None = None) -> list[dict]:
+    """Events of an environment (or one session of it) with id above `after`, oldest first."""
+    qs = SessionEvent.objects.filter(environment=environment, id__gt=after)
+    if session_id is not None:
+        qs = qs.filter(session_id=session_id)
+    if exclude:
+        qs = qs.exclude(id__in=exclude)
+    return [event_dict(r) for r in qs.order_by("id").values_list(*EVENT_FIELDS)[:limit]]
+
+
+def event_ids_after(environment: str, after: int, session_id: int | None = None, limit: int = 1000) -> list[int]:
+    qs = SessionEvent.objects.filter(environment=environment, id__gt=after)
+    if session_id is not None:
+        qs = qs.filter(session_id=session_id)
+    return list(qs.order_by("id").values_list("id", flat=True)[:limit])
+
+
+def events_by_ids(ids: list[int]) -> list[dict]:
+    return [event_dict(r) for r in
+            SessionEvent.objects.filter(id__in=ids).order_by("id").values_list(*EVENT_FIELDS)]
+
+
+# -- research ----------------------------------------------------------------------------------------------------
+
+def backtest_runs(limit: int = 200) -> list[BacktestRun]:
+    return list(BacktestRun.objects.defer("trades", "equity_curve", "metrics")[:limit])
+
+
+def backtest_run(run_id: int) -> BacktestRun | None:
+    return BacktestRun.objects.filter(pk=run_id).first()
+
+
+# -- approvals and audit -----------------------------------------------------------------------------------------
+
+def approvals_overview() -> dict:
+    from approvals.models import GoLiveApproval
+
+    return {"active": active_approvals(), "decisions": list(GoLiveApproval.objects.order_by("-id")[:100])}
+
+
+def audit_overview(limit: int = 200) -> dict:
+    from audit.services import verify_chain
+
+    return {"entries": list(AuditEntry.objects.order_by("-seq")[:limit]), "verify": verify_chain()}
+
+
+# -- gateways (trading.monitoring lands separately; guard the import) --------------------------------------------
+
+def gateway_states() -> list[dict]:
+    """Health of the paper (and live, when enabled) gateways; empty until trading.monitoring is installed."""
+    try:
+        from trading.monitoring.selectors import gateway_states as monitored
+    except ImportError:
+        return []
+    try:
+        states = monitored()
+    except Exception:  # the header must render even when monitoring has no table yet
+        return []
+    return [s for s in states if environment_available(s.get("environment", ""))]

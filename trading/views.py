@@ -1,15 +1,68 @@
-"""Console views: thin, reading through selectors."""
+"""Console views: thin, reading through selectors and writing through the session services (which audit)."""
 
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
+from audit.services import user_actor
 from trading import selectors
+from trading.forms import KillForm, LiveConfirmForm, StartSessionForm
+
+
+def console_view(view):
+    """Any console page: the view_console permission (login is enforced by LoginRequiredMiddleware)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not _has_console_access(request.user):
+            raise PermissionDenied("you need the 'view console' permission")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def environment_view(operate: bool = False):
+    """Paper/live pages: live answers 404 while ATS_ENABLE_LIVE_TRADING is false; permission per environment."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, environment, *args, **kwargs):
+            if not selectors.environment_available(environment):
+                raise Http404("no such page")
+            if not selectors.may_view(request.user, environment):
+                raise PermissionDenied(f"you may not view {environment} trading")
+            if operate and not selectors.may_operate(request.user, environment):
+                raise PermissionDenied(f"you may not operate {environment} sessions")
+            return view(request, environment, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _env_context(request, environment: str, **extra) -> dict:
+    return {"environment": environment, "real_money": environment == "live",
+            "may_operate": selectors.may_operate(request.user, environment), **extra}
+
+
+def _has_console_access(user) -> bool:
+    return any(user.has_perm(selectors.PERMS[k]) for k in ("view", "paper", "live"))
 
 
 def home(request):
-    """The console's home page."""
+    """The console's home page; a user without console permissions is told so (and sees nothing else)."""
+    if not _has_console_access(request.user):
+        return render(request, "trading/home.html", {"no_access": True})
     return render(request, "trading/home.html", selectors.home_overview())
 
 
@@ -19,3 +72,255 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+# -- environment pages (paper / live mirror each other) -------------------------------------------------------------
+
+def _render_environment(request, environment, form=None, status=200):
+    from trading.strategies.params import strategy_params
+    from trading.strategies.registry import strategy_names
+
+    help_params = {name: strategy_params(name) for name in strategy_names()}
+    context = _env_context(request, environment, form=form or StartSessionForm(),
+                           strategy_help=help_params, kill_form=KillForm(), **selectors.environment_overview(environment))
+    return render(request, "trading/environment.html", context, status=status)
+
+
+@require_GET
+@environment_view()
+def environment_page(request, environment):
+    """Sessions list, start panel, kill all, history."""
+    return _render_environment(request, environment)
+
+
+@require_GET
+@environment_view()
+def sessions_json(request, environment):
+    """The sessions table as JSON; the page refreshes it without reloading."""
+    return JsonResponse({"active": selectors.active_sessions(environment),
+                         "finished": selectors.finished_sessions(environment)})
+
+
+@require_POST
+@environment_view(operate=True)
+def start_session(request, environment):
+    """Validate the start panel. Paper starts at once; live shows the summary and asks for the typed account id."""
+    from trading.sessions.guards import SessionRefused
+    from trading.sessions.services import refuse, validate_session_request
+
+    form = StartSessionForm(request.POST)
+    if not form.is_valid():
+        return _render_environment(request, environment, form, status=400)
+    book = form.cleaned_data["book"]
+    actor = user_actor(request.user)
+    if environment == "paper":
+        return _create_and_enqueue(request, environment, book, actor, form=form)
+    try:
+        account_id, sleeves, approvals = validate_session_request(environment, book)
+    except SessionRefused as exc:
+        refuse(environment, str(exc), actor, {"sleeves": book})
+        form.add_error("sleeves" if form.cleaned_data.get("mode") == "book" else None, str(exc))
+        return _render_environment(request, environment, form, status=400)
+    confirm = LiveConfirmForm(initial={"book": json.dumps(book)})
+    return _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals)
+
+
+def _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals, status=200):
+    from django.conf import settings
+
+    caps = settings.ATS.risk(environment)
+    gateway = settings.ATS.gateway(environment)
+    rows = [{"sleeve": s, "approval": a} for s, a in zip(sleeves, approvals)]
+    return render(request, "trading/live_confirm.html", _env_context(
+        request, environment, confirm=confirm, account_id=account_id, rows=rows, caps=caps,
+        gateway=f"{gateway.host}:{gateway.port}"), status=status)
+
+
+@require_POST
+@environment_view(operate=True)
+def confirm_live_start(request, environment):
+    """Second step of a live start: the typed account id must match, exactly like `run_live`."""
+    from trading.sessions.guards import SessionRefused
+    from trading.sessions.services import refuse, validate_session_request
+
+    if environment != "live":
+        raise Http404("only live sessions need a typed confirmation")
+    actor = user_actor(request.user)
+    confirm = LiveConfirmForm(request.POST)
+    if not confirm.is_valid():
+        messages.error(request, "the reviewed book was corrupted; start over")
+        return redirect("trading:environment", environment=environment)
+    book = confirm.cleaned_data["book"]
+    try:
+        account_id, sleeves, approvals = validate_session_request(environment, book)
+    except SessionRefused as exc:
+        refuse(environment, str(exc), actor, {"sleeves": book})
+        messages.error(request, str(exc))
+        return redirect("trading:environment", environment=environment)
+    typed = (confirm.cleaned_data.get("confirm_account") or "").strip()
+    if typed != account_id:
+        reason = ("live start aborted: the typed account id did not match" if typed
+                  else "live start aborted: no account id typed")
+        refuse(environment, reason, actor, {"sleeves": book})
+        confirm.add_error("confirm_account", reason)
+        return _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals, status=400)
+    return _create_and_enqueue(request, environment, book, actor, account_id=account_id)
+
+
+def _create_and_enqueue(request, environment, book, actor, account_id=None, form=None):
+    from trading.sessions.guards import SessionRefused
+    from trading.sessions.services import do_create_session
+    from trading.sessions.tasks import enqueue_session
+
+    try:
+        session = do_create_session(environment=environment, sleeves=book, actor=actor, account_id=account_id)
+    except SessionRefused as exc:  # audited by the service
+        if form is not None:
+            form.add_error("sleeves" if form.cleaned_data.get("mode") == "book" else None, str(exc))
+            return _render_environment(request, environment, form, status=400)
+        messages.error(request, str(exc))
+        return redirect("trading:environment", environment=environment)
+    pk = session.pk
+    transaction.on_commit(lambda: enqueue_session(pk))
+    messages.success(request, f"{environment} session {pk} created; waiting for a host")
+    return redirect("trading:session", environment=environment, session_id=pk)
+
+
+@require_POST
+@environment_view(operate=True)
+def kill_all(request, environment):
+    """Kill every active session of the environment (reason required; halt only or halt and flatten)."""
+    from trading.sessions.guards import SessionRefused
+    from trading.sessions.services import do_request_kill
+
+    form = KillForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "kill all refused: a reason is required")
+        return redirect("trading:environment", environment=environment)
+    try:
+        killed = do_request_kill(actor=user_actor(request.user), reason=form.cleaned_data["reason"],
+                                 flatten=form.cleaned_data["flatten"], environment=environment)
+    except SessionRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("trading:environment", environment=environment)
+    what = "halt and flatten" if form.cleaned_data["flatten"] else "halt"
+    messages.warning(request, f"kill all ({what}) requested for {len(killed)} {environment} session(s)"
+                     + (f": {', '.join(map(str, killed))}" if killed else ""))
+    return redirect("trading:environment", environment=environment)
+
+
+# -- one session ---------------------------------------------------------------------------------------------------
+
+def _session_or_404(environment, session_id):
+    session = selectors.get_session(environment, session_id)
+    if session is None:
+        raise Http404("no such session")
+    return session
+
+
+@require_GET
+@environment_view()
+def session_detail(request, environment, session_id):
+    """Status, positions, working orders, fills, P&L, charts, log lines and controls; filled in by telemetry."""
+    session = _session_or_404(environment, session_id)
+    return render(request, "trading/session.html", _env_context(
+        request, environment, session=session, row=selectors.session_row(session), kill_form=KillForm(),
+        audit_trail=selectors.session_audit_trail(session.pk)))
+
+
+@require_POST
+@environment_view(operate=True)
+def session_kill(request, environment, session_id):
+    from trading.sessions.guards import SessionRefused
+    from trading.sessions.services import do_request_kill
+
+    session = _session_or_404(environment, session_id)
+    form = KillForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "kill refused: a reason is required")
+    else:
+        try:
+            do_request_kill(actor=user_actor(request.user), reason=form.cleaned_data["reason"],
+                            flatten=form.cleaned_data["flatten"], session_id=session.pk)
+            what = "halt and flatten" if form.cleaned_data["flatten"] else "halt"
+            messages.warning(request, f"kill ({what}) requested for session {session.pk}")
+        except SessionRefused as exc:
+            messages.error(request, str(exc))
+    return redirect("trading:session", environment=environment, session_id=session.pk)
+
+
+@require_POST
+@environment_view(operate=True)
+def session_stop(request, environment, session_id):
+    from trading.sessions.guards import SessionRefused
+    from trading.sessions.services import do_request_stop
+
+    session = _session_or_404(environment, session_id)
+    try:
+        do_request_stop(session_id=session.pk, actor=user_actor(request.user))
+        messages.info(request, f"stop requested for session {session.pk}")
+    except SessionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("trading:session", environment=environment, session_id=session.pk)
+
+
+# -- research, approvals, audit, gateways --------------------------------------------------------------------------
+
+@require_GET
+@console_view
+def research(request):
+    return render(request, "trading/research.html", {"runs": selectors.backtest_runs(), "nav": "research"})
+
+
+@require_GET
+@console_view
+def backtest_detail(request, run_id):
+    run = selectors.backtest_run(run_id)
+    if run is None:
+        raise Http404("no such backtest run")
+    return render(request, "trading/backtest.html", {"run": run, "metrics": sorted((run.metrics or {}).items()), "nav": "research"})
+
+
+@require_GET
+@console_view
+def approvals_page(request):
+    return render(request, "trading/approvals.html", {**selectors.approvals_overview(), "nav": "approvals"})
+
+
+@require_GET
+@console_view
+def audit_page(request):
+    return render(request, "trading/audit.html", {**selectors.audit_overview(), "nav": "audit"})
+
+
+@require_GET
+@console_view
+def gateways_page(request):
+    return render(request, "trading/gateways.html", {"states": selectors.gateway_states(), "nav": "gateways"})
+
+
+@require_GET
+@console_view
+def gateways_json(request):
+    return JsonResponse({"gateways": selectors.gateway_states()}, json_dumps_params={"default": str})
+
+
+@require_POST
+@console_view
+def gateway_acknowledge(request, environment):
+    """Acknowledge a gateway's healthy→broken banner (needs the operate permission of that environment)."""
+    if not selectors.environment_available(environment):
+        raise Http404("no such gateway")
+    if not selectors.may_operate(request.user, environment):
+        raise PermissionDenied(f"you may not operate {environment}")
+    try:
+        from trading.monitoring.services import AcknowledgeRefused, do_acknowledge
+    except ImportError:
+        raise Http404("gateway monitoring is not installed") from None
+    try:
+        do_acknowledge(environment, user_actor(request.user))  # audited by the service
+        messages.info(request, f"{environment} gateway alert acknowledged")
+    except AcknowledgeRefused as exc:
+        messages.error(request, str(exc))
+    target = request.POST.get("next") or reverse("trading:gateways")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else reverse("trading:gateways"))

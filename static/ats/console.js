@@ -1,0 +1,106 @@
+/* ATS console: the telemetry socket (lossless resync by last event id), gateway badges, kill dialogs. */
+(function () {
+  "use strict";
+  var ATS = window.ATS = window.ATS || {};
+
+  /* Follow an environment's (or one session's) telemetry. The server sends every row after `after`, then new
+     rows; after a drop we reconnect with the last id we saw, so nothing is lost or shown twice. */
+  ATS.telemetry = function (opts) {
+    var lastId = opts.after || 0, seen = new Set(), ws = null, delay = 500, closed = false;
+    var indicator = opts.indicator ? document.getElementById(opts.indicator) : null;
+    function state(text, ok) { if (indicator) { indicator.textContent = text; indicator.className = "conn " + (ok ? "ok" : "bad"); } }
+    function connect() {
+      var proto = location.protocol === "https:" ? "wss://" : "ws://";
+      var url = proto + location.host + "/ws/" + opts.environment + "/telemetry/?after=" + lastId +
+        (opts.session ? "&session=" + opts.session : "");
+      ws = new WebSocket(url);
+      ws.onopen = function () { delay = 500; state("live", true); };
+      ws.onmessage = function (msg) {
+        var data = JSON.parse(msg.data);
+        if (data.type === "events") {
+          var fresh = data.events.filter(function (e) { if (seen.has(e.id)) return false; seen.add(e.id); return true; });
+          fresh.forEach(function (e) { if (e.id > lastId) lastId = e.id; });
+          if (fresh.length && opts.onEvents) opts.onEvents(fresh);
+        } else if (data.type === "synced" && opts.onSynced) { opts.onSynced(data.last_id); }
+      };
+      ws.onclose = function (ev) {
+        if (closed) return;
+        if (ev.code === 4401 || ev.code === 4403 || ev.code === 4404) { state("not allowed (" + ev.code + ")", false); return; }
+        state("reconnecting…", false);
+        setTimeout(connect, delay); delay = Math.min(delay * 2, 5000);
+      };
+    }
+    connect();
+    return { close: function () { closed = true; if (ws) ws.close(); }, lastId: function () { return lastId; },
+             drop: function () { if (ws) ws.close(); } };
+  };
+
+  ATS.fmt = function (n, digits) {
+    if (n === null || n === undefined || isNaN(n)) return "";
+    return Number(n).toLocaleString("en-US", { minimumFractionDigits: digits === undefined ? 2 : digits, maximumFractionDigits: digits === undefined ? 2 : digits });
+  };
+  ATS.money = function (v) { var n = parseFloat(String(v || "0").split(" ")[0]); return isNaN(n) ? 0 : n; };
+  ATS.el = function (tag, attrs, text) {
+    var e = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  };
+  ATS.row = function (cells, numeric) {
+    var tr = document.createElement("tr");
+    cells.forEach(function (c, i) {
+      var td = ATS.el("td", numeric && numeric.indexOf(i) >= 0 ? { "class": "num" } : null);
+      if (c instanceof Node) td.appendChild(c); else td.textContent = c === null || c === undefined ? "" : c;
+      tr.appendChild(td);
+    });
+    return tr;
+  };
+  ATS.statusBadge = function (status) { return ATS.el("span", { "class": "status status-" + status }, status); };
+
+  /* Gateway health badges in the header, refreshed without reloading. */
+  function refreshGateways() {
+    var box = document.getElementById("gateway-badges");
+    if (!box || !box.dataset.url) return;
+    fetch(box.dataset.url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        box.textContent = "";
+        if (!data.gateways.length) { box.appendChild(ATS.el("span", { "class": "gw-badge unknown" }, "gateways: not monitored")); }
+        data.gateways.forEach(function (g) {
+          var unknown = g.healthy === null || g.healthy === undefined;
+          var cls = unknown ? "unknown" : (g.stale ? "stale" : (g.healthy ? "ok" : "down"));
+          var a = ATS.el("a", { href: "/gateways/", id: "gw-" + g.environment, "class": "gw-badge " + cls, title: g.message || "" },
+            g.environment + " gateway: " + (unknown ? "unknown" : (g.healthy ? "up" : "DOWN")) + (g.stale && !unknown ? " (stale)" : ""));
+          box.appendChild(a);
+          if (g.needs_ack && !document.getElementById("gateway-alert-" + g.environment)) {
+            var banner = ATS.el("div", { id: "gateway-alert-" + g.environment, "class": "banner danger" });
+            banner.appendChild(ATS.el("strong", null, g.environment.toUpperCase() + " GATEWAY " + (g.healthy ? "RECOVERED (was broken)" : "BROKEN")));
+            banner.appendChild(document.createTextNode(" — " + (g.message || "") + " "));
+            banner.appendChild(ATS.el("a", { href: "/gateways/" }, "acknowledge on the Gateways page"));
+            document.querySelector("header.topbar").after(banner);
+          }
+        });
+      }).catch(function () {});
+  }
+  setInterval(refreshGateways, 5000);
+
+  /* Kill dialogs: the confirmation names what will happen (halt only, or halt and flatten). */
+  function describe(dialog) {
+    var flatten = dialog.querySelector("input[name=flatten]:checked");
+    var target = dialog.dataset.target;
+    var what = dialog.querySelector(".what");
+    if (!what) return;
+    what.textContent = (flatten && flatten.value === "1")
+      ? "This will HALT " + target + ", cancel every working order at the broker, and FLATTEN: close every position at market."
+      : "This will HALT " + target + " (no new orders) and cancel every working order at the broker. Positions are kept.";
+  }
+  document.addEventListener("click", function (ev) {
+    var opener = ev.target.closest("[data-open-dialog]");
+    if (opener) { var d = document.getElementById(opener.dataset.openDialog); describe(d); d.showModal(); ev.preventDefault(); }
+    var closer = ev.target.closest("[data-close-dialog]");
+    if (closer) { closer.closest("dialog").close(); ev.preventDefault(); }
+  });
+  document.addEventListener("change", function (ev) {
+    var d = ev.target.closest("dialog"); if (d && ev.target.name === "flatten") describe(d);
+  });
+})();

@@ -1,0 +1,163 @@
+/* One session: every table and chart is rebuilt from its telemetry rows (SessionEvent), streamed over the socket. */
+(function () {
+  "use strict";
+  var env = JSON.parse(document.getElementById("ats-environment").textContent);
+  var sessionId = JSON.parse(document.getElementById("ats-session").textContent);
+  var FINAL = ["stopped", "killed", "failed", "lost"];
+  var TERMINAL = ["OrderFilled", "OrderCanceled", "OrderRejected", "OrderExpired", "OrderDenied"];
+
+  var st = {
+    status: document.getElementById("session-status").dataset.status,
+    positions: {}, working: {}, orders: {}, fills: [], lines: [],
+    bars: { x: [], close: [], buy: [], sell: [] }, pnl: { x: [], pnl: [], equity: [] },
+    lastClose: {}, equity: null, dirty: false
+  };
+
+  function chart(id, series, axes, scales) {
+    var el = document.getElementById(id);
+    var width = Math.max(320, el.clientWidth || 600);
+    return new uPlot({ width: width, height: 240, series: series, axes: axes, scales: scales || { x: { time: true } },
+      legend: { live: false } }, series.map(function () { return []; }), el);
+  }
+  var noLine = function () { return null; };
+  var price = chart("price-chart", [{}, { label: "close", stroke: "#1f5fbf", width: 1.5 },
+    { label: "buy fill", stroke: "#1a7f37", fill: "#1a7f37", paths: noLine, points: { show: true, size: 11, fill: "#1a7f37" } },
+    { label: "sell fill", stroke: "#c0151b", fill: "#c0151b", paths: noLine, points: { show: true, size: 11, fill: "#c0151b" } }],
+    [{}, { size: 70 }]);
+  var pnlChart = chart("pnl-chart", [{}, { label: "P&L", stroke: "#6b3fbf", width: 1.5, scale: "pnl" },
+    { label: "equity", stroke: "#999", width: 1, scale: "eq" }],
+    [{}, { scale: "pnl", size: 60 }, { scale: "eq", side: 1, size: 80, grid: { show: false } }],
+    { x: { time: true }, pnl: { auto: true }, eq: { auto: true } });
+  window.addEventListener("resize", function () {
+    [price, pnlChart].forEach(function (c) { c.setSize({ width: Math.max(320, c.root.parentNode.clientWidth), height: 240 }); });
+  });
+
+  function posKey(p) { return p.instrument_id + "|" + p.strategy_id; }
+  function pnlNow() {
+    var realized = 0, unrealized = 0;
+    Object.keys(st.positions).forEach(function (k) {
+      var p = st.positions[k]; realized += p.realized;
+      var close = st.lastClose[p.instrument_id];
+      p.unrealized = (close !== undefined && p.qty) ? p.qty * (close - p.avg) : 0;
+      unrealized += p.unrealized;
+    });
+    return { realized: realized, unrealized: unrealized, total: realized + unrealized };
+  }
+
+  function apply(e) {
+    var p = e.payload || {};
+    switch (e.kind) {
+      case "status":
+        st.status = p.status;
+        if (p.status === "halted" && !p.open_orders) st.working = {};
+        if (FINAL.indexOf(p.status) >= 0 && p.reason) document.getElementById("stop-reason").textContent = "Ended: " + p.reason;
+        break;
+      case "bar":
+        var inst = (p.bar_type || "").split("-")[0];
+        st.lastClose[inst] = p.close;
+        var x = p.ts / 1e9;
+        if (st.bars.x.length && x <= st.bars.x[st.bars.x.length - 1]) break;
+        st.bars.x.push(x); st.bars.close.push(p.close); st.bars.buy.push(null); st.bars.sell.push(null);
+        var now = pnlNow();
+        st.pnl.x.push(x); st.pnl.pnl.push(now.total); st.pnl.equity.push(st.equity);
+        break;
+      case "fill":
+        st.fills.push({ ts: e.ts, p: p });
+        var n = st.bars.x.length;
+        if (n) { (p.order_side === "SELL" ? st.bars.sell : st.bars.buy)[n - 1] = parseFloat(p.last_px); }
+        delete st.working[p.client_order_id];
+        trackOrder(p);
+        break;
+      case "order":
+        trackOrder(p);
+        if (p.event === "OrderAccepted" || p.event === "OrderSubmitted") {
+          var w = st.working[p.client_order_id] || { client_order_id: p.client_order_id, instrument_id: p.instrument_id };
+          if (p.venue_order_id) w.venue_order_id = p.venue_order_id;
+          st.working[p.client_order_id] = w;
+        } else if (TERMINAL.indexOf(p.event) >= 0) { delete st.working[p.client_order_id]; }
+        break;
+      case "position":
+        var key = posKey(p);
+        st.positions[key] = { instrument_id: p.instrument_id, strategy_id: p.strategy_id, qty: p.signed_qty,
+          avg: p.avg_px_open, realized: ATS.money(p.realized_pnl), unrealized: 0 };
+        break;
+      case "snapshot":
+        st.working = {};
+        (p.working_orders || []).forEach(function (o) { st.working[o.client_order_id] = o; });
+        var open = {};
+        (p.positions || []).forEach(function (q) { open[posKey(q)] = q; });
+        Object.keys(st.positions).forEach(function (k) { if (!open[k]) st.positions[k].qty = 0; });
+        Object.keys(open).forEach(function (k) {
+          var q = open[k], cur = st.positions[k] || { realized: 0 };
+          st.positions[k] = { instrument_id: q.instrument_id, strategy_id: q.strategy_id, qty: q.signed_qty, avg: q.avg_px_open,
+            realized: cur.realized, unrealized: 0 };
+        });
+        break;
+      case "account":
+        var b = (p.balances || [])[0]; if (b) st.equity = ATS.money(b.total);
+        break;
+    }
+    var l = logLine(e); if (l) { st.lines.push(l); if (st.lines.length > 300) st.lines.shift(); }
+  }
+  function trackOrder(p) {
+    var o = st.orders[p.client_order_id] || { client_order_id: p.client_order_id, instrument_id: p.instrument_id };
+    o.last = p.event; o.detail = p.reason || (p.last_px ? (p.order_side + " " + p.last_qty + " @ " + p.last_px) : (p.venue_order_id || ""));
+    st.orders[p.client_order_id] = o;
+  }
+  function logLine(e) {
+    var p = e.payload || {}, t = new Date(e.ts).toLocaleTimeString();
+    if (e.kind === "bar" || e.kind === "account" || e.kind === "snapshot") return null;
+    if (e.kind === "fill") return t + "  FILL " + p.order_side + " " + p.last_qty + " " + p.instrument_id + " @ " + p.last_px + " (" + (p.commission || "") + ")";
+    if (e.kind === "order") return t + "  " + p.event + " " + p.client_order_id + (p.reason ? " — " + p.reason : "");
+    if (e.kind === "status") return t + "  STATUS " + p.status + (p.reason ? " — " + p.reason : (p.message ? " — " + p.message : ""));
+    if (e.kind === "position") return t + "  " + p.event + " " + p.instrument_id + " qty " + p.signed_qty + " realized " + p.realized_pnl;
+    return t + "  " + e.kind + " " + JSON.stringify(p);
+  }
+
+  function render() {
+    st.dirty = false;
+    var badge = document.getElementById("session-status");
+    badge.textContent = st.status; badge.className = "status status-" + st.status; badge.dataset.status = st.status;
+    if (FINAL.indexOf(st.status) >= 0) { var c = document.getElementById("controls"); if (c) c.style.display = "none"; }
+    var now = pnlNow();
+    document.getElementById("pnl-realized").textContent = ATS.fmt(now.realized);
+    document.getElementById("pnl-unrealized").textContent = ATS.fmt(now.unrealized);
+    var tot = document.getElementById("pnl-total"); tot.textContent = ATS.fmt(now.total); tot.className = now.total >= 0 ? "pos" : "neg";
+    document.getElementById("equity").textContent = st.equity === null ? "—" : ATS.fmt(st.equity);
+
+    var body = document.getElementById("positions-body"); body.textContent = "";
+    Object.keys(st.positions).forEach(function (k) {
+      var p = st.positions[k];
+      body.appendChild(ATS.row([p.instrument_id, p.strategy_id, ATS.fmt(p.qty, 0), ATS.fmt(p.avg), ATS.fmt(p.realized), ATS.fmt(p.unrealized)], [2, 3, 4, 5]));
+    });
+    body = document.getElementById("working-body"); body.textContent = "";
+    var ids = Object.keys(st.working);
+    if (!ids.length) { var tr = ATS.el("tr", { "class": "empty" }); tr.appendChild(ATS.el("td", { colspan: "7", "class": "muted" }, "No working orders.")); body.appendChild(tr); }
+    ids.forEach(function (k) {
+      var o = st.working[k];
+      body.appendChild(ATS.row([o.client_order_id, o.instrument_id, o.side || "", o.quantity || "", o.type || "", o.price || "", o.venue_order_id || ""], [3, 5]));
+    });
+    body = document.getElementById("fills-body"); body.textContent = "";
+    st.fills.slice().reverse().forEach(function (f) {
+      var tr = ATS.row([new Date(f.ts).toLocaleTimeString(), f.p.instrument_id, f.p.order_side, f.p.last_qty, f.p.last_px, f.p.commission || "", f.p.client_order_id], [3, 4]);
+      tr.className = "fill-row"; body.appendChild(tr);
+    });
+    body = document.getElementById("orders-body"); body.textContent = "";
+    Object.keys(st.orders).reverse().forEach(function (k) {
+      var o = st.orders[k]; body.appendChild(ATS.row([o.client_order_id, o.instrument_id, o.last, o.detail]));
+    });
+    var log = document.getElementById("session-log");
+    log.textContent = st.lines.join("\n"); log.scrollTop = log.scrollHeight;
+    price.setData([st.bars.x, st.bars.close, st.bars.buy, st.bars.sell]);
+    pnlChart.setData([st.pnl.x, st.pnl.pnl, st.pnl.equity]);
+  }
+  function schedule() { if (!st.dirty) { st.dirty = true; requestAnimationFrame(render); } }
+
+  ATS.sessionState = function () { return { status: st.status, bars: st.bars.x.length, fills: st.fills.length }; };
+  ATS.session = ATS.telemetry({
+    environment: env, session: sessionId, after: 0, indicator: "conn",
+    onEvents: function (events) { events.forEach(apply); schedule(); },
+    onSynced: function () { schedule(); }
+  });
+  render();
+})();

@@ -1,0 +1,200 @@
+"""Operator pages through the Django test client: navigation, live gating, start panel, kill switch, security."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from django.urls import reverse
+
+from audit.models import Action, AuditEntry
+from tests.pages.conftest import LIVE_ACCOUNT, add_event, make_session
+from trading.sessions.models import TradingSession
+
+pytestmark = pytest.mark.django_db
+
+GOOD = {"mode": "sleeve", "strategy": "ibs_reversion", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST",
+        "params": '{"buy_threshold": 0.9, "quantity": 10}'}
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    calls = []
+    monkeypatch.setattr("trading.sessions.tasks.enqueue_session", lambda pk: calls.append(pk))
+    return calls
+
+
+def test_pages_need_login(client):
+    for url in ["/", "/paper/", "/research/", "/audit/", "/approvals/", "/gateways/", "/paper/sessions.json"]:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+
+def test_navigation_and_main_pages_render(client, viewer):
+    client.force_login(viewer)
+    for url in ["/", "/paper/", "/research/", "/audit/", "/approvals/", "/gateways/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        for tab in ("Research", "Paper", "Approvals", "Audit", "Gateways"):
+            assert f">{tab}</a>" in html
+    assert b"verify_audit: OK" in client.get("/audit/").content
+    assert b"/admin/approvals/goliveapproval/" in client.get("/approvals/").content
+
+
+def test_no_console_permission_is_403(client, nobody):
+    client.force_login(nobody)
+    assert client.get("/paper/").status_code == 403
+    assert client.get("/audit/").status_code == 403
+
+
+def test_live_is_absent_and_404_while_disabled(client, live_off, live_operator):
+    client.force_login(live_operator)
+    assert b'id="nav-live"' not in client.get("/paper/").content
+    for url in ["/live/", "/live/sessions.json", "/live/sessions/1/"]:
+        assert client.get(url).status_code == 404, url
+    for url in ["/live/start", "/live/start/confirm", "/live/kill-all", "/live/sessions/1/kill"]:
+        assert client.post(url, {"reason": "x"}).status_code == 404, url
+
+
+def test_live_tab_only_with_operate_live(client, live_on, paper_operator, live_operator):
+    client.force_login(paper_operator)
+    assert b'id="nav-live"' not in client.get("/paper/").content
+    assert client.get("/live/").status_code == 403
+    client.force_login(live_operator)
+    assert b'id="nav-live"' in client.get("/paper/").content
+    html = client.get("/live/").content.decode()
+    assert "<title>REAL MONEY" in html and 'id="real-money-badge"' in html
+    paper = client.get("/paper/").content.decode()
+    assert "REAL MONEY" not in paper
+
+
+def test_sessions_list_json(client, viewer):
+    session = make_session("paper")
+    add_event(session, "position", instrument_id="QQQ.NASDAQ", strategy_id="S-1", signed_qty=10.0,
+              avg_px_open=100.0, realized_pnl="-1.00 USD", unrealized_pnl="0.00 USD")
+    add_event(session, "bar", bar_type="QQQ.NASDAQ-5-SECOND-LAST-EXTERNAL", close=101.0, ts=1)
+    client.force_login(viewer)
+    data = client.get("/paper/sessions.json").json()
+    row = data["active"][0]
+    assert row["id"] == session.pk and row["status"] == "running" and row["account_id"] == "DU1234567"
+    assert row["pnl"] == {"realized": -1.0, "unrealized": 10.0, "total": 9.0}
+    assert row["sleeves"] == ["ibs_reversion QQQ.NASDAQ 5-SECOND-LAST"]
+    assert client.get(f"/paper/sessions/{session.pk}/").status_code == 200
+
+
+def test_start_panel_field_level_errors(client, paper_operator, enqueued):
+    client.force_login(paper_operator)
+    response = client.post("/paper/start", {**GOOD, "params": '{"buy_threshold": 1.5}'})
+    assert response.status_code == 400
+    assert response.context["form"].errors["params"] == ["buy_threshold: must be between 0 and 1, got 1.5"]
+    response = client.post("/paper/start", {**GOOD, "instrument_id": "QQQ"})
+    assert "instrument_id" in response.context["form"].errors
+    response = client.post("/paper/start", {**GOOD, "bar_spec": "5-SECONDS"})
+    assert "bar_spec" in response.context["form"].errors
+    response = client.post("/paper/start", {**GOOD, "params": "{bad"})
+    assert response.context["form"].errors["params"][0].startswith("not valid JSON")
+    response = client.post("/paper/start", {**GOOD, "params": '{"nope": 1}'})
+    assert "unknown parameter 'nope'" in response.context["form"].errors["params"][0]
+    response = client.post("/paper/start", {"mode": "book", "sleeves": '[{"strategy": "ibs_reversion"}]'})
+    assert response.status_code == 400 and "instrument_id is required" in response.content.decode()
+    assert not TradingSession.objects.exists() and enqueued == []
+
+
+def test_paper_start_creates_audits_and_enqueues(client, paper_operator, enqueued,
+                                                  django_capture_on_commit_callbacks):
+    client.force_login(paper_operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/paper/start", GOOD)
+    session = TradingSession.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/paper/sessions/{session.pk}/"
+    assert session.started_by == "user:paperop" and session.environment == "paper"
+    assert enqueued == [session.pk]
+    assert AuditEntry.objects.filter(action=Action.SESSION_START, target=f"session:{session.pk}").exists()
+
+
+def test_state_changes_need_post_permission_and_csrf(client, viewer, paper_operator):
+    session = make_session("paper")
+    client.force_login(viewer)
+    assert client.post("/paper/start", GOOD).status_code == 403
+    assert client.post(f"/paper/sessions/{session.pk}/kill", {"reason": "x", "flatten": "0"}).status_code == 403
+    client.force_login(paper_operator)
+    assert client.get("/paper/start").status_code == 405
+    assert client.get(f"/paper/sessions/{session.pk}/kill").status_code == 405
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(paper_operator)
+    assert strict.post(f"/paper/sessions/{session.pk}/kill", {"reason": "x", "flatten": "0"}).status_code == 403
+    session.refresh_from_db()
+    assert session.kill_requested_at is None
+
+
+def test_kill_needs_reason_and_is_audited(client, paper_operator):
+    session = make_session("paper", status="starting")
+    client.force_login(paper_operator)
+    html = client.get(f"/paper/sessions/{session.pk}/").content.decode()
+    assert 'id="kill-dialog"' in html and "Halt and flatten" in html and 'name="reason"' in html
+    client.post(f"/paper/sessions/{session.pk}/kill", {"reason": "  ", "flatten": "0"})
+    session.refresh_from_db()
+    assert session.kill_requested_at is None
+    client.post(f"/paper/sessions/{session.pk}/kill", {"reason": "fat finger", "flatten": "1"})
+    session.refresh_from_db()
+    assert session.kill_requested_at and session.kill_flatten and session.kill_reason == "fat finger"
+    entry = AuditEntry.objects.filter(action=Action.SESSION_KILL, target=f"session:{session.pk}").first()
+    assert entry.actor == "user:paperop" and entry.payload["flatten"] is True
+
+
+def test_kill_all_and_stop(client, paper_operator):
+    a, b = make_session("paper"), make_session("paper")
+    client.force_login(paper_operator)
+    client.post(f"/paper/sessions/{a.pk}/stop")
+    a.refresh_from_db()
+    assert a.stop_requested_at is not None
+    response = client.post("/paper/kill-all", {"reason": "market halt", "flatten": "0"}, follow=True)
+    assert "kill all (halt) requested for 2 paper session(s)" in response.content.decode()
+    assert TradingSession.objects.filter(kill_requested_at__isnull=False).count() == 2
+
+
+def test_live_start_refused_without_approval(client, live_on, live_operator):
+    client.force_login(live_operator)
+    response = client.post("/live/start", GOOD)
+    assert response.status_code == 400 and "live refused" in response.content.decode()
+    assert AuditEntry.objects.filter(action=Action.SESSION_REFUSED, actor="user:liveop").exists()
+    assert not TradingSession.objects.exists()
+
+
+def test_live_start_summary_and_typed_account(client, live_on, live_operator, enqueued,
+                                              django_capture_on_commit_callbacks):
+    from approvals.services import do_approve_live
+
+    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="two weeks of paper",
+                    actor="user:approver")
+    client.force_login(live_operator)
+    response = client.post("/live/start", GOOD)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<title>REAL MONEY" in html
+    for text in (LIVE_ACCOUNT, "approved by: user:approver", "note       : two weeks of paper", "max notional per order"):
+        assert text in html
+    book = response.context["confirm"].initial["book"]
+    wrong = client.post("/live/start/confirm", {"book": book, "confirm_account": "U0000001"})
+    assert wrong.status_code == 400 and "did not match" in wrong.content.decode()
+    refusals = AuditEntry.objects.filter(action=Action.SESSION_REFUSED, actor="user:liveop")
+    assert any("did not match" in e.payload["reason"] for e in refusals)
+    assert not TradingSession.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        ok = client.post("/live/start/confirm", {"book": book, "confirm_account": LIVE_ACCOUNT})
+    session = TradingSession.objects.get()
+    assert ok.status_code == 302 and session.environment == "live" and session.account_id == LIVE_ACCOUNT
+    assert session.approvals[0]["approved_by"] == "user:approver" and enqueued == [session.pk]
+    assert json.loads(book)[0]["strategy"] == "ibs_reversion"
+
+
+def test_secrets_are_never_rendered(client, settings, live_operator):
+    settings.ATS = dataclasses.replace(settings.ATS, audit_hmac_key="hmac-SECRET-123",
+                                       alert_webhook_url="https://hooks.example/SECRET-456")
+    client.force_login(live_operator)
+    for url in ["/", "/paper/", "/audit/", "/gateways/", "/approvals/", "/research/"]:
+        body = client.get(url).content.decode()
+        assert "SECRET-123" not in body and "SECRET-456" not in body and settings.SECRET_KEY not in body
