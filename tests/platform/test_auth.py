@@ -17,7 +17,8 @@ def test_pages_require_login(client):
 
 
 def test_login_logout_and_failed_login_are_audited(client):
-    User.objects.create_user("alice", password="correct-horse-battery")
+    alice = User.objects.create_user("alice", password="correct-horse-battery")
+    alice.user_permissions.add(Permission.objects.get(codename="view_console"))
     assert not client.login(username="alice", password="wrong")
     failed = AuditEntry.objects.get(action=Action.LOGIN_FAILED)
     assert failed.payload["username"] == "alice" and "wrong" not in str(failed.payload)

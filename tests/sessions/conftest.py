@@ -67,8 +67,17 @@ def _point_settings(settings, monkeypatch, port: int, live: bool = False) -> dic
         env.update({"ATS_ENABLE_LIVE_TRADING": "true", "ATS_IB_LIVE_ACCOUNT_ID": LIVE_ACCOUNT,
                     "ATS_IB_LIVE_PORT": str(port), "ATS_IB_PAPER_PORT": str(live_port)})
     settings.ATS = ats
-    monkeypatch.setenv("ATS_STRATEGY_CATALOGS", PROBE_CATALOG)
+    register_probe(monkeypatch)
     return env
+
+
+def register_probe(monkeypatch) -> None:
+    """Register the probe strategy in this process for one test (hosts get it through ATS_STRATEGY_CATALOGS)."""
+    from trading.strategies import registry
+
+    registry.strategy_names()  # load the built-in catalogue first
+    monkeypatch.setitem(registry._REGISTRY, "order_probe", registry.StrategySpec(
+        "order_probe", "tests.sessions.probe_strategy", "OrderProbe", "OrderProbeConfig", "test probe"))
 
 
 @pytest.fixture

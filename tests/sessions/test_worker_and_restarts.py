@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.sessions.conftest import PAPER_ACCOUNT, ROOT, database_url, finish, wait_until
+from tests.sessions.conftest import PAPER_ACCOUNT, ROOT, database_url, finish, register_probe, wait_until
 from trading.sessions.models import SessionEvent, SessionStatus, TradingSession
 from trading.sessions.services import do_create_session, do_request_kill
 from trading.sessions.tasks import enqueue_session
@@ -69,8 +69,8 @@ def test_an_ibsim_restart_keeps_the_account_and_the_node_resumes(settings, monke
         port = probe.getsockname()[1]
     sim = _start_ibsim(port, state, log)
     settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=port))
-    monkeypatch.setenv("ATS_STRATEGY_CATALOGS", "tests.sessions.probe_catalog")
-    env = {**os.environ, "DATABASE_URL": database_url(), "ATS_IB_PAPER_PORT": str(port),
+    register_probe(monkeypatch)
+    env = {**os.environ, "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog", "DATABASE_URL": database_url(), "ATS_IB_PAPER_PORT": str(port),
            "ATS_NODE_LOG_LEVEL": "WARNING", "ATS_SESSION_START_TIMEOUT": "30"}
     session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
     host_log = open(tmp_path / "host.log", "w")

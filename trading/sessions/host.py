@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from django.conf import settings
@@ -53,6 +54,7 @@ HEARTBEAT_SECONDS = 2.0
 START_TIMEOUT_SECONDS = float(os.environ.get("ATS_SESSION_START_TIMEOUT", "90"))
 FLATTEN_TIMEOUT_SECONDS = 15.0
 CANCEL_TIMEOUT_SECONDS = 5.0
+INTENT_AUDIT_TIMEOUT_SECONDS = 5.0  # an intent not recorded by then is treated as a failed write: no order
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
 SNAPSHOT_SECONDS = 5.0
 CONNECTIVITY_CODES = {1100, 1101, 1102, 1300, 2110}  # IB: connectivity lost / restored (data kept or lost) / reset  # how often the positions and working orders known to the node are published
@@ -72,9 +74,6 @@ def host_checks(session: TradingSession) -> None:
 
 def run_session(session_id: int) -> str:
     """Host a session until it stops, is killed or fails; return its final status."""
-    # The order gate writes the audit entry of each order intent from the node's event loop, synchronously, on
-    # purpose: the order must not leave before its intent is durable.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     owner = services.lease_owner_id()
     session = services.acquire_lease(session_id, owner)  # SessionRefused when hosted elsewhere or finished
     actor = system_actor(f"session-{session_id}")
@@ -194,7 +193,14 @@ class SessionHost:
     def _install_gate(self, max_notional: Decimal) -> None:
         from trading.sessions.risk import OrderGate
 
+        # The intent must be durable before the order may leave, so the event loop waits for this write. It runs on
+        # a dedicated thread because Django refuses database calls from a thread that runs an event loop.
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"intent-audit-{self.session_id}")
+
         def audit_intent(order, notional):
+            writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
+
+        def write_intent(order, notional):
             record(Action.ORDER_INTENT, actor=self.actor, target=f"session:{self.session_id}", payload={
                 "session": self.session_id, "sleeve": self.sleeve_of.get(str(order.strategy_id)),
                 "client_order_id": str(order.client_order_id), "instrument_id": str(order.instrument_id),
