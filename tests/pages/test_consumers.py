@@ -166,7 +166,7 @@ async def test_unknown_session_and_session_of_other_environment_are_404(live_on,
 @pytest.mark.redis
 @run
 async def test_redis_publish_wakes_consumers_on_their_environment_only(settings, live_on, live_operator):
-    from conftest import require_service
+    from tests.support import require_service
 
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     await sync_to_async(require_service)("Redis", url, 6379)

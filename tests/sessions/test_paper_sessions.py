@@ -27,6 +27,7 @@ def status(session_id: int) -> str:
     return TradingSession.objects.values_list("status", flat=True).get(pk=session_id)
 
 
+@pytest.mark.postgres
 def test_fill_is_audited_after_its_intent_and_kill_cancels_every_working_order(paper_stack):
     sim = paper_stack.sim
     elsewhere = sim.seed_working_order(PAPER_ACCOUNT, "QQQ", "BUY", 5, "LMT", lmt_price=1.0,

@@ -25,8 +25,31 @@ def status(session_id: int) -> str:
     return TradingSession.objects.values_list("status", flat=True).get(pk=session_id)
 
 
-def test_one_worker_hosts_two_sessions_in_a_row(paper_stack):
+REDIS_TEST_URL = os.environ.get("ATS_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+
+def _enqueue(session_id: int, env: dict, broker: str) -> None:
+    if broker == "orm":
+        enqueue_session(session_id)
+        return
+    # django-q reads its broker configuration once at import: enqueue from a process configured for Redis.
+    subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                    f"from trading.sessions.tasks import enqueue_session; enqueue_session({session_id})"],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("broker", ["orm", pytest.param("redis", marks=pytest.mark.redis)])
+def test_one_worker_hosts_two_sessions_in_a_row(paper_stack, broker):
     env = {**paper_stack.env, "Q_CLUSTER_NAME": "sessions", "ATS_SESSION_WORKERS": "1"}
+    if broker == "redis":
+        from tests.support import require_service
+
+        require_service("Redis", REDIS_TEST_URL, 6379)
+        import redis
+
+        redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+        env["REDIS_URL"] = REDIS_TEST_URL
     log = open(paper_stack.logs / "qcluster.log", "w")
     cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
@@ -34,7 +57,7 @@ def test_one_worker_hosts_two_sessions_in_a_row(paper_stack):
         pids = []
         for round_ in range(2):
             session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
-            enqueue_session(session.pk)
+            _enqueue(session.pk, env, broker)
             wait_until(lambda: status(session.pk) == SessionStatus.RUNNING, 90, message=f"session {round_ + 1} to run")
             wait_until(lambda: [o for o in paper_stack.sim.orders() if o["status"] == "Submitted"], 30,
                        message="its working order at the broker")
@@ -70,8 +93,8 @@ def test_an_ibsim_restart_keeps_the_account_and_the_node_resumes(settings, monke
     sim = _start_ibsim(port, state, log)
     settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=port))
     register_probe(monkeypatch)
-    env = {**os.environ, "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog", "DATABASE_URL": database_url(), "ATS_IB_PAPER_PORT": str(port),
-           "ATS_NODE_LOG_LEVEL": "WARNING", "ATS_SESSION_START_TIMEOUT": "30"}
+    env = {**os.environ, "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog", "DATABASE_URL": database_url(),
+           "ATS_IB_PAPER_PORT": str(port), "ATS_NODE_LOG_LEVEL": "WARNING", "ATS_SESSION_START_TIMEOUT": "30"}
     session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
     host_log = open(tmp_path / "host.log", "w")
     host = subprocess.Popen([sys.executable, "manage.py", "host_session", str(session.pk)], cwd=ROOT, env=env,
