@@ -164,7 +164,8 @@ Q_CLUSTER = {
     # session lease refuses any duplicate that still arrives.
     "ALT_CLUSTERS": {
         "sessions": {
-            "timeout": None,
+            # "No timeout": nine years (django-q warns on None), and a retry beyond it.
+            "timeout": 9 * 365 * 24 * 3600,
             "retry": 10 * 365 * 24 * 3600,
             "max_attempts": 1,
             "workers": env.int("ATS_SESSION_WORKERS", default=4),

@@ -24,6 +24,13 @@ def _port_in_use(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(child.pid, signum)
+    except ProcessLookupError:
+        pass  # already gone, with everything it started
+
+
 class Command(BaseCommand):
     help = (
         "Start ibsim (the simulated IB Gateway) on the paper port (and the live port when live trading is enabled), "
@@ -78,7 +85,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         try:
             for name, command, extra_env in commands:
-                children[name] = subprocess.Popen(command, cwd=base, env={**os.environ, **extra_env})
+                # Each child leads its own process group, so stopping it reaches what it started too (the session
+                # cluster's node hosts stop cooperatively on SIGTERM).
+                children[name] = subprocess.Popen(command, cwd=base, env={**os.environ, **extra_env},
+                                                  start_new_session=True)
                 self.stdout.write(f"started {name} (pid {children[name].pid})")
             self.stdout.write(self.style.SUCCESS(
                 f"\nATS is up: http://{options['bind']}:{options['port']}/  (log in with the administrator "
@@ -91,13 +101,12 @@ class Command(BaseCommand):
                         raise CommandError(f"{name} exited with code {child.returncode}; stopping the stack")
                 time.sleep(0.5)
         finally:
+            # In reverse order of start, one at a time: session hosts stop while the gateway is still up.
             for child in reversed(list(children.values())):
-                if child.poll() is None:
-                    child.terminate()
-            deadline = time.monotonic() + 15
-            for child in children.values():
+                _signal_group(child, signal.SIGTERM)
                 try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    child.wait(timeout=20)
                 except subprocess.TimeoutExpired:
-                    child.kill()
+                    pass
+                _signal_group(child, signal.SIGKILL)
             self.stdout.write("stack stopped")
