@@ -75,17 +75,29 @@ class Connection:
     acct_summary: dict[int, tuple[str, str]] = field(default_factory=dict)
     acct_multi: dict[int, str] = field(default_factory=dict)
     silenced: bool = False  # accepted while the gateway was silent: never answered
+    outbox: list[bytes] = field(default_factory=list)
 
     def send(self, fields: list[Any]) -> None:
         if self.closed or self.silenced:
             return
-        self.writer.write(P.frame(fields))
+        # Frames queued in one loop iteration go out in one write: a fill produces dozens of messages (order status,
+        # execution, commission, account values), and a syscall each was most of a round-trip's cost.
+        if not self.outbox:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.outbox.append(P.frame(fields))
+
+    def flush(self) -> None:
+        """Write every queued frame, in order."""
+        if self.outbox and not self.closed:
+            self.writer.write(b"".join(self.outbox))
+        self.outbox.clear()
 
     def error(self, req_id: int, code: int, text: str) -> None:
         self.send(P.error(req_id, code, text))
 
     def close(self) -> None:
         if not self.closed:
+            self.flush()
             self.closed = True
             self.writer.close()
 
