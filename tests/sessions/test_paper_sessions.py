@@ -104,11 +104,11 @@ def test_reconciliation_picks_up_what_exists_only_at_the_broker(paper_stack):
 def test_failed_reconciliation_fails_the_session_closed(paper_stack):
     # An order typed into TWS has no orderRef; Nautilus 1.231 cannot reconcile it and the trader never starts.
     paper_stack.sim.seed_working_order(PAPER_ACCOUNT, "QQQ", "BUY", 1, "LMT", lmt_price=1.0, order_ref="")
-    paper_stack.env["ATS_SESSION_START_TIMEOUT"] = "15"
     session = do_create_session(environment="paper", sleeves=probe("market", 1), actor="user:tester")
-    finish(paper_stack.host(session.pk), 90)
+    finish(paper_stack.host(session.pk), 60)
     session.refresh_from_db()
-    assert session.status == SessionStatus.FAILED and "did not start trading" in session.stop_reason
+    assert session.status == SessionStatus.FAILED
+    assert session.stop_reason == "execution state could not be reconciled with the broker; the session does not trade"
     assert paper_stack.sim.received("PLACE_ORDER") == []
     assert AuditEntry.objects.filter(action=Action.SESSION_FAILED).exists()
 

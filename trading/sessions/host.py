@@ -57,6 +57,12 @@ CANCEL_TIMEOUT_SECONDS = 5.0
 INTENT_AUDIT_TIMEOUT_SECONDS = 5.0  # an intent not recorded by then is treated as a failed write: no order
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
 SNAPSHOT_SECONDS = 5.0
+# Nautilus kernel start stages (each returns False on failure) and what their failure means for the operator.
+START_STAGES = {
+    "_await_engines_connected": "the IB data or execution client did not connect in time",
+    "_await_execution_reconciliation": "execution state could not be reconciled with the broker",
+    "_await_portfolio_initialization": "the portfolio did not initialize in time",
+}
 CONNECTIVITY_CODES = {1100, 1101, 1102, 1300, 2110}  # IB: connectivity lost / restored (data kept or lost) / reset  # how often the positions and working orders known to the node are published
 
 
@@ -100,6 +106,16 @@ def run_session(session_id: int) -> str:
     return SessionHost(session, gateway, owner).run()
 
 
+def _prepare_intent_connection() -> None:
+    """SQLite: this connection never runs WAL checkpoints (a checkpoint inside an intent's commit is a latency spike
+    on the order path); the telemetry writer's connection keeps checkpointing as usual."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+
+
 class SessionHost:
     """Runs the node of one session and carries out the operator's requests on it."""
 
@@ -135,6 +151,7 @@ class SessionHost:
             self._install_gate(Decimal(caps["max_notional_per_order"]))
             self._subscribe_events()
             self._watch_connectivity()
+            self._watch_start_stages()
         except Exception as exc:
             log.exception("session %s: node build failed", self.session_id)
             return self._finish(SessionStatus.FAILED, f"node build failed: {type(exc).__name__}: {exc}")
@@ -195,7 +212,8 @@ class SessionHost:
 
         # The intent must be durable before the order may leave, so the event loop waits for this write. It runs on
         # a dedicated thread because Django refuses database calls from a thread that runs an event loop.
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"intent-audit-{self.session_id}")
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"intent-audit-{self.session_id}",
+                                    initializer=_prepare_intent_connection)
 
         def audit_intent(order, notional):
             writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
@@ -226,6 +244,20 @@ class SessionHost:
         msgbus.subscribe(topic="events.position.*", handler=self._on_position_event)
         msgbus.subscribe(topic="events.account.*", handler=self._on_account_event)
         msgbus.subscribe(topic="data.bars.*", handler=self._on_bar)
+
+    def _watch_start_stages(self) -> None:
+        """Fail the session as soon as a start stage fails (Nautilus then just never starts the trader)."""
+        kernel = self.node.kernel
+        for stage, reason in START_STAGES.items():
+            original = getattr(kernel, stage)
+
+            async def checked(_original=original, _reason=reason):
+                ok = await _original()
+                if not ok and not self.outcome:
+                    self._end(SessionStatus.FAILED, f"{_reason}; the session does not trade")
+                return ok
+
+            setattr(kernel, stage, checked)
 
     def _watch_connectivity(self) -> None:
         """Surface the gateway's connectivity codes (1100 lost, 1101/1102 restored, ...) as telemetry and audit."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from datetime import datetime, timezone
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from audit.services import record, system_actor
 from trading.sessions.models import SessionEvent
 
 log = logging.getLogger(__name__)
+
+RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0)  # a locked or restarting database gets this long before events are lost
 
 # Order events that are audited (the rest are telemetry only).
 AUDITED_ORDER_EVENTS = {
@@ -65,7 +68,7 @@ class TelemetrySink:
         """Queue one event (cheap; safe from the node's event loop)."""
         self._queue.put((kind, payload, audit_action, target, datetime.now(timezone.utc)))
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = 20.0) -> None:
         """Flush what is queued and stop the writer."""
         self._queue.put(None)
         self._thread.join(timeout)
@@ -83,23 +86,38 @@ class TelemetrySink:
                 close_old_connections()
                 return
 
+    def _persist(self, batch: list) -> list[SessionEvent]:
+        """Store the events, and the audit entries of those that are audited, in one transaction."""
+        with transaction.atomic():
+            rows = SessionEvent.objects.bulk_create([
+                SessionEvent(session_id=self.session_id, environment=self.environment, kind=kind, ts=ts,
+                             payload=payload)
+                for kind, payload, _, _, ts in batch
+            ])
+            for kind, payload, action, target, _ in batch:
+                if action:
+                    record(action, actor=self.actor, target=target or f"session:{self.session_id}",
+                           payload={"session": self.session_id, **payload})
+        return rows
+
     def _write(self, batch: list) -> None:
         if not batch:
             return
-        try:
-            with transaction.atomic():
-                rows = SessionEvent.objects.bulk_create([
-                    SessionEvent(session_id=self.session_id, environment=self.environment, kind=kind, ts=ts,
-                                 payload=payload)
-                    for kind, payload, _, _, ts in batch
-                ])
-                for kind, payload, action, target, _ in batch:
-                    if action:
-                        record(action, actor=self.actor, target=target or f"session:{self.session_id}",
-                               payload={"session": self.session_id, **payload})
-        except Exception:  # telemetry must never take the node down; the loss is logged loudly
-            log.exception("session %s: could not persist %d telemetry events", self.session_id, len(batch))
-            return
+        for delay in RETRY_DELAYS_SECONDS:
+            try:
+                rows = self._persist(batch)
+                break
+            except Exception:  # a busy or briefly unreachable database: wait and try again
+                log.warning("session %s: persisting %d telemetry events failed; retrying in %.1fs",
+                            self.session_id, len(batch), delay, exc_info=True)
+                close_old_connections()
+                time.sleep(delay)
+        else:
+            try:
+                rows = self._persist(batch)
+            except Exception:  # telemetry must never take the node down; the loss is logged loudly
+                log.exception("session %s: LOST %d telemetry events after retries", self.session_id, len(batch))
+                return
         for row in rows:
             try:
                 publish(self.environment, {"session": self.session_id, "id": row.pk, "kind": row.kind,
