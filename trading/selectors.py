@@ -211,16 +211,10 @@ def audit_overview(limit: int = 200) -> dict:
     return {"entries": list(AuditEntry.objects.order_by("-seq")[:limit]), "verify": verify_chain()}
 
 
-# -- gateways (trading.monitoring lands separately; guard the import) --------------------------------------------
+# -- gateways -------------------------------------------------------------------------------------------------
 
 def gateway_states() -> list[dict]:
-    """Health of the paper (and live, when enabled) gateways; empty until trading.monitoring is installed."""
-    try:
-        from trading.monitoring.selectors import gateway_states as monitored
-    except ImportError:
-        return []
-    try:
-        states = monitored()
-    except Exception:  # the header must render even when monitoring has no table yet
-        return []
-    return [s for s in states if environment_available(s.get("environment", ""))]
+    """Health of the paper (and live, when enabled) gateways, for the header badges and the Gateways page."""
+    from trading.monitoring.selectors import gateway_states as monitored
+
+    return [s for s in monitored() if environment_available(s.get("environment", ""))]
