@@ -32,7 +32,7 @@ test: venv
 	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m postgres
 
 bench: venv
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var
