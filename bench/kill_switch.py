@@ -10,29 +10,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._sessions import percentile, prepare_environment  # noqa: E402
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 WORKING = 5
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
 def main() -> None:
-    tmp = tempfile.mkdtemp(prefix="ats-bench-")
-    os.environ.update({
-        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "DJANGO_SETTINGS_MODULE": "ats_site.settings",
-        "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog", "ATS_NODE_LOG_LEVEL": "WARNING",
-        "LOG_LEVEL": "WARNING",
-    })
-    sys.path.insert(0, str(ROOT))
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    prepare_environment()
     from ibsim import run_in_thread
 
     with run_in_thread(accounts=["DU1234567"], port=0, seed=7, speed=1) as sim:
@@ -67,7 +58,7 @@ def main() -> None:
             assert TradingSession.objects.get(pk=session.pk).status == "killed"
 
     print(f"kill request -> all {WORKING} working orders cancelled at ibsim, {ROUNDS} rounds:")
-    print(f"p50={_percentile(latencies, 50):.0f} ms  p99={_percentile(latencies, 99):.0f} ms  "
+    print(f"p50={percentile(latencies, 50):.0f} ms  p99={percentile(latencies, 99):.0f} ms  "
           f"max={max(latencies):.0f} ms  (target: p99 < 500 ms)")
 
 

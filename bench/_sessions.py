@@ -1,0 +1,28 @@
+"""Shared set-up of the session benchmarks: a throwaway database and the test probe strategy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def prepare_environment(**extra: str) -> None:
+    """Point this process and its children at a fresh, migrated SQLite database, with the order probe registered."""
+    tmp = tempfile.mkdtemp(prefix="ats-bench-")
+    os.environ.update({
+        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "DJANGO_SETTINGS_MODULE": "ats_site.settings",
+        "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog", "ATS_NODE_LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "WARNING", **extra,
+    })
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
