@@ -23,5 +23,10 @@ _LOOP = asyncio.new_event_loop()
 
 def run(coro):
     """Run a coroutine to completion on the shared test loop."""
+    from ib_async.util import getLoop
+
     asyncio.set_event_loop(_LOOP)
+    # ib_async caches the first loop it sees process-wide; another test (fetch_bars, the monitor) may have bound
+    # it to theirs, so bind it to this one.
+    getLoop.cache_clear()
     return _LOOP.run_until_complete(coro)

@@ -1,7 +1,6 @@
 """The command line (help, listening line, SIGTERM saving state) and the HTTP control port."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -2,7 +2,6 @@
 
 import socket
 import struct
-import time
 from decimal import Decimal
 from types import SimpleNamespace
 

@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 import pytest
-from django.urls import reverse
 
 from audit.models import Action, AuditEntry
 from tests.pages.conftest import LIVE_ACCOUNT, add_event, make_session
@@ -147,7 +146,8 @@ def test_kill_needs_reason_and_is_audited(client, paper_operator):
 
 
 def test_kill_all_and_stop(client, paper_operator):
-    a, b = make_session("paper"), make_session("paper")
+    a = make_session("paper")
+    make_session("paper")  # a second active session for kill-all
     client.force_login(paper_operator)
     client.post(f"/paper/sessions/{a.pk}/stop")
     a.refresh_from_db()

@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 
-import pytest
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.common.config import LoggingConfig
 from nautilus_trader.model.data import Bar, BarType

@@ -17,7 +17,6 @@ from typing import Any
 import msgspec
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.data import BarType
-from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
 from trading.ids import InvalidIdentifier, validate_bar_spec, validate_instrument_id
