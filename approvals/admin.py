@@ -60,8 +60,9 @@ class GoLiveApprovalAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         service = do_approve_live if obj.decision == Decision.APPROVE else do_revoke_live
         try:
-            created = service(strategy=obj.strategy, instrument_id=obj.instrument_id, note=obj.note,
-                              actor=user_actor(request.user))
+            created = service(
+                strategy=obj.strategy, instrument_id=obj.instrument_id, note=obj.note, actor=user_actor(request.user)
+            )
         except ApprovalError as exc:  # raced with another approver since clean(); nothing was written
             raise forms.ValidationError(str(exc)) from None
         obj.pk = created.pk

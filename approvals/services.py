@@ -20,7 +20,11 @@ class ApprovalError(ValueError):
 
 def latest_decision(strategy: str, instrument_id: str) -> GoLiveApproval | None:
     """The most recent decision for a strategy + instrument, if any."""
-    return GoLiveApproval.objects.filter(strategy=strategy, instrument_id=instrument_id).order_by("-created_at", "-id").first()
+    return (
+        GoLiveApproval.objects.filter(strategy=strategy, instrument_id=instrument_id)
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def validate_request(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str]:
@@ -60,11 +64,20 @@ def do_approve_live(*, strategy: str, instrument_id: str, note: str, actor: str)
     with transaction.atomic():
         strategy, instrument_id, note, current = check_approve(strategy, instrument_id, note)
         approval = GoLiveApproval.objects.create(
-            strategy=strategy, instrument_id=instrument_id, decision=Decision.APPROVE, code_hash=current,
-            decided_by=actor, note=note, created_at=timezone.now(),
+            strategy=strategy,
+            instrument_id=instrument_id,
+            decision=Decision.APPROVE,
+            code_hash=current,
+            decided_by=actor,
+            note=note,
+            created_at=timezone.now(),
         )
-        record(Action.APPROVE_LIVE, actor=actor, target=f"{strategy}@{instrument_id}",
-               payload={"approval_id": approval.pk, "code_hash": current, "note": note})
+        record(
+            Action.APPROVE_LIVE,
+            actor=actor,
+            target=f"{strategy}@{instrument_id}",
+            payload={"approval_id": approval.pk, "code_hash": current, "note": note},
+        )
     return approval
 
 
@@ -73,11 +86,20 @@ def do_revoke_live(*, strategy: str, instrument_id: str, note: str, actor: str) 
     with transaction.atomic():
         strategy, instrument_id, note, revoked = check_revoke(strategy, instrument_id, note)
         revocation = GoLiveApproval.objects.create(
-            strategy=strategy, instrument_id=instrument_id, decision=Decision.REVOKE, code_hash=code_hash(strategy),
-            decided_by=actor, note=note, created_at=timezone.now(),
+            strategy=strategy,
+            instrument_id=instrument_id,
+            decision=Decision.REVOKE,
+            code_hash=code_hash(strategy),
+            decided_by=actor,
+            note=note,
+            created_at=timezone.now(),
         )
-        record(Action.REVOKE_LIVE, actor=actor, target=f"{strategy}@{instrument_id}",
-               payload={"approval_id": revocation.pk, "revokes": revoked.pk, "note": note})
+        record(
+            Action.REVOKE_LIVE,
+            actor=actor,
+            target=f"{strategy}@{instrument_id}",
+            payload={"approval_id": revocation.pk, "revokes": revoked.pk, "note": note},
+        )
     return revocation
 
 
@@ -100,7 +122,9 @@ def may_trade_live(strategy: str, instrument_id: str, current_code_hash: str | N
     if latest is None:
         return LiveGate(False, f"{strategy} on {instrument_id} has no go-live approval")
     if latest.decision == Decision.REVOKE:
-        return LiveGate(False, f"{strategy} on {instrument_id} was revoked by {latest.decided_by}: {latest.note}", latest)
+        return LiveGate(
+            False, f"{strategy} on {instrument_id} was revoked by {latest.decided_by}: {latest.note}", latest
+        )
     current = current_code_hash or code_hash(strategy)
     if latest.code_hash != current:
         return LiveGate(

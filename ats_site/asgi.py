@@ -21,8 +21,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from trading.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter({
-    "http": django_asgi_app,
-    # Origin first (foreign pages are refused before anything else), then the session cookie's user.
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-})
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # Origin first (foreign pages are refused before anything else), then the session cookie's user.
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -148,7 +148,9 @@ def load_config(env: environ.Env) -> AtsConfig:
     if paper_port == live_port:
         raise ConfigError(f"ATS_IB_LIVE_PORT: must differ from ATS_IB_PAPER_PORT (both are {live_port})")
     paper_account = _account(
-        "ATS_IB_PAPER_ACCOUNT_ID", raw("ATS_IB_PAPER_ACCOUNT_ID", "DU1234567"), PAPER_ACCOUNT_RE,
+        "ATS_IB_PAPER_ACCOUNT_ID",
+        raw("ATS_IB_PAPER_ACCOUNT_ID", "DU1234567"),
+        PAPER_ACCOUNT_RE,
         "paper ('DU' + digits)",
     )
     live_raw = raw("ATS_IB_LIVE_ACCOUNT_ID", "").strip()
@@ -198,10 +200,14 @@ def public_summary(config: AtsConfig) -> dict:
         "enable_live_trading": config.enable_live_trading,
         "paper": {"host": config.paper.host, "port": config.paper.port, "account_id": config.paper.account_id},
         "live": {"host": config.live.host, "port": config.live.port, "account_id": config.live.account_id},
-        "paper_risk": {"max_notional_per_order": str(config.paper_risk.max_notional_per_order),
-                       "max_order_submit_rate": config.paper_risk.max_order_submit_rate.nautilus},
-        "live_risk": {"max_notional_per_order": str(config.live_risk.max_notional_per_order),
-                      "max_order_submit_rate": config.live_risk.max_order_submit_rate.nautilus},
+        "paper_risk": {
+            "max_notional_per_order": str(config.paper_risk.max_notional_per_order),
+            "max_order_submit_rate": config.paper_risk.max_order_submit_rate.nautilus,
+        },
+        "live_risk": {
+            "max_notional_per_order": str(config.live_risk.max_notional_per_order),
+            "max_order_submit_rate": config.live_risk.max_order_submit_rate.nautilus,
+        },
         "audit_hmac_key": "set" if config.audit_hmac_key else "unset",
         "alert_webhook": "set" if config.alert_webhook_url else "unset",
     }

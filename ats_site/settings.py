@@ -99,8 +99,10 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CHANNEL_LAYER_ALIASES = ("default", "paper", "live")
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        alias: {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"ats:{alias}"}}
+        alias: {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"ats:{alias}"},
+        }
         for alias in CHANNEL_LAYER_ALIASES
     }
 else:

@@ -64,10 +64,12 @@ def _insert_sql(values: dict, expected_head: tuple[int, str] | None = None) -> t
     placeholders = ", ".join(["%s"] * len(fields))
     if expected_head is None:
         return f"INSERT INTO audit_auditentry ({columns}) VALUES ({placeholders}) RETURNING id", params
-    return (f"INSERT INTO audit_auditentry ({columns}) SELECT {placeholders} WHERE "
-            "(SELECT ROW(seq, hash) FROM audit_auditentry ORDER BY seq DESC LIMIT 1) = ROW(%s::bigint, %s::varchar) "
-            "RETURNING id",
-            [*params, *expected_head])
+    return (
+        f"INSERT INTO audit_auditentry ({columns}) SELECT {placeholders} WHERE "
+        "(SELECT ROW(seq, hash) FROM audit_auditentry ORDER BY seq DESC LIMIT 1) = ROW(%s::bigint, %s::varchar) "
+        "RETURNING id",
+        [*params, *expected_head],
+    )
 
 
 def _entry(pk: int, values: dict) -> AuditEntry:
@@ -176,7 +178,9 @@ def verify_chain(anchor: tuple[int, str] | None = None, chunk_size: int = 5000) 
         if seq != expected_seq:
             return fail(f"entry #{expected_seq} is missing (next present is #{seq}): rows deleted or renumbered")
         if stored_prev != prev_hash:
-            return fail(f"entry #{seq}: prev_hash does not match the hash of entry #{seq - 1}: rows reordered or replaced")
+            return fail(
+                f"entry #{seq}: prev_hash does not match the hash of entry #{seq - 1}: rows reordered or replaced"
+            )
         computed = entry_hash(prev_hash, canonical_json(seq, created_at, actor, action, target, payload), key)
         if not hmac.compare_digest(computed, stored_hash):
             return fail(f"entry #{seq}: content does not match its hash: entry edited")
@@ -186,7 +190,9 @@ def verify_chain(anchor: tuple[int, str] | None = None, chunk_size: int = 5000) 
             anchor_seen = True
         prev_hash, expected_seq, checked = stored_hash, seq + 1, checked + 1
     if not anchor_seen:
-        return fail(f"anchor entry #{anchor[0]} is not in the log (the log ends at #{expected_seq - 1}): entries deleted")
+        return fail(
+            f"anchor entry #{anchor[0]} is not in the log (the log ends at #{expected_seq - 1}): entries deleted"
+        )
     return VerifyResult(True, checked, expected_seq - 1, prev_hash)
 
 

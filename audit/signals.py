@@ -15,23 +15,32 @@ def _client_ip(request) -> str:
 
 @receiver(user_logged_in, dispatch_uid="audit.login")
 def _on_login(sender, request, user, **kwargs):
-    record(Action.LOGIN, actor=user_actor(user), target=f"user:{user.get_username()}",
-           payload={"ip": _client_ip(request)})
+    record(
+        Action.LOGIN, actor=user_actor(user), target=f"user:{user.get_username()}", payload={"ip": _client_ip(request)}
+    )
 
 
 @receiver(user_logged_out, dispatch_uid="audit.logout")
 def _on_logout(sender, request, user, **kwargs):
     if user is not None:
-        record(Action.LOGOUT, actor=user_actor(user), target=f"user:{user.get_username()}",
-               payload={"ip": _client_ip(request)})
+        record(
+            Action.LOGOUT,
+            actor=user_actor(user),
+            target=f"user:{user.get_username()}",
+            payload={"ip": _client_ip(request)},
+        )
 
 
 @receiver(user_login_failed, dispatch_uid="audit.login_failed")
 def _on_login_failed(sender, credentials, request=None, **kwargs):
     # credentials are already scrubbed of the password by Django; keep only the username.
     username = str(credentials.get("username", ""))[:150]
-    record(Action.LOGIN_FAILED, actor=system_actor("auth"), target=f"user:{username}",
-           payload={"username": username, "ip": _client_ip(request)})
+    record(
+        Action.LOGIN_FAILED,
+        actor=system_actor("auth"),
+        target=f"user:{username}",
+        payload={"username": username, "ip": _client_ip(request)},
+    )
 
 
 def _permission_change(instance, kind: str, action: str, pk_set) -> None:
@@ -40,12 +49,18 @@ def _permission_change(instance, kind: str, action: str, pk_set) -> None:
     if not action.startswith("post_"):
         return
     if kind == "permissions":
-        names = sorted(f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.filter(pk__in=pk_set or []))
+        names = sorted(
+            f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.filter(pk__in=pk_set or [])
+        )
     else:
         names = sorted(Group.objects.filter(pk__in=pk_set or []).values_list("name", flat=True))
     label = instance.get_username() if hasattr(instance, "get_username") else f"group:{instance.name}"
-    record(Action.PERMISSION_CHANGE, actor=system_actor("auth"), target=f"user:{label}" if hasattr(instance, "get_username") else label,
-           payload={"change": action.removeprefix("post_"), "kind": kind, "items": names})
+    record(
+        Action.PERMISSION_CHANGE,
+        actor=system_actor("auth"),
+        target=f"user:{label}" if hasattr(instance, "get_username") else label,
+        payload={"change": action.removeprefix("post_"), "kind": kind, "items": names},
+    )
 
 
 @receiver(m2m_changed, dispatch_uid="audit.user_permissions")
@@ -66,10 +81,22 @@ def _on_user_saved(sender, instance, created, update_fields=None, **kwargs):
     if sender is not get_user_model():
         return
     if created:
-        record(Action.USER_CREATED, actor=system_actor("auth"), target=f"user:{instance.get_username()}",
-               payload={"is_staff": instance.is_staff, "is_superuser": instance.is_superuser})
+        record(
+            Action.USER_CREATED,
+            actor=system_actor("auth"),
+            target=f"user:{instance.get_username()}",
+            payload={"is_staff": instance.is_staff, "is_superuser": instance.is_superuser},
+        )
     elif update_fields is None or {"is_superuser", "is_staff", "is_active"} & set(update_fields):
         # Flags that grant or remove power are permission changes too; last_login-only saves are not.
-        record(Action.PERMISSION_CHANGE, actor=system_actor("auth"), target=f"user:{instance.get_username()}",
-               payload={"kind": "flags", "is_staff": instance.is_staff, "is_superuser": instance.is_superuser,
-                        "is_active": instance.is_active})
+        record(
+            Action.PERMISSION_CHANGE,
+            actor=system_actor("auth"),
+            target=f"user:{instance.get_username()}",
+            payload={
+                "kind": "flags",
+                "is_staff": instance.is_staff,
+                "is_superuser": instance.is_superuser,
+                "is_active": instance.is_active,
+            },
+        )

@@ -22,9 +22,14 @@ def main() -> None:
     from nautilus_trader.model.data import BarType
     from nautilus_trader.model.identifiers import InstrumentId
 
-    config = OrderProbeConfig(instrument_id=InstrumentId.from_str("QQQ.NASDAQ"),
-                              bar_type=BarType.from_str("QQQ.NASDAQ-5-SECOND-LAST-EXTERNAL"),
-                              action="paced", count=count, interval_ms=interval_ms, order_id_tag="001")
+    config = OrderProbeConfig(
+        instrument_id=InstrumentId.from_str("QQQ.NASDAQ"),
+        bar_type=BarType.from_str("QQQ.NASDAQ-5-SECOND-LAST-EXTERNAL"),
+        action="paced",
+        count=count,
+        interval_ms=interval_ms,
+        order_id_tag="001",
+    )
     node.trader.add_strategy(OrderProbe(config))
 
     def stop_later():

@@ -20,9 +20,14 @@ def percentile(values: list[float], q: float) -> float:
 def prepare_environment(**extra: str) -> None:
     """Point this process and its children at a fresh, migrated SQLite database, with the order probe registered."""
     tmp = tempfile.mkdtemp(prefix="ats-bench-")
-    os.environ.update({
-        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "DJANGO_SETTINGS_MODULE": "ats_site.settings",
-        "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog", "ATS_NODE_LOG_LEVEL": "WARNING",
-        "LOG_LEVEL": "WARNING", **extra,
-    })
+    os.environ.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+            "DJANGO_SETTINGS_MODULE": "ats_site.settings",
+            "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog",
+            "ATS_NODE_LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)

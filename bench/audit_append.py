@@ -52,8 +52,9 @@ def _run(env: dict, *args: str) -> str:
 
 def _verify(env: dict) -> tuple[float, str]:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "manage.py", "verify_audit"], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "verify_audit"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     return time.perf_counter() - start, (result.stdout or result.stderr).strip()
 
 
@@ -78,21 +79,34 @@ def bench(label: str, database_url: str) -> None:
     seconds = float(_run(env, "single", str(SINGLE)))
     print(f"{label:10s} single writer : {SINGLE / seconds:8.0f} appends/s ({SINGLE} appends)")
     start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, f"w{i}", str(PER_WRITER)], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(WRITERS)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, f"w{i}", str(PER_WRITER)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(WRITERS)
+    ]
     for proc in procs:
         _, err = proc.communicate()
         if proc.returncode:
             raise SystemExit(f"writer failed: {err[-1500:]}")
     # Wall time includes each process's Django start-up (~1 s); per-process append time is the fairer figure.
     wall = time.perf_counter() - start
-    print(f"{label:10s} {WRITERS} processes   : {WRITERS * PER_WRITER / wall:8.0f} appends/s wall-clock "
-          f"({WRITERS}x{PER_WRITER}, incl. process start-up)")
+    print(
+        f"{label:10s} {WRITERS} processes   : {WRITERS * PER_WRITER / wall:8.0f} appends/s wall-clock "
+        f"({WRITERS}x{PER_WRITER}, incl. process start-up)"
+    )
     remaining = VERIFY_N - SINGLE - WRITERS * PER_WRITER
     _run(env, "bulk", str(remaining))
     seconds, line = _verify(env)
-    print(f"{label:10s} verify_audit  : {VERIFY_N / seconds:8.0f} entries/s, {VERIFY_N} entries in {seconds:.2f}s "
-          f"(process start-up included) -> {line}")
+    print(
+        f"{label:10s} verify_audit  : {VERIFY_N / seconds:8.0f} entries/s, {VERIFY_N} entries in {seconds:.2f}s "
+        f"(process start-up included) -> {line}"
+    )
 
 
 def main() -> None:

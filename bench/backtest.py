@@ -56,15 +56,19 @@ def build_data(workdir: Path, minute_bars: int) -> None:
     store_instrument(catalog, instrument)
     bar_type = bar_type_for(*DATASETS["minute"])
     days = pd.bdate_range("2015-01-05", periods=minute_bars // 390 + 1, tz="UTC")
-    starts = (days.values.astype("datetime64[ns]").astype(np.int64)[:, None]
-              + (14 * 3600 + 30 * 60 + 60 * np.arange(390))[None, :] * 1_000_000_000).ravel()[:minute_bars]
+    starts = (
+        days.values.astype("datetime64[ns]").astype(np.int64)[:, None]
+        + (14 * 3600 + 30 * 60 + 60 * np.arange(390))[None, :] * 1_000_000_000
+    ).ravel()[:minute_bars]
     rng = np.random.default_rng(7)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.0008, minute_bars)))
     open_ = np.concatenate(([100.0], close[:-1]))
     spread = np.abs(rng.normal(0, 0.0006, (2, minute_bars))) * close
     high, low = np.maximum(open_, close) + spread[0], np.minimum(open_, close) - spread[1]
-    bars = [make_bar(bar_type, instrument, int(s), o, h, l, c, 1_000_000)
-            for s, o, h, l, c in zip(starts, open_, high, low, close, strict=True)]
+    bars = [
+        make_bar(bar_type, instrument, int(s), o, h, l, c, 1_000_000)
+        for s, o, h, l, c in zip(starts, open_, high, low, close, strict=True)
+    ]
     catalog.write_data(bars)
 
 
@@ -76,11 +80,21 @@ def measure(workdir: Path, side: str, dataset: str) -> dict:
         from trading.services import do_backtest_run
 
         started = time.perf_counter()
-        run = do_backtest_run(strategy="ibs_reversion", instrument_id=instrument_id, bar_spec=bar_spec,
-                              params=PARAMS, actor="system:bench")
+        run = do_backtest_run(
+            strategy="ibs_reversion",
+            instrument_id=instrument_id,
+            bar_spec=bar_spec,
+            params=PARAMS,
+            actor="system:bench",
+        )
         seconds = time.perf_counter() - started
-        return {"seconds": seconds, "bars": run.bar_count, "fills": run.metrics["fills"],
-                "trades": run.trade_count, "end_equity": run.metrics["end_equity"]}
+        return {
+            "seconds": seconds,
+            "bars": run.bar_count,
+            "fills": run.metrics["fills"],
+            "trades": run.trade_count,
+            "end_equity": run.metrics["end_equity"],
+        }
 
     from decimal import Decimal
 
@@ -99,9 +113,13 @@ def measure(workdir: Path, side: str, dataset: str) -> dict:
     instrument = prepared.instrument
     engine = BacktestEngine()  # the default configuration
     engine.add_venue(
-        venue=Venue(instrument.id.venue.value), oms_type=OmsType.NETTING, account_type=AccountType.MARGIN,
-        base_currency=instrument.quote_currency, starting_balances=[Money(costs.capital, instrument.quote_currency)],
-        default_leverage=Decimal(1), fill_model=FillModel(prob_slippage=0.0, random_seed=costs.seed),
+        venue=Venue(instrument.id.venue.value),
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.MARGIN,
+        base_currency=instrument.quote_currency,
+        starting_balances=[Money(costs.capital, instrument.quote_currency)],
+        default_leverage=Decimal(1),
+        fill_model=FillModel(prob_slippage=0.0, random_seed=costs.seed),
         fee_model=PerShareFeeModel(costs.commission_per_share, costs.commission_minimum, costs.commission_max_pct),
     )
     engine.add_instrument(instrument)
@@ -118,8 +136,12 @@ def measure(workdir: Path, side: str, dataset: str) -> dict:
 def spawn(workdir: Path, side: str, dataset: str) -> dict:
     out = workdir / f"{side}-{dataset}.json"
     # stdout/stderr discarded: the bare engine logs every event at INFO, which is part of its default cost.
-    subprocess.run([sys.executable, __file__, "--worker", side, dataset, str(workdir)], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if side == "bare" else None)
+    subprocess.run(
+        [sys.executable, __file__, "--worker", side, dataset, str(workdir)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if side == "bare" else None,
+    )
     return json.loads(out.read_text())
 
 
@@ -139,13 +161,17 @@ def main() -> None:
         started = time.perf_counter()
         setup_django(workdir)
         build_data(workdir, args.minute_bars)
-        print(f"data ready in {time.perf_counter() - started:.1f} s (daily: QQQ.csv; minute: {args.minute_bars:,} generated bars)")
+        print(
+            f"data ready in {time.perf_counter() - started:.1f} s (daily: QQQ.csv; minute: {args.minute_bars:,} generated bars)"
+        )
         print(f"{'dataset':<8} {'path':<5} {'bars':>9} {'fills':>7} {'seconds':>8} {'bars/s':>9} {'fills/s':>8}")
         for dataset in DATASETS:
             results = {side: spawn(workdir, side, dataset) for side in ("bare", "ours")}
             for side, r in results.items():
-                print(f"{dataset:<8} {side:<5} {r['bars']:>9,} {r['fills']:>7,} {r['seconds']:>8.2f} "
-                      f"{r['bars'] / r['seconds']:>9,.0f} {r['fills'] / r['seconds']:>8,.0f}")
+                print(
+                    f"{dataset:<8} {side:<5} {r['bars']:>9,} {r['fills']:>7,} {r['seconds']:>8.2f} "
+                    f"{r['bars'] / r['seconds']:>9,.0f} {r['fills'] / r['seconds']:>8,.0f}"
+                )
             if results["ours"]["fills"] != results["bare"]["fills"]:
                 print(f"  WARNING: fill counts differ ({results['ours']['fills']} vs {results['bare']['fills']})")
             ratio = results["ours"]["seconds"] / results["bare"]["seconds"]

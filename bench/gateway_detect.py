@@ -77,8 +77,10 @@ def percentile(values: list[float], p: float) -> float:
 def summary(label: str, values: list[float]) -> str:
     if not values:
         return f"{label}: no samples"
-    return (f"{label}: p50 {percentile(values, 50):.3f}s  p99 {percentile(values, 99):.3f}s  "
-            f"max {max(values):.3f}s  (n={len(values)})")
+    return (
+        f"{label}: p50 {percentile(values, 50):.3f}s  p99 {percentile(values, 99):.3f}s  "
+        f"max {max(values):.3f}s  (n={len(values)})"
+    )
 
 
 def main() -> int:
@@ -91,10 +93,16 @@ def main() -> int:
     sim = run_in_thread(accounts=["DU1234567"], port=0, speed=0)
     receiver = Receiver()
     tmp = tempfile.TemporaryDirectory(prefix="ats-bench-gw-")
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "ats_site.settings",
-                       "DATABASE_URL": f"sqlite:///{tmp.name}/bench.sqlite3",
-                       "ATS_IB_PAPER_PORT": str(sim.port), "ATS_ENABLE_LIVE_TRADING": "false",
-                       "ATS_ALERT_WEBHOOK_URL": receiver.url, "LOG_LEVEL": "CRITICAL"})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "ats_site.settings",
+            "DATABASE_URL": f"sqlite:///{tmp.name}/bench.sqlite3",
+            "ATS_IB_PAPER_PORT": str(sim.port),
+            "ATS_ENABLE_LIVE_TRADING": "false",
+            "ATS_ALERT_WEBHOOK_URL": receiver.url,
+            "LOG_LEVEL": "CRITICAL",
+        }
+    )
     import django
 
     django.setup()
@@ -140,8 +148,10 @@ def main() -> int:
         sim.stop()
         receiver.server.shutdown()
 
-    print(f"gateway monitor, interval {DEFAULT_INTERVAL:g}s, timeout {DEFAULT_TIMEOUT:g}s, "
-          f"{args.rounds} rounds of drop + refuse {REFUSE_SECONDS:g}s against ibsim")
+    print(
+        f"gateway monitor, interval {DEFAULT_INTERVAL:g}s, timeout {DEFAULT_TIMEOUT:g}s, "
+        f"{args.rounds} rounds of drop + refuse {REFUSE_SECONDS:g}s against ibsim"
+    )
     print(summary("detection (drop -> alert received)   ", detections))
     print(summary("recovery (listening -> up alert)     ", recoveries))
     print(f"missed rounds: {missed}")

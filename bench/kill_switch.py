@@ -39,11 +39,24 @@ def main() -> None:
 
         latencies = []
         for _ in range(ROUNDS):
-            session = do_create_session(environment="paper", actor="system:bench", sleeves=[{
-                "strategy": "order_probe", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST",
-                "params": {"action": "burst", "count": WORKING}}])
-            host = subprocess.Popen([sys.executable, "manage.py", "host_session", str(session.pk)], cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            session = do_create_session(
+                environment="paper",
+                actor="system:bench",
+                sleeves=[
+                    {
+                        "strategy": "order_probe",
+                        "instrument_id": "QQQ.NASDAQ",
+                        "bar_spec": "5-SECOND-LAST",
+                        "params": {"action": "burst", "count": WORKING},
+                    }
+                ],
+            )
+            host = subprocess.Popen(
+                [sys.executable, "manage.py", "host_session", str(session.pk)],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             deadline = time.monotonic() + 60
             while working() < WORKING and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -58,8 +71,10 @@ def main() -> None:
             assert TradingSession.objects.get(pk=session.pk).status == "killed"
 
     print(f"kill request -> all {WORKING} working orders cancelled at ibsim, {ROUNDS} rounds:")
-    print(f"p50={percentile(latencies, 50):.0f} ms  p99={percentile(latencies, 99):.0f} ms  "
-          f"max={max(latencies):.0f} ms  (target: p99 < 500 ms)")
+    print(
+        f"p50={percentile(latencies, 50):.0f} ms  p99={percentile(latencies, 99):.0f} ms  "
+        f"max={max(latencies):.0f} ms  (target: p99 < 500 ms)"
+    )
 
 
 if __name__ == "__main__":

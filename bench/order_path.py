@@ -39,8 +39,10 @@ def _latencies(output: str, sim, since: int) -> list[float]:
 
 
 def _summary(label: str, values: list[float]) -> str:
-    return (f"{label:12s} n={len(values):4d}  p50={percentile(values, 50):6.2f} ms  "
-            f"p99={percentile(values, 99):6.2f} ms  mean={statistics.fmean(values):6.2f} ms")
+    return (
+        f"{label:12s} n={len(values):4d}  p50={percentile(values, 50):6.2f} ms  "
+        f"p99={percentile(values, 99):6.2f} ms  mean={statistics.fmean(values):6.2f} ms"
+    )
 
 
 def main() -> None:
@@ -50,8 +52,12 @@ def main() -> None:
 
     with run_in_thread(accounts=["DU1234567"], port=0, seed=7, speed=1) as sim:
         os.environ["ATS_IB_PAPER_PORT"] = str(sim.port)
-        bare = subprocess.run([sys.executable, "bench/_bare_probe_node.py", str(sim.port), str(COUNT),
-                               str(INTERVAL_MS)], cwd=ROOT, capture_output=True, text=True)
+        bare = subprocess.run(
+            [sys.executable, "bench/_bare_probe_node.py", str(sim.port), str(COUNT), str(INTERVAL_MS)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         bare_ms = _latencies(bare.stdout, sim, 0)
         since = len(sim.received("PLACE_ORDER"))
         if not bare_ms:
@@ -63,11 +69,25 @@ def main() -> None:
         from trading.sessions.models import SessionStatus, TradingSession
         from trading.sessions.services import do_create_session, do_request_kill
 
-        session = do_create_session(environment="paper", actor="system:bench", sleeves=[{
-            "strategy": "order_probe", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST",
-            "params": {"action": "paced", "count": COUNT, "interval_ms": INTERVAL_MS}}])
-        host = subprocess.Popen([sys.executable, "manage.py", "host_session", str(session.pk)], cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        session = do_create_session(
+            environment="paper",
+            actor="system:bench",
+            sleeves=[
+                {
+                    "strategy": "order_probe",
+                    "instrument_id": "QQQ.NASDAQ",
+                    "bar_spec": "5-SECOND-LAST",
+                    "params": {"action": "paced", "count": COUNT, "interval_ms": INTERVAL_MS},
+                }
+            ],
+        )
+        host = subprocess.Popen(
+            [sys.executable, "manage.py", "host_session", str(session.pk)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         import threading
         import time
 
@@ -86,8 +106,10 @@ def main() -> None:
     print("submit -> order at ibsim (placeOrder received), one run:")
     print(_summary("bare node", bare_ms))
     print(_summary("ATS session", ours_ms))
-    print(f"added by ATS: p50 {percentile(ours_ms, 50) - percentile(bare_ms, 50):+.2f} ms, "
-          f"p99 {percentile(ours_ms, 99) - percentile(bare_ms, 99):+.2f} ms (target: p99 added <= 5 ms)")
+    print(
+        f"added by ATS: p50 {percentile(ours_ms, 50) - percentile(bare_ms, 50):+.2f} ms, "
+        f"p99 {percentile(ours_ms, 99) - percentile(bare_ms, 99):+.2f} ms (target: p99 added <= 5 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ def _free_port() -> int:
 
 # -- a minimal websocket client (no client library in the venv; the protocol subset daphne speaks is small) -------
 
+
 class Client:
     def __init__(self, port: int, path: str, cookie: str):
         self.port, self.path, self.cookie = port, path, cookie
@@ -63,9 +64,13 @@ class Client:
     async def connect(self):
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         key = base64.b64encode(os.urandom(16)).decode()
-        self.writer.write((f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                           f"Origin: http://127.0.0.1:{self.port}\r\nCookie: {self.cookie}\r\n\r\n").encode())
+        self.writer.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Origin: http://127.0.0.1:{self.port}\r\nCookie: {self.cookie}\r\n\r\n"
+            ).encode()
+        )
         status = await self.reader.readline()
         if b" 101 " not in status:
             raise RuntimeError(f"websocket refused: {status!r}")
@@ -106,6 +111,7 @@ class Client:
 
 # -- one mode in a child process (settings come from the environment, before Django starts) --------------------
 
+
 async def _round(port: int, session_id: int, cookie: str, clients: int, after: int) -> dict:
     from trading.sessions.telemetry import TelemetrySink
 
@@ -115,8 +121,18 @@ async def _round(port: int, session_id: int, cookie: str, clients: int, after: i
     sink = TelemetrySink(session_id, "paper")
     sink.start()
     for seq in range(FILLS):
-        sink.emit("fill", {"event": "OrderFilled", "client_order_id": f"B-{seq}", "order_side": "BUY",
-                           "last_qty": "1", "last_px": "100.00", "seq": seq, "t_emit": time.time()})
+        sink.emit(
+            "fill",
+            {
+                "event": "OrderFilled",
+                "client_order_id": f"B-{seq}",
+                "order_side": "BUY",
+                "last_qty": "1",
+                "last_px": "100.00",
+                "seq": seq,
+                "t_emit": time.time(),
+            },
+        )
         await asyncio.sleep(SPACING)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(len(c.received) < FILLS for c in conns):
@@ -126,10 +142,15 @@ async def _round(port: int, session_id: int, cookie: str, clients: int, after: i
         c.close()
     latencies = [v * 1000 for c in conns for v in c.received.values()]
     lost = FILLS * clients - len(latencies)
-    return {"clients": clients, "fills": FILLS, "messages": len(latencies), "lost": lost,
-            "p50_ms": round(_percentile(latencies, 50), 1) if latencies else None,
-            "p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
-            "max_ms": round(max(latencies), 1) if latencies else None}
+    return {
+        "clients": clients,
+        "fills": FILLS,
+        "messages": len(latencies),
+        "lost": lost,
+        "p50_ms": round(_percentile(latencies, 50), 1) if latencies else None,
+        "p95_ms": round(_percentile(latencies, 95), 1) if latencies else None,
+        "max_ms": round(max(latencies), 1) if latencies else None,
+    }
 
 
 def child(mode: str) -> None:
@@ -167,12 +188,22 @@ def child(mode: str) -> None:
         store[SESSION_KEY], store[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
-        session = TradingSession.objects.create(environment="paper", account_id="DU1234567", sleeves=[],
-                                                risk_caps={}, started_by="user:bench", status="running")
+        session = TradingSession.objects.create(
+            environment="paper",
+            account_id="DU1234567",
+            sleeves=[],
+            risk_caps={},
+            started_by="user:bench",
+            status="running",
+        )
         port = _free_port()
-        daphne = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                   "ats_site.asgi:application"], cwd=ROOT, env=dict(os.environ),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        daphne = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ats_site.asgi:application"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -185,8 +216,7 @@ def child(mode: str) -> None:
         results = []
         for clients in CLIENT_COUNTS:
             after = SessionEvent.objects.filter(session=session).order_by("-id").values_list("id", flat=True).first()
-            results.append(asyncio.run(_round(port, session.pk, f"sessionid={store.session_key}", clients,
-                                              after or 0)))
+            results.append(asyncio.run(_round(port, session.pk, f"sessionid={store.session_key}", clients, after or 0)))
         database = "PostgreSQL" if pg_db else "SQLite"
         print(json.dumps({"mode": mode, "database": database, "results": results}))
     finally:
@@ -220,9 +250,11 @@ def main() -> None:
         for r in data["results"]:
             ok = r["lost"] == 0 and r["p95_ms"] is not None and r["p95_ms"] < target
             failed |= not ok
-            print(f"{mode:8s} ({data['database']:10s}) N={r['clients']:2d}: {r['messages']}/{r['fills'] * r['clients']} "
-                  f"messages, lost {r['lost']}, p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
-                  f"(target p95 < {target:.0f} ms) {'OK' if ok else 'MISSED'}")
+            print(
+                f"{mode:8s} ({data['database']:10s}) N={r['clients']:2d}: {r['messages']}/{r['fills'] * r['clients']} "
+                f"messages, lost {r['lost']}, p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms "
+                f"(target p95 < {target:.0f} ms) {'OK' if ok else 'MISSED'}"
+            )
     if failed:
         print("target missed")
 

@@ -14,12 +14,21 @@ OUT = Path(__file__).resolve().parent / "daily"
 
 # symbol -> (package, file inside it, price divisor, volume divisor, provenance line)
 SOURCES = {
-    "QQQ": ("arch", "data/nasdaq/nasdaq.csv.gz", 40, 100,
-            "NASDAQ Composite index (real daily OHLCV 1999-2018, arch 8.0.0), prices / 40, volume / 100"),
-    "SPY": ("arch", "data/sp500/sp500.csv.gz", 10, 100,
-            "S&P 500 index (real daily OHLCV 1999-2018, arch 8.0.0), prices / 10, volume / 100"),
-    "GOOG": ("backtesting", "test/GOOG.csv", 1, 1,
-             "GOOG (real daily OHLCV 2004-2013, backtesting 0.6.6), unscaled"),
+    "QQQ": (
+        "arch",
+        "data/nasdaq/nasdaq.csv.gz",
+        40,
+        100,
+        "NASDAQ Composite index (real daily OHLCV 1999-2018, arch 8.0.0), prices / 40, volume / 100",
+    ),
+    "SPY": (
+        "arch",
+        "data/sp500/sp500.csv.gz",
+        10,
+        100,
+        "S&P 500 index (real daily OHLCV 1999-2018, arch 8.0.0), prices / 10, volume / 100",
+    ),
+    "GOOG": ("backtesting", "test/GOOG.csv", 1, 1, "GOOG (real daily OHLCV 2004-2013, backtesting 0.6.6), unscaled"),
 }
 
 

@@ -134,9 +134,16 @@ Listener = Callable[[str, "Order | None", dict], None]
 class Broker:
     """Accounts, orders and executions of the simulated gateway."""
 
-    def __init__(self, accounts: list[str], cash: float = 1_000_000.0, commission: str = "fixed",
-                 partial_fill_qty: float | None = None, slippage_ticks: int = 0,
-                 state_file: str | Path | None = None, perm_id_base: int = 1_400_000_000):
+    def __init__(
+        self,
+        accounts: list[str],
+        cash: float = 1_000_000.0,
+        commission: str = "fixed",
+        partial_fill_qty: float | None = None,
+        slippage_ticks: int = 0,
+        state_file: str | Path | None = None,
+        perm_id_base: int = 1_400_000_000,
+    ):
         self.accounts: dict[str, Account] = {a: Account(a, cash) for a in accounts}
         self.commission = Commission(commission)
         self.partial_fill_qty = partial_fill_qty
@@ -217,8 +224,10 @@ class Broker:
         if not account:
             account = next(iter(self.accounts))
         if account not in self.accounts:
-            raise BrokerError(321, f"Error validating request.-'bN' : cause - The account code "
-                                   f"{account} is not managed by this session")
+            raise BrokerError(
+                321,
+                f"Error validating request.-'bN' : cause - The account code {account} is not managed by this session",
+            )
         action = (args.get("action") or "").upper()
         if action not in ("BUY", "SELL"):
             raise BrokerError(321, f"Error validating request.-'bK' : cause - Invalid side {action}")
@@ -239,12 +248,21 @@ class Broker:
             raise BrokerError(321, f"Error validating request.-'bS' : cause - Unsupported time in force {tif}")
         self._use_id(client_id, order_id)
         order = Order(
-            perm_id=self.next_perm_id, order_id=order_id, client_id=client_id, account=account,
-            symbol=contract.symbol, action=action, total_quantity=qty, order_type=order_type,
+            perm_id=self.next_perm_id,
+            order_id=order_id,
+            client_id=client_id,
+            account=account,
+            symbol=contract.symbol,
+            action=action,
+            total_quantity=qty,
+            order_type=order_type,
             lmt_price=lmt if order_type in ("LMT", "STP LMT") else None,
-            aux_price=aux if order_type in ("STP", "STP LMT") else None, tif=tif,
-            order_ref=args.get("orderRef") or "", exchange=(args.get("exchange") or "SMART"),
-            outside_rth=args.get("outsideRth") == "1", parent_id=int(_num(args.get("parentId")) or 0),
+            aux_price=aux if order_type in ("STP", "STP LMT") else None,
+            tif=tif,
+            order_ref=args.get("orderRef") or "",
+            exchange=(args.get("exchange") or "SMART"),
+            outside_rth=args.get("outsideRth") == "1",
+            parent_id=int(_num(args.get("parentId")) or 0),
             created=time.time(),
         )
         self.next_perm_id += 1
@@ -257,7 +275,9 @@ class Broker:
             order.status = "Inactive"
             order.reject_reason = "Simulated rejection"
             self.orders[order.perm_id] = order
-            self.emit("reject", order, code=201, text="Order rejected - reason:Simulated rejection (ibsim fault injection)")
+            self.emit(
+                "reject", order, code=201, text="Order rejected - reason:Simulated rejection (ibsim fault injection)"
+            )
             return
         self.orders[order.perm_id] = order
         order.status = "PreSubmitted"
@@ -285,8 +305,10 @@ class Broker:
     def cancel(self, order: Order, reason: str = "") -> None:
         """Cancel a working order."""
         if not order.is_working:
-            raise BrokerError(10148, f"OrderId {order.order_id} that needs to be cancelled cannot be "
-                                     f"cancelled, state: {order.status}.")
+            raise BrokerError(
+                10148,
+                f"OrderId {order.order_id} that needs to be cancelled cannot be cancelled, state: {order.status}.",
+            )
         order.status = "Cancelled"
         order.completed_time = _now_str()
         self.emit("cancelled", order, reason=reason)
@@ -386,11 +408,22 @@ class Broker:
         now = time.time()
         ex = Execution(
             exec_id=f"0000{order.perm_id:x}.{int(now):08x}.{self.exec_seq:02d}.01",
-            perm_id=order.perm_id, order_id=order.order_id, client_id=order.client_id,
-            account=order.account, symbol=order.symbol, side="BOT" if sign > 0 else "SLD",
-            shares=qty, price=price, time=_now_str(now), epoch=now, cum_qty=order.filled,
-            avg_price=order.avg_fill_price, order_ref=order.order_ref, exchange=c.venue,
-            order_exchange=order.exchange, commission=commission,
+            perm_id=order.perm_id,
+            order_id=order.order_id,
+            client_id=order.client_id,
+            account=order.account,
+            symbol=order.symbol,
+            side="BOT" if sign > 0 else "SLD",
+            shares=qty,
+            price=price,
+            time=_now_str(now),
+            epoch=now,
+            cum_qty=order.filled,
+            avg_price=order.avg_fill_price,
+            order_ref=order.order_ref,
+            exchange=c.venue,
+            order_exchange=order.exchange,
+            commission=commission,
             realized=None if realized is None else round(realized, 4),
         )
         self.executions.append(ex)
@@ -406,21 +439,43 @@ class Broker:
         self.accounts[account].positions[symbol] = Position(float(qty), float(avg_cost))
         self.emit("position", None, account=account, symbol=symbol)
 
-    def seed_working_order(self, account: str, symbol: str, action: str, qty: float,
-                           order_type: str = "LMT", lmt_price: float | None = None,
-                           aux_price: float | None = None, tif: str = "GTC", client_id: int = 0,
-                           order_id: int | None = None, order_ref: str = "") -> Order:
+    def seed_working_order(
+        self,
+        account: str,
+        symbol: str,
+        action: str,
+        qty: float,
+        order_type: str = "LMT",
+        lmt_price: float | None = None,
+        aux_price: float | None = None,
+        tif: str = "GTC",
+        client_id: int = 0,
+        order_id: int | None = None,
+        order_ref: str = "",
+    ) -> Order:
         """Create a working order "placed elsewhere" (e.g. in TWS or by a previous session)."""
         if account not in self.accounts:
             raise KeyError(account)
         if order_id is None:
             order_id = self.next_valid_id(client_id)
         self._use_id(client_id, order_id)
-        o = Order(perm_id=self.next_perm_id, order_id=order_id, client_id=client_id,
-                  account=account, symbol=symbol, action=action.upper(), total_quantity=float(qty),
-                  order_type=order_type.upper(), lmt_price=lmt_price, aux_price=aux_price,
-                  tif=tif.upper(), order_ref=order_ref, status="Submitted", created=time.time(),
-                  placed_elsewhere=True)
+        o = Order(
+            perm_id=self.next_perm_id,
+            order_id=order_id,
+            client_id=client_id,
+            account=account,
+            symbol=symbol,
+            action=action.upper(),
+            total_quantity=float(qty),
+            order_type=order_type.upper(),
+            lmt_price=lmt_price,
+            aux_price=aux_price,
+            tif=tif.upper(),
+            order_ref=order_ref,
+            status="Submitted",
+            created=time.time(),
+            placed_elsewhere=True,
+        )
         self.next_perm_id += 1
         self.orders[o.perm_id] = o
         self.emit("open", o)
@@ -445,19 +500,35 @@ class Broker:
         init = 0.25 * gross
         maint = 0.25 * gross
         return {
-            "NetLiquidation": net_liq, "TotalCashValue": acc.cash, "SettledCash": acc.cash,
-            "AccruedCash": 0.0, "BuyingPower": max(net_liq - init, 0.0) * 4,
-            "EquityWithLoanValue": net_liq, "PreviousDayEquityWithLoanValue": net_liq,
-            "GrossPositionValue": gross, "RegTEquity": net_liq, "RegTMargin": 0.5 * gross,
-            "SMA": max(net_liq - 0.5 * gross, 0.0), "InitMarginReq": init, "MaintMarginReq": maint,
-            "AvailableFunds": net_liq - init, "ExcessLiquidity": net_liq - maint,
+            "NetLiquidation": net_liq,
+            "TotalCashValue": acc.cash,
+            "SettledCash": acc.cash,
+            "AccruedCash": 0.0,
+            "BuyingPower": max(net_liq - init, 0.0) * 4,
+            "EquityWithLoanValue": net_liq,
+            "PreviousDayEquityWithLoanValue": net_liq,
+            "GrossPositionValue": gross,
+            "RegTEquity": net_liq,
+            "RegTMargin": 0.5 * gross,
+            "SMA": max(net_liq - 0.5 * gross, 0.0),
+            "InitMarginReq": init,
+            "MaintMarginReq": maint,
+            "AvailableFunds": net_liq - init,
+            "ExcessLiquidity": net_liq - maint,
             "Cushion": (net_liq - maint) / net_liq if net_liq else 0.0,
-            "FullInitMarginReq": init, "FullMaintMarginReq": maint,
-            "FullAvailableFunds": net_liq - init, "FullExcessLiquidity": net_liq - maint,
-            "LookAheadInitMarginReq": init, "LookAheadMaintMarginReq": maint,
-            "LookAheadAvailableFunds": net_liq - init, "LookAheadExcessLiquidity": net_liq - maint,
-            "Leverage": gross / net_liq if net_liq else 0.0, "CashBalance": acc.cash,
-            "StockMarketValue": stock_value, "UnrealizedPnL": unrealized, "RealizedPnL": acc.realized,
+            "FullInitMarginReq": init,
+            "FullMaintMarginReq": maint,
+            "FullAvailableFunds": net_liq - init,
+            "FullExcessLiquidity": net_liq - maint,
+            "LookAheadInitMarginReq": init,
+            "LookAheadMaintMarginReq": maint,
+            "LookAheadAvailableFunds": net_liq - init,
+            "LookAheadExcessLiquidity": net_liq - maint,
+            "Leverage": gross / net_liq if net_liq else 0.0,
+            "CashBalance": acc.cash,
+            "StockMarketValue": stock_value,
+            "UnrealizedPnL": unrealized,
+            "RealizedPnL": acc.realized,
         }
 
 

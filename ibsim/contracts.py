@@ -59,18 +59,56 @@ class StockContract:
 CONTRACTS: dict[str, StockContract] = {
     c.symbol: c
     for c in [
-        StockContract("QQQ", 320227571, "US46090E1038", "NASDAQ", "INVESCO QQQ TRUST SERIES 1",
-                      "ETF", "Funds", "Equity Fund", "Growth-Large Cap"),
-        StockContract("SPY", 756733, "US78462F1030", "ARCA", "SPDR S&P 500 ETF TRUST", "ETF",
-                      "Funds", "Equity Fund", "Growth&Income-Large Cap"),
-        StockContract("AAPL", 265598, "US0378331005", "NASDAQ", "APPLE INC", "COMMON",
-                      "Technology", "Computers", "Computers"),
-        StockContract("MSFT", 272093, "US5949181045", "NASDAQ", "MICROSOFT CORP", "COMMON",
-                      "Technology", "Software", "Software"),
-        StockContract("GOOG", 208813720, "US02079K1079", "NASDAQ", "ALPHABET INC-CL C",
-                      "COMMON", "Communications", "Internet", "Web Portals/ISP"),
-        StockContract("IWM", 9579970, "US4642876555", "ARCA", "ISHARES RUSSELL 2000 ETF", "ETF",
-                      "Funds", "Equity Fund", "Small Cap"),
+        StockContract(
+            "QQQ",
+            320227571,
+            "US46090E1038",
+            "NASDAQ",
+            "INVESCO QQQ TRUST SERIES 1",
+            "ETF",
+            "Funds",
+            "Equity Fund",
+            "Growth-Large Cap",
+        ),
+        StockContract(
+            "SPY",
+            756733,
+            "US78462F1030",
+            "ARCA",
+            "SPDR S&P 500 ETF TRUST",
+            "ETF",
+            "Funds",
+            "Equity Fund",
+            "Growth&Income-Large Cap",
+        ),
+        StockContract(
+            "AAPL", 265598, "US0378331005", "NASDAQ", "APPLE INC", "COMMON", "Technology", "Computers", "Computers"
+        ),
+        StockContract(
+            "MSFT", 272093, "US5949181045", "NASDAQ", "MICROSOFT CORP", "COMMON", "Technology", "Software", "Software"
+        ),
+        StockContract(
+            "GOOG",
+            208813720,
+            "US02079K1079",
+            "NASDAQ",
+            "ALPHABET INC-CL C",
+            "COMMON",
+            "Communications",
+            "Internet",
+            "Web Portals/ISP",
+        ),
+        StockContract(
+            "IWM",
+            9579970,
+            "US4642876555",
+            "ARCA",
+            "ISHARES RUSSELL 2000 ETF",
+            "ETF",
+            "Funds",
+            "Equity Fund",
+            "Small Cap",
+        ),
     ]
 }
 BY_CON_ID = {c.con_id: c for c in CONTRACTS.values()}

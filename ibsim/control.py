@@ -58,8 +58,10 @@ class ControlServer:
         except Exception as exc:  # the control port must not take the simulator down
             status, body = 500, {"error": repr(exc)}
         data = json.dumps(body, default=str).encode()
-        writer.write(b"HTTP/1.0 %d OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                     % (status, len(data)) + data)
+        writer.write(
+            b"HTTP/1.0 %d OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (status, len(data))
+            + data
+        )
         try:
             await writer.drain()
         finally:
@@ -68,8 +70,12 @@ class ControlServer:
     async def route(self, path: str, q: dict) -> dict:
         sim = self.sim
         if path == "/state":
-            return {"orders": sim.orders(), "positions": {a: sim.positions(a) for a in sim.accounts},
-                    "executions": sim.executions(), "client_ids": sim.client_ids()}
+            return {
+                "orders": sim.orders(),
+                "positions": {a: sim.positions(a) for a in sim.accounts},
+                "executions": sim.executions(),
+                "client_ids": sim.client_ids(),
+            }
         if path == "/log":
             return {"log": sim.received(q.get("name"))}
         if path == "/drop":
@@ -100,8 +106,14 @@ class ControlServer:
             return {"positions": sim.positions(q["account"])}
         if path == "/seed-order":
             order = sim.seed_working_order(
-                q["account"], q["symbol"], q["action"], float(q["qty"]), q.get("order_type", "LMT"),
+                q["account"],
+                q["symbol"],
+                q["action"],
+                float(q["qty"]),
+                q.get("order_type", "LMT"),
                 float(q["lmt_price"]) if q.get("lmt_price") else None,
-                client_id=int(q.get("client_id", 0)), tif=q.get("tif", "GTC"))
+                client_id=int(q.get("client_id", 0)),
+                tif=q.get("tif", "GTC"),
+            )
             return {"order": order}
         raise ValueError(f"unknown endpoint {path}")

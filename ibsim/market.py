@@ -117,8 +117,9 @@ def load_daily_csv(path: Path) -> list[tuple[float, float, float, float, float]]
     rows = []
     with path.open() as fh:
         for row in csv.DictReader(fh):
-            rows.append((float(row["open"]), float(row["high"]), float(row["low"]),
-                         float(row["close"]), float(row["volume"])))
+            rows.append(
+                (float(row["open"]), float(row["high"]), float(row["low"]), float(row["close"]), float(row["volume"]))
+            )
     return rows
 
 
@@ -144,8 +145,9 @@ class SymbolPath:
 
     CHUNK = 4096
 
-    def __init__(self, symbol: str, start_price: float, daily_sigma: float, daily_volume: float,
-                 seed: int, min_tick: float):
+    def __init__(
+        self, symbol: str, start_price: float, daily_sigma: float, daily_volume: float, seed: int, min_tick: float
+    ):
         self.symbol = symbol
         self.min_tick = min_tick
         self._rng = np.random.default_rng(_stable_seed(seed, symbol))
@@ -164,11 +166,10 @@ class SymbolPath:
             if self._n + m > len(self._prices):
                 self._prices = np.resize(self._prices, max(2 * len(self._prices), self._n + m))
                 self._volumes = np.resize(self._volumes, len(self._prices))
-            steps = self._rng.normal(-0.5 * self._sigma ** 2, self._sigma, m)
+            steps = self._rng.normal(-0.5 * self._sigma**2, self._sigma, m)
             base = self._prices[self._n - 1]
-            self._prices[self._n:self._n + m] = base * np.exp(np.cumsum(steps))
-            self._volumes[self._n:self._n + m] = np.floor(
-                self._step_volume * self._rng.uniform(0.3, 1.7, m)) + 1
+            self._prices[self._n : self._n + m] = base * np.exp(np.cumsum(steps))
+            self._volumes[self._n : self._n + m] = np.floor(self._step_volume * self._rng.uniform(0.3, 1.7, m)) + 1
             self._n += m
 
     def price(self, k: int) -> float:
@@ -180,7 +181,7 @@ class SymbolPath:
         """Prices and volumes for indices ``k0..k1`` inclusive (clamped at 0)."""
         k0 = max(k0, 0)
         self.ensure(k1)
-        return self._prices[k0:k1 + 1], self._volumes[k0:k1 + 1]
+        return self._prices[k0 : k1 + 1], self._volumes[k0 : k1 + 1]
 
 
 def _round_tick(x: float, tick: float) -> float:
@@ -249,8 +250,7 @@ class Market:
         bid_size = float((h % 20 + 1) * 100)
         ask_size = float(((h >> 8) % 20 + 1) * 100)
         last_size = float(((h >> 16) % 5 + 1) * 100)
-        return (_round_tick(mid - half, tick), _round_tick(mid + half, tick), mid,
-                bid_size, ask_size, last_size)
+        return (_round_tick(mid - half, tick), _round_tick(mid + half, tick), mid, bid_size, ask_size, last_size)
 
     # ---------------------------------------------------------------- bars
 
@@ -278,8 +278,9 @@ class Market:
         out = []
         for b in self.history[symbol]:
             if start <= b.day <= end:
-                out.append((b.day, b.open, b.high, b.low, b.close, b.volume,
-                            round((b.high + b.low + b.close) / 3, 4), 1))
+                out.append(
+                    (b.day, b.open, b.high, b.low, b.close, b.volume, round((b.high + b.low + b.close) / 3, 4), 1)
+                )
         day = max(self.day0, start)
         today = w_to_date(self.clock.now_w())
         while day <= min(end, today):
@@ -357,6 +358,7 @@ def parse_end_time(text: str, now: float) -> float:
     tz = parts[2] if len(parts) > 2 else "UTC"
     try:
         from zoneinfo import ZoneInfo
+
         zone = ZoneInfo(tz)
     except Exception:  # unknown zone names fall back to UTC
         zone = timezone.utc

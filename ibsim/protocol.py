@@ -24,49 +24,135 @@ class ProtocolError(Exception):
 
 # Inbound (client -> gateway) message ids, as named in ibapi.message.OUT.
 OUT_NAMES = {
-    1: "REQ_MKT_DATA", 2: "CANCEL_MKT_DATA", 3: "PLACE_ORDER", 4: "CANCEL_ORDER",
-    5: "REQ_OPEN_ORDERS", 6: "REQ_ACCT_DATA", 7: "REQ_EXECUTIONS", 8: "REQ_IDS",
-    9: "REQ_CONTRACT_DATA", 10: "REQ_MKT_DEPTH", 11: "CANCEL_MKT_DEPTH",
-    12: "REQ_NEWS_BULLETINS", 13: "CANCEL_NEWS_BULLETINS", 14: "SET_SERVER_LOGLEVEL",
-    15: "REQ_AUTO_OPEN_ORDERS", 16: "REQ_ALL_OPEN_ORDERS", 17: "REQ_MANAGED_ACCTS",
-    18: "REQ_FA", 19: "REPLACE_FA", 20: "REQ_HISTORICAL_DATA", 21: "EXERCISE_OPTIONS",
-    22: "REQ_SCANNER_SUBSCRIPTION", 23: "CANCEL_SCANNER_SUBSCRIPTION",
-    24: "REQ_SCANNER_PARAMETERS", 25: "CANCEL_HISTORICAL_DATA", 49: "REQ_CURRENT_TIME",
-    50: "REQ_REAL_TIME_BARS", 51: "CANCEL_REAL_TIME_BARS", 52: "REQ_FUNDAMENTAL_DATA",
-    53: "CANCEL_FUNDAMENTAL_DATA", 54: "REQ_CALC_IMPLIED_VOLAT", 55: "REQ_CALC_OPTION_PRICE",
-    56: "CANCEL_CALC_IMPLIED_VOLAT", 57: "CANCEL_CALC_OPTION_PRICE", 58: "REQ_GLOBAL_CANCEL",
-    59: "REQ_MARKET_DATA_TYPE", 61: "REQ_POSITIONS", 62: "REQ_ACCOUNT_SUMMARY",
-    63: "CANCEL_ACCOUNT_SUMMARY", 64: "CANCEL_POSITIONS", 65: "VERIFY_REQUEST",
-    66: "VERIFY_MESSAGE", 67: "QUERY_DISPLAY_GROUPS", 68: "SUBSCRIBE_TO_GROUP_EVENTS",
-    69: "UPDATE_DISPLAY_GROUP", 70: "UNSUBSCRIBE_FROM_GROUP_EVENTS", 71: "START_API",
-    72: "VERIFY_AND_AUTH_REQUEST", 73: "VERIFY_AND_AUTH_MESSAGE", 74: "REQ_POSITIONS_MULTI",
-    75: "CANCEL_POSITIONS_MULTI", 76: "REQ_ACCOUNT_UPDATES_MULTI",
-    77: "CANCEL_ACCOUNT_UPDATES_MULTI", 78: "REQ_SEC_DEF_OPT_PARAMS",
-    79: "REQ_SOFT_DOLLAR_TIERS", 80: "REQ_FAMILY_CODES", 81: "REQ_MATCHING_SYMBOLS",
-    82: "REQ_MKT_DEPTH_EXCHANGES", 83: "REQ_SMART_COMPONENTS", 84: "REQ_NEWS_ARTICLE",
-    85: "REQ_NEWS_PROVIDERS", 86: "REQ_HISTORICAL_NEWS", 87: "REQ_HEAD_TIMESTAMP",
-    88: "REQ_HISTOGRAM_DATA", 89: "CANCEL_HISTOGRAM_DATA", 90: "CANCEL_HEAD_TIMESTAMP",
-    91: "REQ_MARKET_RULE", 92: "REQ_PNL", 93: "CANCEL_PNL", 94: "REQ_PNL_SINGLE",
-    95: "CANCEL_PNL_SINGLE", 96: "REQ_HISTORICAL_TICKS", 97: "REQ_TICK_BY_TICK_DATA",
-    98: "CANCEL_TICK_BY_TICK_DATA", 99: "REQ_COMPLETED_ORDERS", 100: "REQ_WSH_META_DATA",
-    101: "CANCEL_WSH_META_DATA", 102: "REQ_WSH_EVENT_DATA", 103: "CANCEL_WSH_EVENT_DATA",
-    104: "REQ_USER_INFO", 105: "REQ_CURRENT_TIME_IN_MILLIS", 106: "CANCEL_CONTRACT_DATA",
+    1: "REQ_MKT_DATA",
+    2: "CANCEL_MKT_DATA",
+    3: "PLACE_ORDER",
+    4: "CANCEL_ORDER",
+    5: "REQ_OPEN_ORDERS",
+    6: "REQ_ACCT_DATA",
+    7: "REQ_EXECUTIONS",
+    8: "REQ_IDS",
+    9: "REQ_CONTRACT_DATA",
+    10: "REQ_MKT_DEPTH",
+    11: "CANCEL_MKT_DEPTH",
+    12: "REQ_NEWS_BULLETINS",
+    13: "CANCEL_NEWS_BULLETINS",
+    14: "SET_SERVER_LOGLEVEL",
+    15: "REQ_AUTO_OPEN_ORDERS",
+    16: "REQ_ALL_OPEN_ORDERS",
+    17: "REQ_MANAGED_ACCTS",
+    18: "REQ_FA",
+    19: "REPLACE_FA",
+    20: "REQ_HISTORICAL_DATA",
+    21: "EXERCISE_OPTIONS",
+    22: "REQ_SCANNER_SUBSCRIPTION",
+    23: "CANCEL_SCANNER_SUBSCRIPTION",
+    24: "REQ_SCANNER_PARAMETERS",
+    25: "CANCEL_HISTORICAL_DATA",
+    49: "REQ_CURRENT_TIME",
+    50: "REQ_REAL_TIME_BARS",
+    51: "CANCEL_REAL_TIME_BARS",
+    52: "REQ_FUNDAMENTAL_DATA",
+    53: "CANCEL_FUNDAMENTAL_DATA",
+    54: "REQ_CALC_IMPLIED_VOLAT",
+    55: "REQ_CALC_OPTION_PRICE",
+    56: "CANCEL_CALC_IMPLIED_VOLAT",
+    57: "CANCEL_CALC_OPTION_PRICE",
+    58: "REQ_GLOBAL_CANCEL",
+    59: "REQ_MARKET_DATA_TYPE",
+    61: "REQ_POSITIONS",
+    62: "REQ_ACCOUNT_SUMMARY",
+    63: "CANCEL_ACCOUNT_SUMMARY",
+    64: "CANCEL_POSITIONS",
+    65: "VERIFY_REQUEST",
+    66: "VERIFY_MESSAGE",
+    67: "QUERY_DISPLAY_GROUPS",
+    68: "SUBSCRIBE_TO_GROUP_EVENTS",
+    69: "UPDATE_DISPLAY_GROUP",
+    70: "UNSUBSCRIBE_FROM_GROUP_EVENTS",
+    71: "START_API",
+    72: "VERIFY_AND_AUTH_REQUEST",
+    73: "VERIFY_AND_AUTH_MESSAGE",
+    74: "REQ_POSITIONS_MULTI",
+    75: "CANCEL_POSITIONS_MULTI",
+    76: "REQ_ACCOUNT_UPDATES_MULTI",
+    77: "CANCEL_ACCOUNT_UPDATES_MULTI",
+    78: "REQ_SEC_DEF_OPT_PARAMS",
+    79: "REQ_SOFT_DOLLAR_TIERS",
+    80: "REQ_FAMILY_CODES",
+    81: "REQ_MATCHING_SYMBOLS",
+    82: "REQ_MKT_DEPTH_EXCHANGES",
+    83: "REQ_SMART_COMPONENTS",
+    84: "REQ_NEWS_ARTICLE",
+    85: "REQ_NEWS_PROVIDERS",
+    86: "REQ_HISTORICAL_NEWS",
+    87: "REQ_HEAD_TIMESTAMP",
+    88: "REQ_HISTOGRAM_DATA",
+    89: "CANCEL_HISTOGRAM_DATA",
+    90: "CANCEL_HEAD_TIMESTAMP",
+    91: "REQ_MARKET_RULE",
+    92: "REQ_PNL",
+    93: "CANCEL_PNL",
+    94: "REQ_PNL_SINGLE",
+    95: "CANCEL_PNL_SINGLE",
+    96: "REQ_HISTORICAL_TICKS",
+    97: "REQ_TICK_BY_TICK_DATA",
+    98: "CANCEL_TICK_BY_TICK_DATA",
+    99: "REQ_COMPLETED_ORDERS",
+    100: "REQ_WSH_META_DATA",
+    101: "CANCEL_WSH_META_DATA",
+    102: "REQ_WSH_EVENT_DATA",
+    103: "CANCEL_WSH_EVENT_DATA",
+    104: "REQ_USER_INFO",
+    105: "REQ_CURRENT_TIME_IN_MILLIS",
+    106: "CANCEL_CONTRACT_DATA",
     107: "CANCEL_HISTORICAL_TICKS",
 }
 
 CONTRACT_KEYS = (
-    "conId", "symbol", "secType", "lastTradeDateOrContractMonth", "strike", "right",
-    "multiplier", "exchange", "primaryExchange", "currency", "localSymbol", "tradingClass",
+    "conId",
+    "symbol",
+    "secType",
+    "lastTradeDateOrContractMonth",
+    "strike",
+    "right",
+    "multiplier",
+    "exchange",
+    "primaryExchange",
+    "currency",
+    "localSymbol",
+    "tradingClass",
 )
 
 # Request layouts at version 178, after the message id. "@contract" expands to CONTRACT_KEYS.
 REQUEST_LAYOUTS: dict[int, tuple[str, ...]] = {
     1: ("version", "reqId", "@contract"),  # the tail (generic ticks, snapshot...) is parsed below
     2: ("version", "reqId"),
-    3: ("orderId", "@contract", "secIdType", "secId", "action", "totalQuantity", "orderType",
-        "lmtPrice", "auxPrice", "tif", "ocaGroup", "account", "openClose", "origin", "orderRef",
-        "transmit", "parentId", "blockOrder", "sweepToFill", "displaySize", "triggerMethod",
-        "outsideRth", "hidden"),
+    3: (
+        "orderId",
+        "@contract",
+        "secIdType",
+        "secId",
+        "action",
+        "totalQuantity",
+        "orderType",
+        "lmtPrice",
+        "auxPrice",
+        "tif",
+        "ocaGroup",
+        "account",
+        "openClose",
+        "origin",
+        "orderRef",
+        "transmit",
+        "parentId",
+        "blockOrder",
+        "sweepToFill",
+        "displaySize",
+        "triggerMethod",
+        "outsideRth",
+        "hidden",
+    ),
     4: ("version", "orderId", "manualOrderCancelTime"),
     5: ("version",),
     6: ("version", "subscribe", "acctCode"),
@@ -76,8 +162,19 @@ REQUEST_LAYOUTS: dict[int, tuple[str, ...]] = {
     15: ("version", "autoBind"),
     16: ("version",),
     17: ("version",),
-    20: ("reqId", "@contract", "includeExpired", "endDateTime", "barSizeSetting", "durationStr",
-         "useRTH", "whatToShow", "formatDate", "keepUpToDate", "chartOptions"),
+    20: (
+        "reqId",
+        "@contract",
+        "includeExpired",
+        "endDateTime",
+        "barSizeSetting",
+        "durationStr",
+        "useRTH",
+        "whatToShow",
+        "formatDate",
+        "keepUpToDate",
+        "chartOptions",
+    ),
     25: ("version", "reqId"),
     49: ("version",),
     50: ("version", "reqId", "@contract", "barSize", "whatToShow", "useRTH", "options"),
@@ -186,7 +283,7 @@ def parse_request(payload: bytes) -> Request:
         i = 0
         for key in layout:
             if key == "@contract":
-                args["contract"] = dict(zip(CONTRACT_KEYS, rest[i:i + len(CONTRACT_KEYS)]))
+                args["contract"] = dict(zip(CONTRACT_KEYS, rest[i : i + len(CONTRACT_KEYS)]))
                 if len(rest) < i + len(CONTRACT_KEYS):
                     raise ProtocolError(f"{name}: truncated contract")
                 i += len(CONTRACT_KEYS)
@@ -266,13 +363,11 @@ def tick_req_params(req_id: int, min_tick: float, bbo_exchange: str) -> list[Any
     return [81, req_id, min_tick, bbo_exchange, 3]
 
 
-def tick_by_tick_last(req_id: int, tick_type: int, t: int, price: float, size: float,
-                      exchange: str) -> list[Any]:
+def tick_by_tick_last(req_id: int, tick_type: int, t: int, price: float, size: float, exchange: str) -> list[Any]:
     return [99, req_id, tick_type, t, price, size, 0, exchange, ""]
 
 
-def tick_by_tick_bid_ask(req_id: int, t: int, bid: float, ask: float, bid_size: float,
-                         ask_size: float) -> list[Any]:
+def tick_by_tick_bid_ask(req_id: int, t: int, bid: float, ask: float, bid_size: float, ask_size: float) -> list[Any]:
     return [99, req_id, 3, t, bid, ask, bid_size, ask_size, 0]
 
 
@@ -281,11 +376,50 @@ def tick_by_tick_mid(req_id: int, t: int, mid: float) -> list[Any]:
 
 
 def contract_data(req_id: int, c, trading_hours: str, liquid_hours: str) -> list[Any]:
-    out = [10, req_id, c.symbol, "STK", "", 0.0, "", "SMART", c.currency, c.symbol,
-           c.market_name, c.symbol, c.con_id, c.min_tick, "", c.order_types, c.valid_exchanges, 1,
-           0, c.long_name, c.primary_exchange, "", c.industry, c.category, c.subcategory,
-           c.time_zone, trading_hours, liquid_hours, "", "", 1, "ISIN", c.isin, 1, "", "",
-           c.market_rule_ids, "", c.stock_type, 1, 1, 100]
+    out = [
+        10,
+        req_id,
+        c.symbol,
+        "STK",
+        "",
+        0.0,
+        "",
+        "SMART",
+        c.currency,
+        c.symbol,
+        c.market_name,
+        c.symbol,
+        c.con_id,
+        c.min_tick,
+        "",
+        c.order_types,
+        c.valid_exchanges,
+        1,
+        0,
+        c.long_name,
+        c.primary_exchange,
+        "",
+        c.industry,
+        c.category,
+        c.subcategory,
+        c.time_zone,
+        trading_hours,
+        liquid_hours,
+        "",
+        "",
+        1,
+        "ISIN",
+        c.isin,
+        1,
+        "",
+        "",
+        c.market_rule_ids,
+        "",
+        c.stock_type,
+        1,
+        1,
+        100,
+    ]
     return out
 
 
@@ -305,8 +439,9 @@ def historical_data_update(req_id: int, bar: tuple) -> list[Any]:
     return [90, req_id, count, date, o, c, h, l, wap, v]
 
 
-def real_time_bar(req_id: int, t: int, o: float, h: float, l: float, c: float, v: float,
-                  wap: float, count: int) -> list[Any]:
+def real_time_bar(
+    req_id: int, t: int, o: float, h: float, l: float, c: float, v: float, wap: float, count: int
+) -> list[Any]:
     return [50, 3, req_id, t, o, h, l, c, v, wap, count]
 
 
@@ -315,54 +450,157 @@ def head_timestamp(req_id: int, ts: str) -> list[Any]:
 
 
 def order_status(o) -> list[Any]:
-    return [3, o.order_id, o.status, o.filled, o.remaining, o.avg_fill_price, o.perm_id,
-            o.parent_id, o.last_fill_price, o.client_id, "", 0.0]
+    return [
+        3,
+        o.order_id,
+        o.status,
+        o.filled,
+        o.remaining,
+        o.avg_fill_price,
+        o.perm_id,
+        o.parent_id,
+        o.last_fill_price,
+        o.client_id,
+        "",
+        0.0,
+    ]
 
 
 def _order_common_head(o, c) -> list[Any]:
     return [
-        c.con_id, c.symbol, "STK", "", 0.0, "", "", o.exchange, c.currency, c.symbol,
-        c.symbol, o.action, o.total_quantity, o.order_type,
+        c.con_id,
+        c.symbol,
+        "STK",
+        "",
+        0.0,
+        "",
+        "",
+        o.exchange,
+        c.currency,
+        c.symbol,
+        c.symbol,
+        o.action,
+        o.total_quantity,
+        o.order_type,
         o.lmt_price if o.lmt_price is not None else UNSET_DOUBLE,
         o.aux_price if o.aux_price is not None else UNSET_DOUBLE,
-        o.tif, "", o.account, "", 0, o.order_ref,
+        o.tif,
+        "",
+        o.account,
+        "",
+        0,
+        o.order_ref,
     ]
 
 
 def open_order(o, c, status: str | None = None) -> list[Any]:
     """OPEN_ORDER at version 178 (no version field; layout of ibapi OrderDecoder)."""
     out: list[Any] = [5, o.order_id] + _order_common_head(o, c)
-    out += [o.client_id, o.perm_id, o.outside_rth, False, 0.0, "", "", "", "", "",  # ..faPercentage
-            "", o.good_till_date, "", "", "", 0, "", -1, 0,  # modelCode..auctionStrategy
-            "", "", "", "", "",  # startingPrice, stockRefPrice, delta, stockRangeLower/Upper
-            "", False, False, False, "", 3, False, False, "",  # displaySize..nbboPriceCap
-            o.parent_id, 0,  # parentId, triggerMethod
-            "", 0, "", "",  # volatility, volatilityType, deltaNeutralOrderType, deltaNeutralAuxPrice
-            False, 0,  # continuousUpdate, referencePriceType
-            "", "",  # trailStopPrice, trailingPercent
-            "", "",  # basisPoints, basisPointsType
-            "", 0, 0,  # comboLegsDescrip, comboLegsCount, orderComboLegsCount
-            0,  # smartComboRoutingParamsCount
-            "", "", "",  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement
-            "",  # hedgeType
-            False,  # optOutSmartRouting
-            "", "",  # clearingAccount, clearingIntent
-            False,  # notHeld
-            False,  # deltaNeutralContractPresent
-            "",  # algoStrategy
-            False,  # solicited
-            False, status or o.status,  # whatIf, orderState.status
-            "", "", "", "", "", "", "", "", "",  # margin before/change/after
-            "", "", "", "",  # commission, min, max, currency
-            "",  # warningText
-            False, False,  # randomizeSize, randomizePrice
-            0,  # conditions count
-            "", "", "", "", "", "", "", 0,  # adjusted order params
-            "", "", "",  # soft dollar tier
-            "",  # cashQty
-            False, False, False, False,  # dontUseAutoPriceForHedge..usePriceMgmtAlgo
-            "", "", False,  # duration, postToAts, autoCancelParent
-            "", "", "", "", ""]  # minTradeQty..midOffsetAtHalf
+    out += [
+        o.client_id,
+        o.perm_id,
+        o.outside_rth,
+        False,
+        0.0,
+        "",
+        "",
+        "",
+        "",
+        "",  # ..faPercentage
+        "",
+        o.good_till_date,
+        "",
+        "",
+        "",
+        0,
+        "",
+        -1,
+        0,  # modelCode..auctionStrategy
+        "",
+        "",
+        "",
+        "",
+        "",  # startingPrice, stockRefPrice, delta, stockRangeLower/Upper
+        "",
+        False,
+        False,
+        False,
+        "",
+        3,
+        False,
+        False,
+        "",  # displaySize..nbboPriceCap
+        o.parent_id,
+        0,  # parentId, triggerMethod
+        "",
+        0,
+        "",
+        "",  # volatility, volatilityType, deltaNeutralOrderType, deltaNeutralAuxPrice
+        False,
+        0,  # continuousUpdate, referencePriceType
+        "",
+        "",  # trailStopPrice, trailingPercent
+        "",
+        "",  # basisPoints, basisPointsType
+        "",
+        0,
+        0,  # comboLegsDescrip, comboLegsCount, orderComboLegsCount
+        0,  # smartComboRoutingParamsCount
+        "",
+        "",
+        "",  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement
+        "",  # hedgeType
+        False,  # optOutSmartRouting
+        "",
+        "",  # clearingAccount, clearingIntent
+        False,  # notHeld
+        False,  # deltaNeutralContractPresent
+        "",  # algoStrategy
+        False,  # solicited
+        False,
+        status or o.status,  # whatIf, orderState.status
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",  # margin before/change/after
+        "",
+        "",
+        "",
+        "",  # commission, min, max, currency
+        "",  # warningText
+        False,
+        False,  # randomizeSize, randomizePrice
+        0,  # conditions count
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        0,  # adjusted order params
+        "",
+        "",
+        "",  # soft dollar tier
+        "",  # cashQty
+        False,
+        False,
+        False,
+        False,  # dontUseAutoPriceForHedge..usePriceMgmtAlgo
+        "",
+        "",
+        False,  # duration, postToAts, autoCancelParent
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]  # minTradeQty..midOffsetAtHalf
     return out
 
 
@@ -373,21 +611,81 @@ def open_order_end() -> list[Any]:
 def completed_order(o, c, completed_time: str) -> list[Any]:
     """COMPLETED_ORDER at version 178 (layout of ibapi processCompletedOrderMsg)."""
     out: list[Any] = [101] + _order_common_head(o, c)
-    out += [o.perm_id, o.outside_rth, False, 0.0, "", "", "", "",  # permId..faPercentage
-            "", o.good_till_date, "", "", "", 0, "", -1,  # modelCode..exemptCode
-            "", "", "", "", "",  # box + peg-to-stock params
-            "", False, False, "", 3, 0,  # displaySize, sweepToFill, allOrNone, minQty, ocaType, triggerMethod
-            "", 0, "", "", False, 0,  # vol params
-            "", "",  # trailStopPrice, trailingPercent
-            "", 0, 0, 0,  # combo legs, smart combo params
-            "", "", "", "",  # scale params, hedgeType
-            "", "", False, False, "",  # clearing, notHeld, dnc present, algoStrategy
-            False, o.status, False, False,  # solicited, status, randomize flags
-            0,  # conditions
-            "", "", "", False, False,  # trailStopPrice, lmtPriceOffset, cashQty, dontUseAuto.., isOms
-            "", o.filled, 0, False, "", False, False, "",  # autoCancelDate..parentPermId
-            completed_time, o.status,
-            "", "", "", "", ""]
+    out += [
+        o.perm_id,
+        o.outside_rth,
+        False,
+        0.0,
+        "",
+        "",
+        "",
+        "",  # permId..faPercentage
+        "",
+        o.good_till_date,
+        "",
+        "",
+        "",
+        0,
+        "",
+        -1,  # modelCode..exemptCode
+        "",
+        "",
+        "",
+        "",
+        "",  # box + peg-to-stock params
+        "",
+        False,
+        False,
+        "",
+        3,
+        0,  # displaySize, sweepToFill, allOrNone, minQty, ocaType, triggerMethod
+        "",
+        0,
+        "",
+        "",
+        False,
+        0,  # vol params
+        "",
+        "",  # trailStopPrice, trailingPercent
+        "",
+        0,
+        0,
+        0,  # combo legs, smart combo params
+        "",
+        "",
+        "",
+        "",  # scale params, hedgeType
+        "",
+        "",
+        False,
+        False,
+        "",  # clearing, notHeld, dnc present, algoStrategy
+        False,
+        o.status,
+        False,
+        False,  # solicited, status, randomize flags
+        0,  # conditions
+        "",
+        "",
+        "",
+        False,
+        False,  # trailStopPrice, lmtPriceOffset, cashQty, dontUseAuto.., isOms
+        "",
+        o.filled,
+        0,
+        False,
+        "",
+        False,
+        False,
+        "",  # autoCancelDate..parentPermId
+        completed_time,
+        o.status,
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
     return out
 
 
@@ -396,10 +694,40 @@ def completed_orders_end() -> list[Any]:
 
 
 def execution_data(req_id: int, e, c) -> list[Any]:
-    return [11, req_id, e.order_id, c.con_id, c.symbol, "STK", "", 0.0, "", "",
-            e.order_exchange, c.currency, c.symbol, c.symbol, e.exec_id, e.time, e.account,
-            e.exchange, e.side, e.shares, e.price, e.perm_id, e.client_id, 0, e.cum_qty,
-            e.avg_price, e.order_ref, "", "", "", e.last_liquidity, False]
+    return [
+        11,
+        req_id,
+        e.order_id,
+        c.con_id,
+        c.symbol,
+        "STK",
+        "",
+        0.0,
+        "",
+        "",
+        e.order_exchange,
+        c.currency,
+        c.symbol,
+        c.symbol,
+        e.exec_id,
+        e.time,
+        e.account,
+        e.exchange,
+        e.side,
+        e.shares,
+        e.price,
+        e.perm_id,
+        e.client_id,
+        0,
+        e.cum_qty,
+        e.avg_price,
+        e.order_ref,
+        "",
+        "",
+        "",
+        e.last_liquidity,
+        False,
+    ]
 
 
 def execution_data_end(req_id: int) -> list[Any]:
@@ -407,13 +735,28 @@ def execution_data_end(req_id: int) -> list[Any]:
 
 
 def commission_report(exec_id: str, commission: float, currency: str, realized: float | None) -> list[Any]:
-    return [59, 1, exec_id, commission, currency,
-            UNSET_DOUBLE if realized is None else realized, UNSET_DOUBLE, ""]
+    return [59, 1, exec_id, commission, currency, UNSET_DOUBLE if realized is None else realized, UNSET_DOUBLE, ""]
 
 
 def position(account: str, c, qty: float, avg_cost: float) -> list[Any]:
-    return [61, 3, account, c.con_id, c.symbol, "STK", "", 0.0, "", "", c.primary_exchange,
-            c.currency, c.symbol, c.symbol, qty, avg_cost]
+    return [
+        61,
+        3,
+        account,
+        c.con_id,
+        c.symbol,
+        "STK",
+        "",
+        0.0,
+        "",
+        "",
+        c.primary_exchange,
+        c.currency,
+        c.symbol,
+        c.symbol,
+        qty,
+        avg_cost,
+    ]
 
 
 def position_end() -> list[Any]:
@@ -421,8 +764,26 @@ def position_end() -> list[Any]:
 
 
 def position_multi(req_id: int, account: str, c, qty: float, avg_cost: float) -> list[Any]:
-    return [71, 1, req_id, account, c.con_id, c.symbol, "STK", "", 0.0, "", "",
-            c.primary_exchange, c.currency, c.symbol, c.symbol, qty, avg_cost, ""]
+    return [
+        71,
+        1,
+        req_id,
+        account,
+        c.con_id,
+        c.symbol,
+        "STK",
+        "",
+        0.0,
+        "",
+        "",
+        c.primary_exchange,
+        c.currency,
+        c.symbol,
+        c.symbol,
+        qty,
+        avg_cost,
+        "",
+    ]
 
 
 def position_multi_end(req_id: int) -> list[Any]:
@@ -441,10 +802,31 @@ def account_value(key: str, value: str, currency: str, account: str) -> list[Any
     return [6, 2, key, value, currency, account]
 
 
-def portfolio_value(c, qty: float, mark: float, value: float, avg_cost: float, unrealized: float,
-                    realized: float, account: str) -> list[Any]:
-    return [7, 8, c.con_id, c.symbol, "STK", "", 0.0, "", "", c.primary_exchange, c.currency,
-            c.symbol, c.symbol, qty, mark, value, avg_cost, unrealized, realized, account]
+def portfolio_value(
+    c, qty: float, mark: float, value: float, avg_cost: float, unrealized: float, realized: float, account: str
+) -> list[Any]:
+    return [
+        7,
+        8,
+        c.con_id,
+        c.symbol,
+        "STK",
+        "",
+        0.0,
+        "",
+        "",
+        c.primary_exchange,
+        c.currency,
+        c.symbol,
+        c.symbol,
+        qty,
+        mark,
+        value,
+        avg_cost,
+        unrealized,
+        realized,
+        account,
+    ]
 
 
 def account_update_time(hhmm: str) -> list[Any]:
@@ -486,6 +868,5 @@ def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> list[A
     return [94, req_id, daily, unrealized, realized]
 
 
-def pnl_single(req_id: int, qty: float, daily: float, unrealized: float, realized: float,
-               value: float) -> list[Any]:
+def pnl_single(req_id: int, qty: float, daily: float, unrealized: float, realized: float, value: float) -> list[Any]:
     return [95, req_id, qty, daily, unrealized, realized, value]

@@ -34,14 +34,37 @@ CONNECTIVITY_TEXT = {
     1102: "Connectivity between IB and Trader Workstation has been restored - data maintained.",
 }
 NO_SECDEF = "No security definition has been found for the request"
-LEDGER_TAGS = ("CashBalance", "TotalCashBalance", "NetLiquidationByCurrency", "StockMarketValue",
-               "UnrealizedPnL", "RealizedPnL")
-ACCOUNT_UPDATE_KEYS = ("NetLiquidation", "TotalCashValue", "SettledCash", "AccruedCash",
-                       "BuyingPower", "EquityWithLoanValue", "GrossPositionValue", "InitMarginReq",
-                       "MaintMarginReq", "AvailableFunds", "ExcessLiquidity", "Cushion",
-                       "FullInitMarginReq", "FullMaintMarginReq", "FullAvailableFunds",
-                       "FullExcessLiquidity", "Leverage", "CashBalance", "StockMarketValue",
-                       "UnrealizedPnL", "RealizedPnL")
+LEDGER_TAGS = (
+    "CashBalance",
+    "TotalCashBalance",
+    "NetLiquidationByCurrency",
+    "StockMarketValue",
+    "UnrealizedPnL",
+    "RealizedPnL",
+)
+ACCOUNT_UPDATE_KEYS = (
+    "NetLiquidation",
+    "TotalCashValue",
+    "SettledCash",
+    "AccruedCash",
+    "BuyingPower",
+    "EquityWithLoanValue",
+    "GrossPositionValue",
+    "InitMarginReq",
+    "MaintMarginReq",
+    "AvailableFunds",
+    "ExcessLiquidity",
+    "Cushion",
+    "FullInitMarginReq",
+    "FullMaintMarginReq",
+    "FullAvailableFunds",
+    "FullExcessLiquidity",
+    "Leverage",
+    "CashBalance",
+    "StockMarketValue",
+    "UnrealizedPnL",
+    "RealizedPnL",
+)
 
 
 @dataclass
@@ -105,9 +128,16 @@ class Connection:
 class GatewayServer:
     """Listens for TWS API clients and serves them from one broker and one market."""
 
-    def __init__(self, broker: Broker, market: Market, host: str = "127.0.0.1", port: int = 0,
-                 client_id_grace: float = 1.0, tick_interval: float = 0.05,
-                 on_change: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        broker: Broker,
+        market: Market,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id_grace: float = 1.0,
+        tick_interval: float = 0.05,
+        on_change: Callable[[], None] | None = None,
+    ):
         self.broker = broker
         self.market = market
         self.host = host
@@ -133,12 +163,13 @@ class GatewayServer:
     async def start(self) -> None:
         await self._listen()
         self._ack_queue = asyncio.Queue()
-        self._tasks = [asyncio.create_task(self._ticker(), name="ibsim-ticker"),
-                       asyncio.create_task(self._ack_worker(), name="ibsim-acks")]
+        self._tasks = [
+            asyncio.create_task(self._ticker(), name="ibsim-ticker"),
+            asyncio.create_task(self._ack_worker(), name="ibsim-acks"),
+        ]
 
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port,
-                                                  reuse_address=True)
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -212,13 +243,22 @@ class GatewayServer:
             conn.close()
             self.connections.pop(conn.conn_id, None)
 
-    def _log(self, conn: Connection, msg_id: int | None, name: str, fields: list[str], args: dict,
-             error: str | None = None) -> None:
-        self.order_log.append({
-            "seq": len(self.order_log) + 1, "time": time.time(), "conn": conn.conn_id,
-            "client_id": conn.client_id, "msg_id": msg_id, "name": name, "fields": fields,
-            "args": args, "error": error,
-        })
+    def _log(
+        self, conn: Connection, msg_id: int | None, name: str, fields: list[str], args: dict, error: str | None = None
+    ) -> None:
+        self.order_log.append(
+            {
+                "seq": len(self.order_log) + 1,
+                "time": time.time(),
+                "conn": conn.conn_id,
+                "client_id": conn.client_id,
+                "msg_id": msg_id,
+                "name": name,
+                "fields": fields,
+                "args": args,
+                "error": error,
+            }
+        )
 
     async def _serve(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         prefix = await reader.readexactly(4)
@@ -286,21 +326,47 @@ class GatewayServer:
 
     def _handlers(self) -> dict[int, Callable]:
         return {
-            1: self.req_mkt_data, 2: self.cancel_mkt_data, 3: self.place_order, 4: self.cancel_order,
-            5: self.req_open_orders, 6: self.req_account_updates, 7: self.req_executions,
-            8: self.req_ids, 9: self.req_contract_details, 15: lambda c, r: None,
-            16: self.req_all_open_orders, 17: self.req_managed_accts,
-            20: self.req_historical_data, 25: self.cancel_historical_data,
-            49: self.req_current_time, 50: self.req_real_time_bars, 51: self.cancel_real_time_bars,
-            58: self.req_global_cancel, 59: self.req_market_data_type, 61: self.req_positions,
-            62: self.req_account_summary, 63: self.cancel_account_summary,
-            64: self.cancel_positions, 71: self.start_api, 74: self.req_positions_multi,
-            75: lambda c, r: None, 76: self.req_account_updates_multi,
-            77: self.cancel_account_updates_multi, 80: self.req_family_codes,
-            81: self.req_matching_symbols, 87: self.req_head_timestamp, 90: lambda c, r: None,
-            91: self.req_market_rule, 92: self.req_pnl, 93: lambda c, r: None,
-            94: self.req_pnl_single, 95: lambda c, r: None, 97: self.req_tick_by_tick,
-            98: self.cancel_tick_by_tick, 99: self.req_completed_orders, 104: self.req_user_info,
+            1: self.req_mkt_data,
+            2: self.cancel_mkt_data,
+            3: self.place_order,
+            4: self.cancel_order,
+            5: self.req_open_orders,
+            6: self.req_account_updates,
+            7: self.req_executions,
+            8: self.req_ids,
+            9: self.req_contract_details,
+            15: lambda c, r: None,
+            16: self.req_all_open_orders,
+            17: self.req_managed_accts,
+            20: self.req_historical_data,
+            25: self.cancel_historical_data,
+            49: self.req_current_time,
+            50: self.req_real_time_bars,
+            51: self.cancel_real_time_bars,
+            58: self.req_global_cancel,
+            59: self.req_market_data_type,
+            61: self.req_positions,
+            62: self.req_account_summary,
+            63: self.cancel_account_summary,
+            64: self.cancel_positions,
+            71: self.start_api,
+            74: self.req_positions_multi,
+            75: lambda c, r: None,
+            76: self.req_account_updates_multi,
+            77: self.cancel_account_updates_multi,
+            80: self.req_family_codes,
+            81: self.req_matching_symbols,
+            87: self.req_head_timestamp,
+            90: lambda c, r: None,
+            91: self.req_market_rule,
+            92: self.req_pnl,
+            93: lambda c, r: None,
+            94: self.req_pnl_single,
+            95: lambda c, r: None,
+            97: self.req_tick_by_tick,
+            98: self.cancel_tick_by_tick,
+            99: self.req_completed_orders,
+            104: self.req_user_info,
             105: self.req_current_time_millis,
         }
 
@@ -315,8 +381,9 @@ class GatewayServer:
         deadline = time.monotonic() + self.client_id_grace
         while any(c.client_id == client_id and c is not conn for c in self._ready()):
             if time.monotonic() >= deadline:
-                conn.error(-1, 326, "Unable to connect as the client id is already in use. "
-                                    "Retry with a unique client id.")
+                conn.error(
+                    -1, 326, "Unable to connect as the client id is already in use. Retry with a unique client id."
+                )
                 await asyncio.sleep(0.05)
                 conn.close()
                 return
@@ -494,8 +561,9 @@ class GatewayServer:
         if not bars:
             conn.error(req_id, 162, "Historical Market Data Service error message:HMDS query returned no data")
             return
-        conn.send(P.historical_data(req_id, _fmt_time(w_to_epoch(start_w), 1),
-                                    _fmt_time(w_to_epoch(end_w), 1), bars[-10000:]))
+        conn.send(
+            P.historical_data(req_id, _fmt_time(w_to_epoch(start_w), 1), _fmt_time(w_to_epoch(end_w), 1), bars[-10000:])
+        )
         if keep:
             conn.hist[req_id] = HistSub(c.symbol, size, daily, fmt)
 
@@ -695,8 +763,18 @@ class GatewayServer:
         if portfolio:
             for _, c, p in self._positions(account):
                 mark = self.market.last(c.symbol)
-                conn.send(P.portfolio_value(c, p.qty, mark, round(p.qty * mark, 2), round(p.avg_cost, 6),
-                                            round((mark - p.avg_cost) * p.qty, 2), round(p.realized, 2), account))
+                conn.send(
+                    P.portfolio_value(
+                        c,
+                        p.qty,
+                        mark,
+                        round(p.qty * mark, 2),
+                        round(p.avg_cost, 6),
+                        round((mark - p.avg_cost) * p.qty, 2),
+                        round(p.realized, 2),
+                        account,
+                    )
+                )
         now = datetime.fromtimestamp(self.market.clock.now(), ZoneInfo("America/New_York"))
         conn.send(P.account_update_time(now.strftime("%H:%M")))
 
@@ -748,8 +826,16 @@ class GatewayServer:
         for acc, c, p in self._positions(account):
             if c.con_id == con_id:
                 mark = self.market.last(c.symbol)
-                conn.send(P.pnl_single(req_id, p.qty, 0.0, round((mark - p.avg_cost) * p.qty, 2),
-                                       round(p.realized, 2), round(p.qty * mark, 2)))
+                conn.send(
+                    P.pnl_single(
+                        req_id,
+                        p.qty,
+                        0.0,
+                        round((mark - p.avg_cost) * p.qty, 2),
+                        round(p.realized, 2),
+                        round(p.qty * mark, 2),
+                    )
+                )
                 return
         conn.send(P.pnl_single(req_id, 0, 0.0, 0.0, 0.0, 0.0))
 

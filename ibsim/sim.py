@@ -20,13 +20,24 @@ log = logging.getLogger("ibsim")
 class IBSim:
     """A simulated IB Gateway running on the current asyncio loop."""
 
-    def __init__(self, accounts: list[str] | None = None, host: str = "127.0.0.1", port: int = 0,
-                 state_file: str | Path | None = None, seed: int = 7, speed: float = 1.0,
-                 cash: float = 1_000_000.0, commission: str = "fixed",
-                 partial_fill_qty: float | None = None, slippage_ticks: int = 0,
-                 control_port: int | None = None, data_dir: str | Path | None = None,
-                 start_time: float | None = None, client_id_grace: float = 1.0,
-                 tick_interval: float = 0.05):
+    def __init__(
+        self,
+        accounts: list[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_file: str | Path | None = None,
+        seed: int = 7,
+        speed: float = 1.0,
+        cash: float = 1_000_000.0,
+        commission: str = "fixed",
+        partial_fill_qty: float | None = None,
+        slippage_ticks: int = 0,
+        control_port: int | None = None,
+        data_dir: str | Path | None = None,
+        start_time: float | None = None,
+        client_id_grace: float = 1.0,
+        tick_interval: float = 0.05,
+    ):
         self.accounts = list(accounts or ["DU1234567"])
         self.host = host
         self.requested_port = port
@@ -34,12 +45,23 @@ class IBSim:
         self.seed = seed
         self.clock = SimClock(speed=speed, start=start_time)
         self.market = Market(self.clock, seed=seed, data_dir=data_dir)
-        self.broker = Broker(self.accounts, cash=cash, commission=commission,
-                             partial_fill_qty=partial_fill_qty, slippage_ticks=slippage_ticks,
-                             state_file=self.state_file)
-        self.server = GatewayServer(self.broker, self.market, host=host, port=port,
-                                    client_id_grace=client_id_grace, tick_interval=tick_interval,
-                                    on_change=self._schedule_save)
+        self.broker = Broker(
+            self.accounts,
+            cash=cash,
+            commission=commission,
+            partial_fill_qty=partial_fill_qty,
+            slippage_ticks=slippage_ticks,
+            state_file=self.state_file,
+        )
+        self.server = GatewayServer(
+            self.broker,
+            self.market,
+            host=host,
+            port=port,
+            client_id_grace=client_id_grace,
+            tick_interval=tick_interval,
+            on_change=self._schedule_save,
+        )
         self.control_port = control_port
         self.control: ControlServer | None = None
         self._save_handle: asyncio.TimerHandle | None = None
@@ -90,8 +112,11 @@ class IBSim:
 
     def received(self, name: str | None = None, client_id: int | None = None) -> list[dict]:
         """The order log: every inbound message, optionally filtered by name or client id."""
-        return [e for e in self.server.order_log
-                if (name is None or e["name"] == name) and (client_id is None or e["client_id"] == client_id)]
+        return [
+            e
+            for e in self.server.order_log
+            if (name is None or e["name"] == name) and (client_id is None or e["client_id"] == client_id)
+        ]
 
     def orders(self) -> list[dict]:
         """All orders the broker knows, with status."""
@@ -120,11 +145,18 @@ class IBSim:
         """Set a position as if opened elsewhere."""
         self.broker.seed_position(account, symbol, qty, avg_cost)
 
-    def seed_working_order(self, account: str, symbol: str, action: str, qty: float,
-                           order_type: str = "LMT", lmt_price: float | None = None, **kw) -> dict:
+    def seed_working_order(
+        self,
+        account: str,
+        symbol: str,
+        action: str,
+        qty: float,
+        order_type: str = "LMT",
+        lmt_price: float | None = None,
+        **kw,
+    ) -> dict:
         """Create a working order "placed elsewhere"; returns it as a dict."""
-        return asdict(self.broker.seed_working_order(account, symbol, action, qty, order_type,
-                                                     lmt_price, **kw))
+        return asdict(self.broker.seed_working_order(account, symbol, action, qty, order_type, lmt_price, **kw))
 
     def drop_connections(self) -> int:
         """Close all client sockets."""
@@ -176,6 +208,7 @@ class SimHandle:
 
     def call(self, fn: Callable, *args, timeout: float = 30, **kwargs) -> Any:
         """Run ``fn(*args)`` on the simulator's loop and return its result (awaits coroutines)."""
+
         async def run():
             result = fn(*args, **kwargs)
             if asyncio.iscoroutine(result):

@@ -26,5 +26,6 @@ def approved_demo(demo_strategy, db):
     """The demo strategy approved for QQQ.NASDAQ."""
     from approvals.services import do_approve_live
 
-    return do_approve_live(strategy="demo", instrument_id="QQQ.NASDAQ", note="2w paper, matched backtest",
-                           actor="user:approver")
+    return do_approve_live(
+        strategy="demo", instrument_id="QQQ.NASDAQ", note="2w paper, matched backtest", actor="user:approver"
+    )

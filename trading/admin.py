@@ -9,8 +9,19 @@ from trading.models import BacktestRun
 class BacktestRunAdmin(admin.ModelAdmin):
     """List, filter and inspect backtest runs; they are created by the backtest service only."""
 
-    list_display = ("id", "created_at", "strategy", "instrument_id", "bar_spec", "trade_count", "pct_return",
-                    "sharpe", "pct_drawdown", "short_hash", "sweep")
+    list_display = (
+        "id",
+        "created_at",
+        "strategy",
+        "instrument_id",
+        "bar_spec",
+        "trade_count",
+        "pct_return",
+        "sharpe",
+        "pct_drawdown",
+        "short_hash",
+        "sweep",
+    )
     list_filter = ("strategy", "instrument_id", "bar_spec")
     search_fields = ("strategy", "instrument_id", "sweep", "code_hash")
     date_hierarchy = "created_at"

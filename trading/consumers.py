@@ -87,8 +87,9 @@ class TelemetryConsumer(AsyncJsonWebsocketConsumer):
         self.live = False  # True once the backlog is sent: from then on, rows carried by Redis go out directly
         self.sent = set()  # ids sent above after - LOOKBACK_IDS (dedupe for the out-of-order re-check)
         await self.accept()
-        await self.send_json({"type": "hello", "environment": self.environment, "session": self.session_id,
-                              "after": self.after})
+        await self.send_json(
+            {"type": "hello", "environment": self.environment, "session": self.session_id, "after": self.after}
+        )
         self.follow_task = asyncio.ensure_future(self.follow())
 
     async def disconnect(self, code):
@@ -116,8 +117,17 @@ class TelemetryConsumer(AsyncJsonWebsocketConsumer):
         row_id = message.get("id")
         if self.live and isinstance(row_id, int) and "kind" in message and "payload" in message:
             if row_id > self.base:
-                await self.send_rows([{"id": row_id, "session": message.get("session"), "kind": message["kind"],
-                                       "ts": message.get("ts"), "payload": message["payload"]}])
+                await self.send_rows(
+                    [
+                        {
+                            "id": row_id,
+                            "session": message.get("session"),
+                            "kind": message["kind"],
+                            "ts": message.get("ts"),
+                            "payload": message["payload"],
+                        }
+                    ]
+                )
             return
         self.wake.set()
 
@@ -125,8 +135,7 @@ class TelemetryConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_backlog(self):
         while True:
-            rows = await db(selectors.events_after)(
-                self.environment, self.after, self.session_id, PAGE)
+            rows = await db(selectors.events_after)(self.environment, self.after, self.session_id, PAGE)
             await self.send_rows(rows)
             if len(rows) < PAGE:
                 break

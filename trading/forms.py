@@ -20,20 +20,39 @@ class StartSessionForm(forms.Form):
     """One sleeve (strategy, instrument, bar spec, params JSON) or a book of sleeves as JSON; validated against
     each strategy's config with the error placed on the field it concerns."""
 
-    mode = forms.ChoiceField(choices=[("sleeve", "One sleeve"), ("book", "Sleeves book (JSON)")], initial="sleeve",
-                             widget=forms.RadioSelect)
+    mode = forms.ChoiceField(
+        choices=[("sleeve", "One sleeve"), ("book", "Sleeves book (JSON)")], initial="sleeve", widget=forms.RadioSelect
+    )
     strategy = forms.ChoiceField(choices=_strategy_choices, required=False)
-    instrument_id = forms.CharField(label="Instrument", required=False, initial="QQQ.NASDAQ",
-                                    help_text="SYMBOL.VENUE, e.g. QQQ.NASDAQ")
-    bar_spec = forms.CharField(label="Bar spec", required=False, initial="5-SECOND-LAST",
-                               help_text="e.g. 5-SECOND-LAST, 1-MINUTE-LAST, 1-DAY-LAST")
-    params = forms.CharField(label="Params (JSON)", required=False, initial="{}",
-                             widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "spellcheck": "false"}))
-    sleeves = forms.CharField(label="Sleeves book (JSON list)", required=False,
-                              widget=forms.Textarea(attrs={"rows": 6, "cols": 60, "spellcheck": "false",
-                                                           "placeholder": '[{"strategy": "ibs_reversion", '
-                                                           '"instrument_id": "QQQ.NASDAQ", "bar_spec": '
-                                                           '"5-SECOND-LAST", "params": {}}]'}))
+    instrument_id = forms.CharField(
+        label="Instrument", required=False, initial="QQQ.NASDAQ", help_text="SYMBOL.VENUE, e.g. QQQ.NASDAQ"
+    )
+    bar_spec = forms.CharField(
+        label="Bar spec",
+        required=False,
+        initial="5-SECOND-LAST",
+        help_text="e.g. 5-SECOND-LAST, 1-MINUTE-LAST, 1-DAY-LAST",
+    )
+    params = forms.CharField(
+        label="Params (JSON)",
+        required=False,
+        initial="{}",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "spellcheck": "false"}),
+    )
+    sleeves = forms.CharField(
+        label="Sleeves book (JSON list)",
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 6,
+                "cols": 60,
+                "spellcheck": "false",
+                "placeholder": '[{"strategy": "ibs_reversion", '
+                '"instrument_id": "QQQ.NASDAQ", "bar_spec": '
+                '"5-SECOND-LAST", "params": {}}]',
+            }
+        ),
+    )
 
     def clean(self):
         from trading.strategies.params import StrategyParamsError, build_config, parse_params
@@ -71,8 +90,14 @@ class StartSessionForm(forms.Form):
         except StrategyParamsError as exc:
             self.add_error(*self.field_for_error(str(exc)))
             return data
-        data["book"] = [{"strategy": data["strategy"], "instrument_id": data["instrument_id"].strip(),
-                         "bar_spec": data["bar_spec"].strip(), "params": params}]
+        data["book"] = [
+            {
+                "strategy": data["strategy"],
+                "instrument_id": data["instrument_id"].strip(),
+                "bar_spec": data["bar_spec"].strip(),
+                "params": params,
+            }
+        ]
         return data
 
     @staticmethod
@@ -92,8 +117,11 @@ class LiveConfirmForm(forms.Form):
     """The second step of a live start: the reviewed book and the live account id typed by hand."""
 
     book = forms.CharField(widget=forms.HiddenInput)
-    confirm_account = forms.CharField(label="Type the live account id to start", required=False,
-                                      widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    confirm_account = forms.CharField(
+        label="Type the live account id to start",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
 
     def clean_book(self):
         try:
@@ -110,9 +138,14 @@ class KillForm(forms.Form):
 
     reason = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"size": 40, "required": True}))
     flatten = forms.TypedChoiceField(
-        choices=[("0", "Halt only: no new orders, cancel working orders, keep positions"),
-                 ("1", "Halt and flatten: also close every position at market")],
-        coerce=lambda v: v == "1", initial="0", widget=forms.RadioSelect)
+        choices=[
+            ("0", "Halt only: no new orders, cancel working orders, keep positions"),
+            ("1", "Halt and flatten: also close every position at market"),
+        ],
+        coerce=lambda v: v == "1",
+        initial="0",
+        widget=forms.RadioSelect,
+    )
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()

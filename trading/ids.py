@@ -16,9 +16,7 @@ def validate_instrument_id(text: str) -> str:
     """Return the instrument id if it reads SYMBOL.VENUE (e.g. QQQ.NASDAQ), else raise InvalidIdentifier."""
     value = (text or "").strip()
     if not INSTRUMENT_RE.match(value):
-        raise InvalidIdentifier(
-            f"malformed instrument id {text!r}: expected SYMBOL.VENUE in capitals, e.g. QQQ.NASDAQ"
-        )
+        raise InvalidIdentifier(f"malformed instrument id {text!r}: expected SYMBOL.VENUE in capitals, e.g. QQQ.NASDAQ")
     return value
 
 

@@ -21,7 +21,9 @@ class BacktestRun(models.Model):
     """One stored backtest: what ran (strategy, params, data range, code hash), its metrics, trades and equity."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.CharField(max_length=200, help_text="Who started it: user:<name>, cli:<os-user>@<host> or system:<component>.")
+    actor = models.CharField(
+        max_length=200, help_text="Who started it: user:<name>, cli:<os-user>@<host> or system:<component>."
+    )
     strategy = models.CharField(max_length=100, db_index=True)
     instrument_id = models.CharField(max_length=64, db_index=True, help_text="SYMBOL.VENUE, e.g. QQQ.NASDAQ.")
     bar_spec = models.CharField(max_length=40, help_text="As Nautilus spells it, e.g. 1-DAY-LAST.")
@@ -40,9 +42,13 @@ class BacktestRun(models.Model):
     max_drawdown = models.FloatField()
     metrics = models.JSONField(default=dict)
     trades = models.JSONField(default=list, help_text="Round trips: entry/exit time (ns), prices, quantity, P&L.")
-    equity_curve = models.JSONField(default=list, help_text="[[epoch_ms, equity], ...], thinned to at most 5,000 points.")
+    equity_curve = models.JSONField(
+        default=list, help_text="[[epoch_ms, equity], ...], thinned to at most 5,000 points."
+    )
     duration_seconds = models.FloatField(help_text="Wall time of the run, loading and storing included.")
-    sweep = models.CharField(max_length=64, blank=True, db_index=True, help_text="Label shared by the runs of one sweep.")
+    sweep = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Label shared by the runs of one sweep."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

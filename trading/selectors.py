@@ -17,6 +17,7 @@ PERMS = {"view": "trading.view_console", "paper": "trading.operate_paper", "live
 
 # -- permissions and flags ---------------------------------------------------------------------------------------
 
+
 def live_enabled() -> bool:
     return bool(settings.ATS.enable_live_trading)
 
@@ -41,18 +42,21 @@ def may_operate(user, environment: str) -> bool:
 
 # -- home --------------------------------------------------------------------------------------------------------
 
+
 def home_overview() -> dict:
     """Recent audit entries, the active go-live approvals and the active sessions per environment."""
     envs = [e for e in ENVIRONMENTS if environment_available(e)]
     return {
         "recent_audit": list(AuditEntry.objects.order_by("-seq")[:10]),
         "approvals": active_approvals(),
-        "active_counts": {e: TradingSession.objects.filter(environment=e, status__in=ACTIVE_STATUSES).count()
-                          for e in envs},
+        "active_counts": {
+            e: TradingSession.objects.filter(environment=e, status__in=ACTIVE_STATUSES).count() for e in envs
+        },
     }
 
 
 # -- sessions ----------------------------------------------------------------------------------------------------
+
 
 def _money(value) -> float:
     """'-1.00 USD' -> -1.0 (Nautilus Money spelled as a string)."""
@@ -65,8 +69,11 @@ def _money(value) -> float:
 def session_pnl(session_id: int) -> dict:
     """Realized and unrealized P&L from the session's latest position events and the last bar close."""
     latest: dict[tuple, dict] = {}
-    for payload in (SessionEvent.objects.filter(session_id=session_id, kind="position")
-                    .order_by("-id").values_list("payload", flat=True)[:200]):
+    for payload in (
+        SessionEvent.objects.filter(session_id=session_id, kind="position")
+        .order_by("-id")
+        .values_list("payload", flat=True)[:200]
+    ):
         latest.setdefault((payload.get("strategy_id"), payload.get("instrument_id")), payload)
     realized = sum(_money(p.get("realized_pnl")) for p in latest.values())
     unrealized = 0.0
@@ -76,13 +83,21 @@ def session_pnl(session_id: int) -> dict:
         if not qty:
             continue
         if instrument not in closes:
-            bar = (SessionEvent.objects.filter(session_id=session_id, kind="bar",
-                                               payload__bar_type__startswith=f"{instrument}-")
-                   .order_by("-id").values_list("payload", flat=True).first())
+            bar = (
+                SessionEvent.objects.filter(
+                    session_id=session_id, kind="bar", payload__bar_type__startswith=f"{instrument}-"
+                )
+                .order_by("-id")
+                .values_list("payload", flat=True)
+                .first()
+            )
             closes[instrument] = float(bar["close"]) if bar else float(p.get("avg_px_open") or 0)
         unrealized += qty * (closes[instrument] - float(p.get("avg_px_open") or 0))
-    return {"realized": round(realized, 2), "unrealized": round(unrealized, 2),
-            "total": round(realized + unrealized, 2)}
+    return {
+        "realized": round(realized, 2),
+        "unrealized": round(unrealized, 2),
+        "total": round(realized + unrealized, 2),
+    }
 
 
 def session_row(session: TradingSession, now=None) -> dict:
@@ -109,14 +124,17 @@ def session_row(session: TradingSession, now=None) -> dict:
 
 def active_sessions(environment: str) -> list[dict]:
     now = timezone.now()
-    return [session_row(s, now) for s in
-            TradingSession.objects.filter(environment=environment, status__in=ACTIVE_STATUSES)]
+    return [
+        session_row(s, now) for s in TradingSession.objects.filter(environment=environment, status__in=ACTIVE_STATUSES)
+    ]
 
 
 def finished_sessions(environment: str, limit: int = 25) -> list[dict]:
     now = timezone.now()
-    return [session_row(s, now) for s in
-            TradingSession.objects.filter(environment=environment, status__in=FINAL_STATUSES)[:limit]]
+    return [
+        session_row(s, now)
+        for s in TradingSession.objects.filter(environment=environment, status__in=FINAL_STATUSES)[:limit]
+    ]
 
 
 def environment_overview(environment: str) -> dict:
@@ -133,8 +151,11 @@ LOG_KINDS = ("status", "order", "fill", "position")
 def recent_log_start(environment: str, lines: int = 30, max_rows: int = 2000) -> int:
     """Where the page's telemetry stream starts: just before the last `lines` log-worthy events (bounded)."""
     last = last_event_id(environment)
-    ids = list(SessionEvent.objects.filter(environment=environment, kind__in=LOG_KINDS)
-               .order_by("-id").values_list("id", flat=True)[:lines])
+    ids = list(
+        SessionEvent.objects.filter(environment=environment, kind__in=LOG_KINDS)
+        .order_by("-id")
+        .values_list("id", flat=True)[:lines]
+    )
     start = (ids[-1] - 1) if ids else last
     return max(start, last - max_rows, 0)
 
@@ -164,8 +185,9 @@ def event_dict(row) -> dict:
 EVENT_FIELDS = ("session_id", "id", "kind", "ts", "payload")
 
 
-def events_after(environment: str, after: int, session_id: int | None = None, limit: int = 500,
-                 exclude: set | None = None) -> list[dict]:
+def events_after(
+    environment: str, after: int, session_id: int | None = None, limit: int = 500, exclude: set | None = None
+) -> list[dict]:
     """Events of an environment (or one session of it) with id above `after`, oldest first."""
     qs = SessionEvent.objects.filter(environment=environment, id__gt=after)
     if session_id is not None:
@@ -183,11 +205,11 @@ def event_ids_after(environment: str, after: int, session_id: int | None = None,
 
 
 def events_by_ids(ids: list[int]) -> list[dict]:
-    return [event_dict(r) for r in
-            SessionEvent.objects.filter(id__in=ids).order_by("id").values_list(*EVENT_FIELDS)]
+    return [event_dict(r) for r in SessionEvent.objects.filter(id__in=ids).order_by("id").values_list(*EVENT_FIELDS)]
 
 
 # -- research ----------------------------------------------------------------------------------------------------
+
 
 def backtest_runs(limit: int = 200) -> list[BacktestRun]:
     return list(BacktestRun.objects.defer("trades", "equity_curve", "metrics")[:limit])
@@ -198,6 +220,7 @@ def backtest_run(run_id: int) -> BacktestRun | None:
 
 
 # -- approvals and audit -----------------------------------------------------------------------------------------
+
 
 def approvals_overview() -> dict:
     from approvals.models import GoLiveApproval
@@ -212,6 +235,7 @@ def audit_overview(limit: int = 200) -> dict:
 
 
 # -- gateways -------------------------------------------------------------------------------------------------
+
 
 def gateway_states() -> list[dict]:
     """Health of the paper (and live, when enabled) gateways, for the header badges and the Gateways page."""

@@ -20,7 +20,13 @@ from audit.services import record
 from trading.backtests.engine import BacktestCosts, run_engine
 from trading.backtests.metrics import BarSeries, compute_metrics, downsample_curve, equity_and_position, round_trips
 from trading.marketdata.catalog import (
-    MarketDataError, catalog_instrument, day_end_ns, day_start_ns, load_bars, open_catalog, parse_day,
+    MarketDataError,
+    catalog_instrument,
+    day_end_ns,
+    day_start_ns,
+    load_bars,
+    open_catalog,
+    parse_day,
 )
 from trading.models import BacktestRun
 from trading.strategies.params import StrategyParamsError, build_config, config_params, load_strategy
@@ -93,7 +99,8 @@ def prepare_backtest(
     if instrument is None:
         raise BacktestError(f"no instrument {instrument_id} in the catalog: run fetch_bars or import_bars first")
     bars = load_bars(
-        catalog, config.bar_type,
+        catalog,
+        config.bar_type,
         day_start_ns(first) if first is not None else None,
         day_end_ns(last) if last is not None else None,
     )
@@ -101,8 +108,14 @@ def prepare_backtest(
         span = f"{first.date() if first is not None else 'the beginning'} .. {last.date() if last is not None else 'the end'}"
         raise BacktestError(f"no {config.bar_type} bars in the catalog for {span}")
     return PreparedBacktest(
-        strategy=strategy, instrument_id=instrument_id, bar_spec=bar_spec, config=config,
-        strategy_class=strategy_class, instrument=instrument, bars=bars, costs=costs,
+        strategy=strategy,
+        instrument_id=instrument_id,
+        bar_spec=bar_spec,
+        config=config,
+        strategy_class=strategy_class,
+        instrument=instrument,
+        bars=bars,
+        costs=costs,
         code_hash=code_hash(strategy),
         requested_start=first.date() if first is not None else None,
         requested_end=last.date() if last is not None else None,
@@ -131,7 +144,11 @@ def execute_backtest(prepared: PreparedBacktest, progress: ProgressCallback | No
         progress(done, total)
 
     result = run_engine(
-        prepared.strategy_class, prepared.config, prepared.instrument, prepared.bars, prepared.costs,
+        prepared.strategy_class,
+        prepared.config,
+        prepared.instrument,
+        prepared.bars,
+        prepared.costs,
         progress=advance if progress else None,
     )
     series = BarSeries(
@@ -146,8 +163,11 @@ def execute_backtest(prepared: PreparedBacktest, progress: ProgressCallback | No
         trade["entry_time"] = _iso(trade.pop("entry_ts"))
         trade["exit_time"] = _iso(trade.pop("exit_ts"))
     return BacktestOutcome(
-        metrics=metrics, trades=trades, equity_curve=downsample_curve(series.ts, equity),
-        data_start_ns=int(series.ts[0]), data_end_ns=int(series.ts[-1]),
+        metrics=metrics,
+        trades=trades,
+        equity_curve=downsample_curve(series.ts, equity),
+        data_start_ns=int(series.ts[0]),
+        data_end_ns=int(series.ts[-1]),
     )
 
 
@@ -175,7 +195,9 @@ def do_backtest_run(
     return store_backtest(prepared, outcome, actor=actor, sweep=sweep, duration=time.perf_counter() - started)
 
 
-def store_backtest(prepared: PreparedBacktest, outcome: BacktestOutcome, *, actor: str, sweep: str = "", duration: float = 0.0) -> BacktestRun:
+def store_backtest(
+    prepared: PreparedBacktest, outcome: BacktestOutcome, *, actor: str, sweep: str = "", duration: float = 0.0
+) -> BacktestRun:
     """Write the BacktestRun and its audit entry in one transaction."""
     m = outcome.metrics
     with transaction.atomic():

@@ -25,8 +25,15 @@ def run_backtest_task(
 ) -> int:
     """Worker entry point: run and store one backtest; returns the BacktestRun id (BacktestError on bad input)."""
     run = do_backtest_run(
-        strategy=strategy, instrument_id=instrument_id, bar_spec=bar_spec, params=params, start=start, end=end,
-        costs=costs, actor=actor or system_actor("django-q"), sweep=sweep,
+        strategy=strategy,
+        instrument_id=instrument_id,
+        bar_spec=bar_spec,
+        params=params,
+        start=start,
+        end=end,
+        costs=costs,
+        actor=actor or system_actor("django-q"),
+        sweep=sweep,
     )
     return run.pk
 
@@ -45,8 +52,18 @@ def enqueue_backtest(
 ) -> str:
     """Queue one backtest for the django-q workers; returns the task id."""
     return async_task(
-        BACKTEST_TASK, strategy, instrument_id, bar_spec, params, start, end, costs, actor, sweep,
-        group=sweep or None, task_name=f"backtest {strategy} {instrument_id} {bar_spec}",
+        BACKTEST_TASK,
+        strategy,
+        instrument_id,
+        bar_spec,
+        params,
+        start,
+        end,
+        costs,
+        actor,
+        sweep,
+        group=sweep or None,
+        task_name=f"backtest {strategy} {instrument_id} {bar_spec}",
     )
 
 

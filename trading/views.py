@@ -51,8 +51,12 @@ def environment_view(operate: bool = False):
 
 
 def _env_context(request, environment: str, **extra) -> dict:
-    return {"environment": environment, "real_money": environment == "live",
-            "may_operate": selectors.may_operate(request.user, environment), **extra}
+    return {
+        "environment": environment,
+        "real_money": environment == "live",
+        "may_operate": selectors.may_operate(request.user, environment),
+        **extra,
+    }
 
 
 def _has_console_access(user) -> bool:
@@ -76,13 +80,20 @@ def healthz(request):
 
 # -- environment pages (paper / live mirror each other) -------------------------------------------------------------
 
+
 def _render_environment(request, environment, form=None, status=200):
     from trading.strategies.params import strategy_params
     from trading.strategies.registry import strategy_names
 
     help_params = {name: strategy_params(name) for name in strategy_names()}
-    context = _env_context(request, environment, form=form or StartSessionForm(),
-                           strategy_help=help_params, kill_form=KillForm(), **selectors.environment_overview(environment))
+    context = _env_context(
+        request,
+        environment,
+        form=form or StartSessionForm(),
+        strategy_help=help_params,
+        kill_form=KillForm(),
+        **selectors.environment_overview(environment),
+    )
     return render(request, "trading/environment.html", context, status=status)
 
 
@@ -97,8 +108,9 @@ def environment_page(request, environment):
 @environment_view()
 def sessions_json(request, environment):
     """The sessions table as JSON; the page refreshes it without reloading."""
-    return JsonResponse({"active": selectors.active_sessions(environment),
-                         "finished": selectors.finished_sessions(environment)})
+    return JsonResponse(
+        {"active": selectors.active_sessions(environment), "finished": selectors.finished_sessions(environment)}
+    )
 
 
 @require_POST
@@ -131,9 +143,20 @@ def _render_live_confirm(request, environment, confirm, account_id, sleeves, app
     caps = settings.ATS.risk(environment)
     gateway = settings.ATS.gateway(environment)
     rows = [{"sleeve": s, "approval": a} for s, a in zip(sleeves, approvals)]
-    return render(request, "trading/live_confirm.html", _env_context(
-        request, environment, confirm=confirm, account_id=account_id, rows=rows, caps=caps,
-        gateway=f"{gateway.host}:{gateway.port}"), status=status)
+    return render(
+        request,
+        "trading/live_confirm.html",
+        _env_context(
+            request,
+            environment,
+            confirm=confirm,
+            account_id=account_id,
+            rows=rows,
+            caps=caps,
+            gateway=f"{gateway.host}:{gateway.port}",
+        ),
+        status=status,
+    )
 
 
 @require_POST
@@ -159,8 +182,11 @@ def confirm_live_start(request, environment):
         return redirect("trading:environment", environment=environment)
     typed = (confirm.cleaned_data.get("confirm_account") or "").strip()
     if typed != account_id:
-        reason = ("live start aborted: the typed account id did not match" if typed
-                  else "live start aborted: no account id typed")
+        reason = (
+            "live start aborted: the typed account id did not match"
+            if typed
+            else "live start aborted: no account id typed"
+        )
         refuse(environment, reason, actor, {"sleeves": book})
         confirm.add_error("confirm_account", reason)
         return _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals, status=400)
@@ -198,18 +224,26 @@ def kill_all(request, environment):
         messages.error(request, "kill all refused: a reason is required")
         return redirect("trading:environment", environment=environment)
     try:
-        killed = do_request_kill(actor=user_actor(request.user), reason=form.cleaned_data["reason"],
-                                 flatten=form.cleaned_data["flatten"], environment=environment)
+        killed = do_request_kill(
+            actor=user_actor(request.user),
+            reason=form.cleaned_data["reason"],
+            flatten=form.cleaned_data["flatten"],
+            environment=environment,
+        )
     except SessionRefused as exc:
         messages.error(request, str(exc))
         return redirect("trading:environment", environment=environment)
     what = "halt and flatten" if form.cleaned_data["flatten"] else "halt"
-    messages.warning(request, f"kill all ({what}) requested for {len(killed)} {environment} session(s)"
-                     + (f": {', '.join(map(str, killed))}" if killed else ""))
+    messages.warning(
+        request,
+        f"kill all ({what}) requested for {len(killed)} {environment} session(s)"
+        + (f": {', '.join(map(str, killed))}" if killed else ""),
+    )
     return redirect("trading:environment", environment=environment)
 
 
 # -- one session ---------------------------------------------------------------------------------------------------
+
 
 def _session_or_404(environment, session_id):
     session = selectors.get_session(environment, session_id)
@@ -223,9 +257,18 @@ def _session_or_404(environment, session_id):
 def session_detail(request, environment, session_id):
     """Status, positions, working orders, fills, P&L, charts, log lines and controls; filled in by telemetry."""
     session = _session_or_404(environment, session_id)
-    return render(request, "trading/session.html", _env_context(
-        request, environment, session=session, row=selectors.session_row(session), kill_form=KillForm(),
-        audit_trail=selectors.session_audit_trail(session.pk)))
+    return render(
+        request,
+        "trading/session.html",
+        _env_context(
+            request,
+            environment,
+            session=session,
+            row=selectors.session_row(session),
+            kill_form=KillForm(),
+            audit_trail=selectors.session_audit_trail(session.pk),
+        ),
+    )
 
 
 @require_POST
@@ -240,8 +283,12 @@ def session_kill(request, environment, session_id):
         messages.error(request, "kill refused: a reason is required")
     else:
         try:
-            do_request_kill(actor=user_actor(request.user), reason=form.cleaned_data["reason"],
-                            flatten=form.cleaned_data["flatten"], session_id=session.pk)
+            do_request_kill(
+                actor=user_actor(request.user),
+                reason=form.cleaned_data["reason"],
+                flatten=form.cleaned_data["flatten"],
+                session_id=session.pk,
+            )
             what = "halt and flatten" if form.cleaned_data["flatten"] else "halt"
             messages.warning(request, f"kill ({what}) requested for session {session.pk}")
         except SessionRefused as exc:
@@ -266,6 +313,7 @@ def session_stop(request, environment, session_id):
 
 # -- research, approvals, audit, gateways --------------------------------------------------------------------------
 
+
 @require_GET
 @console_view
 def research(request):
@@ -278,7 +326,11 @@ def backtest_detail(request, run_id):
     run = selectors.backtest_run(run_id)
     if run is None:
         raise Http404("no such backtest run")
-    return render(request, "trading/backtest.html", {"run": run, "metrics": sorted((run.metrics or {}).items()), "nav": "research"})
+    return render(
+        request,
+        "trading/backtest.html",
+        {"run": run, "metrics": sorted((run.metrics or {}).items()), "nav": "research"},
+    )
 
 
 @require_GET

@@ -4,29 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='GoLiveApproval',
+            name="GoLiveApproval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('strategy', models.CharField(db_index=True, max_length=64)),
-                ('instrument_id', models.CharField(db_index=True, help_text='SYMBOL.VENUE, e.g. QQQ.NASDAQ', max_length=64)),
-                ('decision', models.CharField(choices=[('approve', 'Approve'), ('revoke', 'Revoke')], max_length=10)),
-                ('code_hash', models.CharField(help_text="Hash of the strategy's code when the decision was made.", max_length=64)),
-                ('decided_by', models.CharField(max_length=200, verbose_name='approved/revoked by')),
-                ('note', models.TextField()),
-                ('created_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("strategy", models.CharField(db_index=True, max_length=64)),
+                (
+                    "instrument_id",
+                    models.CharField(db_index=True, help_text="SYMBOL.VENUE, e.g. QQQ.NASDAQ", max_length=64),
+                ),
+                ("decision", models.CharField(choices=[("approve", "Approve"), ("revoke", "Revoke")], max_length=10)),
+                (
+                    "code_hash",
+                    models.CharField(
+                        help_text="Hash of the strategy's code when the decision was made.", max_length=64
+                    ),
+                ),
+                ("decided_by", models.CharField(max_length=200, verbose_name="approved/revoked by")),
+                ("note", models.TextField()),
+                ("created_at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'verbose_name': 'go-live approval',
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('approve_live', 'Can approve and revoke live trading')],
+                "verbose_name": "go-live approval",
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("approve_live", "Can approve and revoke live trading")],
             },
         ),
     ]

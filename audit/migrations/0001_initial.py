@@ -4,29 +4,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(help_text='Position in the chain, 1-based, no gaps.', unique=True)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('actor', models.CharField(help_text='user:<name>, cli:<os-user>@<host> or system:<component>', max_length=200)),
-                ('action', models.CharField(choices=[('order.intent', 'Order intent'), ('order.denied', 'Order denied'), ('order.accepted', 'Order accepted'), ('order.rejected', 'Order rejected'), ('order.filled', 'Order filled'), ('order.canceled', 'Order canceled'), ('approval.approve', 'Approve live'), ('approval.revoke', 'Revoke live'), ('approval.refused', 'Approval refused'), ('session.start', 'Session start'), ('session.stop', 'Session stop'), ('session.kill', 'Session kill'), ('session.refused', 'Session refused'), ('session.failed', 'Session failed'), ('session.lost', 'Session lost'), ('auth.login', 'Login'), ('auth.logout', 'Logout'), ('auth.login_failed', 'Failed login'), ('auth.permission_change', 'Permission change'), ('auth.user_created', 'User created'), ('system.settings', 'Settings at start-up'), ('gateway.down', 'Gateway down'), ('gateway.up', 'Gateway up'), ('gateway.connectivity', 'Gateway connectivity'), ('backtest.run', 'Backtest run')], db_index=True, max_length=40)),
-                ('target', models.CharField(blank=True, max_length=300)),
-                ('payload', models.JSONField(default=dict)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "seq",
+                    models.PositiveBigIntegerField(help_text="Position in the chain, 1-based, no gaps.", unique=True),
+                ),
+                ("created_at", models.DateTimeField(db_index=True)),
+                (
+                    "actor",
+                    models.CharField(
+                        help_text="user:<name>, cli:<os-user>@<host> or system:<component>", max_length=200
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("order.intent", "Order intent"),
+                            ("order.denied", "Order denied"),
+                            ("order.accepted", "Order accepted"),
+                            ("order.rejected", "Order rejected"),
+                            ("order.filled", "Order filled"),
+                            ("order.canceled", "Order canceled"),
+                            ("approval.approve", "Approve live"),
+                            ("approval.revoke", "Revoke live"),
+                            ("approval.refused", "Approval refused"),
+                            ("session.start", "Session start"),
+                            ("session.stop", "Session stop"),
+                            ("session.kill", "Session kill"),
+                            ("session.refused", "Session refused"),
+                            ("session.failed", "Session failed"),
+                            ("session.lost", "Session lost"),
+                            ("auth.login", "Login"),
+                            ("auth.logout", "Logout"),
+                            ("auth.login_failed", "Failed login"),
+                            ("auth.permission_change", "Permission change"),
+                            ("auth.user_created", "User created"),
+                            ("system.settings", "Settings at start-up"),
+                            ("gateway.down", "Gateway down"),
+                            ("gateway.up", "Gateway up"),
+                            ("gateway.connectivity", "Gateway connectivity"),
+                            ("backtest.run", "Backtest run"),
+                        ],
+                        db_index=True,
+                        max_length=40,
+                    ),
+                ),
+                ("target", models.CharField(blank=True, max_length=300)),
+                ("payload", models.JSONField(default=dict)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64)),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['seq'],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["seq"],
             },
         ),
     ]

@@ -94,8 +94,10 @@ def _staff(username: str, *perms: str) -> User:
 def test_approver_approves_and_revokes_in_the_admin_and_it_is_audited(client, demo_strategy):
     client.force_login(_staff("approver", "approvals.approve_live"))
     url = "/admin/approvals/goliveapproval/add/"
-    response = client.post(url, {"strategy": "demo", "instrument_id": "QQQ.NASDAQ", "decision": "approve",
-                                 "note": "paper matched backtest"})
+    response = client.post(
+        url,
+        {"strategy": "demo", "instrument_id": "QQQ.NASDAQ", "decision": "approve", "note": "paper matched backtest"},
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     approval = GoLiveApproval.objects.get()
     assert approval.decided_by == "user:approver" and approval.code_hash == code_hash("demo")
@@ -103,8 +105,9 @@ def test_approver_approves_and_revokes_in_the_admin_and_it_is_audited(client, de
 
     response = client.post(url, {"strategy": "demo", "instrument_id": "QQQ.NASDAQ", "decision": "revoke", "note": ""})
     assert response.status_code == 200 and GoLiveApproval.objects.count() == 1  # empty note: form error
-    response = client.post(url, {"strategy": "demo", "instrument_id": "QQQ.NASDAQ", "decision": "revoke",
-                                 "note": "pausing"})
+    response = client.post(
+        url, {"strategy": "demo", "instrument_id": "QQQ.NASDAQ", "decision": "revoke", "note": "pausing"}
+    )
     assert response.status_code == 302
     assert not may_trade_live("demo", "QQQ.NASDAQ").allowed
     assert AuditEntry.objects.filter(action=Action.REVOKE_LIVE, actor="user:approver").count() == 1
@@ -112,8 +115,10 @@ def test_approver_approves_and_revokes_in_the_admin_and_it_is_audited(client, de
 
 def test_admin_refusals_show_the_reason(client, demo_strategy):
     client.force_login(_staff("approver", "approvals.approve_live"))
-    response = client.post("/admin/approvals/goliveapproval/add/", {
-        "strategy": "demo", "instrument_id": "QQQ.NASDAQ", "decision": "revoke", "note": "n"})
+    response = client.post(
+        "/admin/approvals/goliveapproval/add/",
+        {"strategy": "demo", "instrument_id": "QQQ.NASDAQ", "decision": "revoke", "note": "n"},
+    )
     assert response.status_code == 200
     assert "nothing to revoke" in response.content.decode()
     assert GoLiveApproval.objects.count() == 0
@@ -125,12 +130,18 @@ def test_admin_has_no_edit_or_delete_and_add_needs_the_approver_permission(clien
     assert client.get("/admin/approvals/goliveapproval/add/").status_code == 403
     change = client.post(f"/admin/approvals/goliveapproval/{approved_demo.pk}/change/", {"note": "edited"})
     assert GoLiveApproval.objects.get().note == approved_demo.note and change.status_code in (200, 403)
-    assert client.post(f"/admin/approvals/goliveapproval/{approved_demo.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/approvals/goliveapproval/{approved_demo.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
 
     superuser = User.objects.create_superuser("root", password="pw-long-enough-123")
     client.force_login(superuser)
-    assert client.post(f"/admin/approvals/goliveapproval/{approved_demo.pk}/delete/", {"post": "yes"}).status_code == 403
-    assert client.post(f"/admin/audit/auditentry/{AuditEntry.objects.first().pk}/delete/",
-                       {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/approvals/goliveapproval/{approved_demo.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert (
+        client.post(f"/admin/audit/auditentry/{AuditEntry.objects.first().pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
     assert client.get("/admin/audit/auditentry/add/").status_code == 403
     assert GoLiveApproval.objects.count() == 1

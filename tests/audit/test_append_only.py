@@ -64,10 +64,13 @@ def test_replace_and_upsert_cannot_overwrite_a_row():
         _refused(f"INSERT OR REPLACE INTO audit_auditentry ({columns}) VALUES ({values})", params)
         _refused(f"REPLACE INTO audit_auditentry ({columns}) VALUES ({values})", params)
         # Same seq under a new id: REPLACE would delete the old row through the seq unique index.
-        _refused(f"INSERT OR REPLACE INTO audit_auditentry ({columns}) VALUES ({values})",
-                 [entry.pk + 1000, *params[1:]])
-    _refused(f"INSERT INTO audit_auditentry ({columns}) VALUES ({values}) "
-             "ON CONFLICT (id) DO UPDATE SET actor = 'evil'", params)
+        _refused(
+            f"INSERT OR REPLACE INTO audit_auditentry ({columns}) VALUES ({values})", [entry.pk + 1000, *params[1:]]
+        )
+    _refused(
+        f"INSERT INTO audit_auditentry ({columns}) VALUES ({values}) ON CONFLICT (id) DO UPDATE SET actor = 'evil'",
+        params,
+    )
     entry.refresh_from_db()
     assert entry.actor == "system:test"
     assert AuditEntry.objects.count() == 1

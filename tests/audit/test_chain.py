@@ -20,8 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fill(n: int = 5) -> list[AuditEntry]:
-    return [record(Action.ORDER_INTENT, actor=system_actor("test"), target=f"order-{i}",
-                   payload={"qty": i, "price": "101.25"}) for i in range(1, n + 1)]
+    return [
+        record(
+            Action.ORDER_INTENT, actor=system_actor("test"), target=f"order-{i}", payload={"qty": i, "price": "101.25"}
+        )
+        for i in range(1, n + 1)
+    ]
 
 
 def _tamper(sql: str, params=()) -> None:
@@ -85,10 +89,13 @@ def test_rehashed_forgery_is_caught_by_the_anchor():
     prev = row.prev_hash
     for entry in AuditEntry.objects.filter(seq__gte=2).order_by("seq"):
         payload = forged_payload if entry.seq == 2 else entry.payload
-        new_hash = entry_hash(prev, canonical_json(entry.seq, entry.created_at, entry.actor, entry.action,
-                                                   entry.target, payload))
-        _tamper("UPDATE audit_auditentry SET payload = %s, prev_hash = %s, hash = %s WHERE seq = %s",
-                [json.dumps(payload), prev, new_hash, entry.seq])
+        new_hash = entry_hash(
+            prev, canonical_json(entry.seq, entry.created_at, entry.actor, entry.action, entry.target, payload)
+        )
+        _tamper(
+            "UPDATE audit_auditentry SET payload = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+            [json.dumps(payload), prev, new_hash, entry.seq],
+        )
         prev = new_hash
     assert "audit chain OK" in _verify()
     with pytest.raises(CommandError, match=rf"entry #{seq}: hash differs from the anchor"):
@@ -98,8 +105,17 @@ def test_rehashed_forgery_is_caught_by_the_anchor():
 def test_hmac_key_prevents_reforging_without_the_key(settings):
     settings.ATS = type(settings.ATS)(**{**settings.ATS.__dict__, "audit_hmac_key": "k" * 32})
     entries = _fill(2)
-    plain = entry_hash(entries[0].prev_hash, canonical_json(entries[0].seq, entries[0].created_at, entries[0].actor,
-                                                            entries[0].action, entries[0].target, entries[0].payload))
+    plain = entry_hash(
+        entries[0].prev_hash,
+        canonical_json(
+            entries[0].seq,
+            entries[0].created_at,
+            entries[0].actor,
+            entries[0].action,
+            entries[0].target,
+            entries[0].payload,
+        ),
+    )
     assert entries[0].hash != plain
     assert verify_chain().ok
     # Re-forged with plain SHA-256 (all an attacker without the key can do): detected.
@@ -137,8 +153,15 @@ def test_a_domain_write_whose_audit_entry_fails_does_not_happen():
 
     with pytest.raises(ValueError):
         with transaction.atomic():
-            GoLiveApproval.objects.create(strategy="x", instrument_id="QQQ.NASDAQ", decision="approve",
-                                          code_hash="0" * 64, decided_by="t", note="n", created_at=timezone.now())
+            GoLiveApproval.objects.create(
+                strategy="x",
+                instrument_id="QQQ.NASDAQ",
+                decision="approve",
+                code_hash="0" * 64,
+                decided_by="t",
+                note="n",
+                created_at=timezone.now(),
+            )
             record("not.an.action", actor="system:test")
     assert GoLiveApproval.objects.count() == 0
 
@@ -150,12 +173,20 @@ def test_concurrent_writers_in_several_processes_never_fork_the_chain():
     if connection.vendor == "sqlite":
         env["DATABASE_URL"] = f"sqlite:///{settings_dict['NAME']}"
     else:
-        env["DATABASE_URL"] = (f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:"
-                               f"{settings_dict['PORT']}/{settings_dict['NAME']}")
+        env["DATABASE_URL"] = (
+            f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:"
+            f"{settings_dict['PORT']}/{settings_dict['NAME']}"
+        )
     writers, per_writer = 4, 40
     procs = [
-        subprocess.Popen([sys.executable, str(ROOT / "tests" / "audit" / "chain_writer.py"), str(per_writer), str(i)],
-                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "audit" / "chain_writer.py"), str(per_writer), str(i)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(writers)
     ]
     for proc in procs:

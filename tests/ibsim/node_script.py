@@ -72,28 +72,50 @@ class Probe(Strategy):
         RESULT["last_bar_time"] = time.time()
 
     def on_order_filled(self, event) -> None:
-        RESULT["fills"].append({"qty": str(event.last_qty), "px": str(event.last_px),
-                                "commission": str(event.commission),
-                                "client_order_id": str(event.client_order_id)})
+        RESULT["fills"].append(
+            {
+                "qty": str(event.last_qty),
+                "px": str(event.last_px),
+                "commission": str(event.commission),
+                "client_order_id": str(event.client_order_id),
+            }
+        )
 
 
 def main() -> None:
     port, account, mode, seconds = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
     stop_file = Path(sys.argv[5]) if len(sys.argv) > 5 else None
     provider = InteractiveBrokersInstrumentProviderConfig(
-        symbology_method=SymbologyMethod.IB_SIMPLIFIED, load_ids=frozenset({"QQQ.NASDAQ"}))
+        symbology_method=SymbologyMethod.IB_SIMPLIFIED, load_ids=frozenset({"QQQ.NASDAQ"})
+    )
     config = TradingNodeConfig(
         trader_id="IBSIM-001",
         logging=LoggingConfig(log_level="WARNING"),
         exec_engine=LiveExecEngineConfig(reconciliation=True),
-        data_clients={IB: InteractiveBrokersDataClientConfig(
-            ibg_host="127.0.0.1", ibg_port=port, ibg_client_id=11, dockerized_gateway=None,
-            instrument_provider=provider)},
-        exec_clients={IB: InteractiveBrokersExecClientConfig(
-            ibg_host="127.0.0.1", ibg_port=port, ibg_client_id=12, account_id=account,
-            dockerized_gateway=None, instrument_provider=provider)},
-        timeout_connection=20.0, timeout_reconciliation=10.0, timeout_portfolio=10.0,
-        timeout_disconnection=5.0, timeout_post_stop=1.0,
+        data_clients={
+            IB: InteractiveBrokersDataClientConfig(
+                ibg_host="127.0.0.1",
+                ibg_port=port,
+                ibg_client_id=11,
+                dockerized_gateway=None,
+                instrument_provider=provider,
+            )
+        },
+        exec_clients={
+            IB: InteractiveBrokersExecClientConfig(
+                ibg_host="127.0.0.1",
+                ibg_port=port,
+                ibg_client_id=12,
+                account_id=account,
+                dockerized_gateway=None,
+                instrument_provider=provider,
+            )
+        },
+        timeout_connection=20.0,
+        timeout_reconciliation=10.0,
+        timeout_portfolio=10.0,
+        timeout_disconnection=5.0,
+        timeout_post_stop=1.0,
     )
     node = TradingNode(config=config)
     node.trader.add_strategy(Probe(ProbeConfig(trade=(mode == "trade"))))
@@ -118,12 +140,19 @@ def main() -> None:
         # Runs on the node's loop: the cache is only read from there.
         cache = node.kernel.cache
         RESULT["state"] = ComponentState(node.kernel.trader.state).name
-        RESULT["positions"] = [{"instrument": str(p.instrument_id), "qty": str(p.signed_qty)}
-                               for p in cache.positions_open()]
-        RESULT["open_orders"] = [{"instrument": str(o.instrument_id), "side": str(o.side),
-                                  "qty": str(o.quantity), "type": str(o.order_type),
-                                  "venue_order_id": str(o.venue_order_id)}
-                                 for o in cache.orders_open()]
+        RESULT["positions"] = [
+            {"instrument": str(p.instrument_id), "qty": str(p.signed_qty)} for p in cache.positions_open()
+        ]
+        RESULT["open_orders"] = [
+            {
+                "instrument": str(o.instrument_id),
+                "side": str(o.side),
+                "qty": str(o.quantity),
+                "type": str(o.order_type),
+                "venue_order_id": str(o.venue_order_id),
+            }
+            for o in cache.orders_open()
+        ]
         node.stop()
 
     threading.Thread(target=watch, daemon=True).start()

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_help_documents_every_option():
-    out = subprocess.run([sys.executable, "-m", "ibsim", "--help"], capture_output=True, text=True,
-                         cwd=ROOT, timeout=30).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "ibsim", "--help"], capture_output=True, text=True, cwd=ROOT, timeout=30
+    ).stdout
     for action in build_parser()._actions:
         for opt in action.option_strings:
             assert opt in out
@@ -30,9 +31,27 @@ def test_help_documents_every_option():
 @pytest.mark.timeout(60)
 def test_subprocess_listens_serves_and_saves_state_on_sigterm(tmp_path):
     state = tmp_path / "state.json"
-    proc = subprocess.Popen([sys.executable, "-m", "ibsim", "--port", "0", "--account", ACCOUNT,
-                             "--account", "U7654321", "--state", str(state), "--speed", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ibsim",
+            "--port",
+            "0",
+            "--account",
+            ACCOUNT,
+            "--account",
+            "U7654321",
+            "--state",
+            str(state),
+            "--speed",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         line = proc.stdout.readline().strip()
         assert line.startswith("ibsim listening on 127.0.0.1:")

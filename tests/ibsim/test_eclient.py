@@ -113,6 +113,7 @@ def test_eclient_contract_history_place_cancel_fill(sim):
         app.placeOrder(2, qqq(), limit)
         app.wait(lambda e: e[:3] == ("status", 2, "Submitted"))
         from ibapi.order_cancel import OrderCancel
+
         app.cancelOrder(2, OrderCancel())
         app.wait(lambda e: e == ("error", 2, 202))
         app.wait(lambda e: e[:3] == ("status", 2, "Cancelled"))

@@ -36,7 +36,7 @@ def result_of(proc, timeout):
     out, err = proc.communicate(timeout=timeout)
     lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
     assert lines, f"node produced no result (rc={proc.returncode}):\n{err[-4000:]}"
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 @pytest.mark.timeout(150)
@@ -60,15 +60,26 @@ def test_node_runs_trades_and_reconciles_after_gateway_restart(tmp_path):
     with run_in_thread(accounts=[ACCOUNT], state_file=str(state), speed=5) as second:
         assert second.positions(ACCOUNT)["QQQ"]["qty"] == 10
         second.seed_position(ACCOUNT, "QQQ", 30, 150.0)
-        seeded = second.seed_working_order(ACCOUNT, "QQQ", "BUY", 5, "LMT", 1.0, client_id=EXEC_CLIENT_ID,
-                                           order_ref="O-20261125-150000-001-000-9:77", order_id=77)
+        seeded = second.seed_working_order(
+            ACCOUNT,
+            "QQQ",
+            "BUY",
+            5,
+            "LMT",
+            1.0,
+            client_id=EXEC_CLIENT_ID,
+            order_ref="O-20261125-150000-001-000-9:77",
+            order_id=77,
+        )
         result = run_node(second.port, "reconcile", 40)
         assert result["state"] == "RUNNING" and result["started"]
         assert result["positions"] == [{"instrument": "QQQ.NASDAQ", "qty": "30.0"}]
         assert len(result["open_orders"]) == 1
         reconciled = result["open_orders"][0]
         assert (reconciled["instrument"], reconciled["qty"]) == ("QQQ.NASDAQ", "5")
-        assert reconciled["venue_order_id"] == f"PERM-{seeded['perm_id']}"  # the adapter keys reconciled orders by permId
+        assert (
+            reconciled["venue_order_id"] == f"PERM-{seeded['perm_id']}"
+        )  # the adapter keys reconciled orders by permId
         assert second.received("PLACE_ORDER") == []  # reconciliation placed nothing
 
 
@@ -91,8 +102,9 @@ def test_node_reconnects_and_resubscribes_after_connections_drop(tmp_path):
             resubscribed = []
             while time.time() < deadline and not resubscribed:
                 time.sleep(0.2)
-                resubscribed = [e for e in sim.received("REQ_REAL_TIME_BARS", client_id=DATA_CLIENT_ID)
-                                if e["seq"] > seq]
+                resubscribed = [
+                    e for e in sim.received("REQ_REAL_TIME_BARS", client_id=DATA_CLIENT_ID) if e["seq"] > seq
+                ]
             assert resubscribed, "node did not resubscribe after the drop"
             assert [e for e in sim.received("START_API") if e["seq"] > seq]
             time.sleep(3)

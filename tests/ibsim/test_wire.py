@@ -27,12 +27,29 @@ class Recorder(EWrapper):
 
     def __getattribute__(self, name):
         attr = object.__getattribute__(self, name)
-        if name in ("openOrder", "completedOrder", "execDetails", "contractDetails", "orderStatus",
-                    "commissionAndFeesReport", "position", "historicalData", "historicalDataUpdate",
-                    "realtimeBar", "error", "tickByTickAllLast", "updatePortfolio", "accountSummary",
-                    "managedAccounts", "nextValidId", "tickPrice"):
+        if name in (
+            "openOrder",
+            "completedOrder",
+            "execDetails",
+            "contractDetails",
+            "orderStatus",
+            "commissionAndFeesReport",
+            "position",
+            "historicalData",
+            "historicalDataUpdate",
+            "realtimeBar",
+            "error",
+            "tickByTickAllLast",
+            "updatePortfolio",
+            "accountSummary",
+            "managedAccounts",
+            "nextValidId",
+            "tickPrice",
+        ):
+
             def rec(*args):
                 object.__getattribute__(self, "calls").append((name, args))
+
             return rec
         return attr
 
@@ -51,8 +68,9 @@ def ibapi_decode(fields):
 def async_decode(fields, method):
     """Run one of our messages through ib_async's decoder; return the wrapper call."""
     seen = []
-    wrapper = SimpleNamespace(**{method: lambda *a: seen.append(a)},
-                              ib=SimpleNamespace(TimezoneTWS=None), defaultTimezone=None)
+    wrapper = SimpleNamespace(
+        **{method: lambda *a: seen.append(a)}, ib=SimpleNamespace(TimezoneTWS=None), defaultTimezone=None
+    )
     dec = AsyncDecoder(wrapper, P.SERVER_VERSION)
     dec.logger.exception = lambda *a, **k: (_ for _ in ()).throw(AssertionError(a))
     text = P.frame(fields)[4:].decode()
@@ -61,9 +79,23 @@ def async_decode(fields, method):
 
 
 def sample_order(status="Submitted"):
-    return Order(perm_id=1400000001, order_id=7, client_id=3, account=ACCOUNT, symbol="QQQ",
-                 action="BUY", total_quantity=10, order_type="LMT", lmt_price=101.5, aux_price=None,
-                 tif="GTC", order_ref="O-1:7", status=status, filled=4, avg_fill_price=101.25)
+    return Order(
+        perm_id=1400000001,
+        order_id=7,
+        client_id=3,
+        account=ACCOUNT,
+        symbol="QQQ",
+        action="BUY",
+        total_quantity=10,
+        order_type="LMT",
+        lmt_price=101.5,
+        aux_price=None,
+        tif="GTC",
+        order_ref="O-1:7",
+        status=status,
+        filled=4,
+        avg_fill_price=101.25,
+    )
 
 
 def test_open_order_decodes_in_both_clients():
@@ -71,7 +103,16 @@ def test_open_order_decodes_in_both_clients():
     calls = ibapi_decode(P.open_order(order, QQQ))
     name, (order_id, contract, o, state) = calls[0]
     assert (name, order_id, contract.conId, o.action, o.lmtPrice, o.tif, o.orderRef, o.permId, state.status) == (
-        "openOrder", 7, QQQ.con_id, "BUY", 101.5, "GTC", "O-1:7", 1400000001, "Submitted")
+        "openOrder",
+        7,
+        QQQ.con_id,
+        "BUY",
+        101.5,
+        "GTC",
+        "O-1:7",
+        1400000001,
+        "Submitted",
+    )
     (args,) = async_decode(P.open_order(order, QQQ), "openOrder")
     assert args[0] == 7 and args[2].orderRef == "O-1:7" and args[2].lmtPrice == 101.5 and args[3].status == "Submitted"
 
@@ -81,17 +122,47 @@ def test_completed_order_decodes_in_both_clients():
     fields = P.completed_order(order, QQQ, "20261126 15:00:00 UTC")
     name, (contract, o, state) = ibapi_decode(fields)[0]
     assert (name, contract.symbol, o.orderRef, state.status, state.completedStatus) == (
-        "completedOrder", "QQQ", "O-1:7", "Filled", "Filled")
+        "completedOrder",
+        "QQQ",
+        "O-1:7",
+        "Filled",
+        "Filled",
+    )
     (args,) = async_decode(fields, "completedOrder")
     assert args[1].orderRef == "O-1:7" and args[2].completedTime == "20261126 15:00:00 UTC"
 
 
 def test_execution_and_commission_decode():
-    ex = Execution("0001.0002.01.01", 1400000001, 7, 3, ACCOUNT, "QQQ", "BOT", 10, 101.25,
-                   "20261126 15:00:00 UTC", 0, 10, 101.25, "O-1:7", "ISLAND", "SMART", 1.0, None)
+    ex = Execution(
+        "0001.0002.01.01",
+        1400000001,
+        7,
+        3,
+        ACCOUNT,
+        "QQQ",
+        "BOT",
+        10,
+        101.25,
+        "20261126 15:00:00 UTC",
+        0,
+        10,
+        101.25,
+        "O-1:7",
+        "ISLAND",
+        "SMART",
+        1.0,
+        None,
+    )
     name, (req_id, contract, e) = ibapi_decode(P.execution_data(-1, ex, QQQ))[0]
     assert (req_id, contract.conId, e.execId, e.shares, e.price, e.orderRef, e.side) == (
-        -1, QQQ.con_id, "0001.0002.01.01", Decimal(10), 101.25, "O-1:7", "BOT")
+        -1,
+        QQQ.con_id,
+        "0001.0002.01.01",
+        Decimal(10),
+        101.25,
+        "O-1:7",
+        "BOT",
+    )
     name, (report,) = ibapi_decode(P.commission_report(ex.exec_id, 1.0, "USD", None))[0]
     assert report.commissionAndFees == 1.0 and report.execId == ex.exec_id
     (args,) = async_decode(P.execution_data(-1, ex, QQQ), "execDetails")
@@ -141,8 +212,8 @@ def _recv_frames(s, wait=0.5):
     frames = []
     while len(buf) >= 4:
         n = struct.unpack(">I", buf[:4])[0]
-        frames.append(buf[4:4 + n].decode().split("\0")[:-1])
-        buf = buf[4 + n:]
+        frames.append(buf[4 : 4 + n].decode().split("\0")[:-1])
+        buf = buf[4 + n :]
     return frames
 
 

@@ -48,8 +48,7 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.paths.append(self.path)
-                    receiver.posts.append({"content_type": self.headers.get("Content-Type"),
-                                           "json": json.loads(body)})
+                    receiver.posts.append({"content_type": self.headers.get("Content-Type"), "json": json.loads(body)})
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -88,14 +87,19 @@ def sim():
         yield handle
 
 
-def point_settings(settings, *, paper_port: int, webhook_url: str = "", live_port: int | None = None,
-                   live_account: str = LIVE_ACCOUNT):
+def point_settings(
+    settings, *, paper_port: int, webhook_url: str = "", live_port: int | None = None, live_account: str = LIVE_ACCOUNT
+):
     """Point settings.ATS at test gateways (and the webhook); live is enabled only when live_port is given."""
     ats = settings.ATS
     live = GatewayConfig("live", "127.0.0.1", live_port or ats.live.port, live_account if live_port else "")
     settings.ATS = dataclasses.replace(
-        ats, paper=GatewayConfig("paper", "127.0.0.1", paper_port, ACCOUNT), live=live,
-        enable_live_trading=live_port is not None, alert_webhook_url=webhook_url)
+        ats,
+        paper=GatewayConfig("paper", "127.0.0.1", paper_port, ACCOUNT),
+        live=live,
+        enable_live_trading=live_port is not None,
+        alert_webhook_url=webhook_url,
+    )
     return settings.ATS
 
 

@@ -120,8 +120,9 @@ def test_account_not_managed_is_broken_with_a_clear_message(settings, webhook, t
         point_settings(settings, paper_port=other.port, webhook_url=webhook.url)
         (result,), lost = check_once()
     assert not result.healthy and lost == []
-    assert result.message == (f"account {ACCOUNT} is not managed by the gateway at 127.0.0.1:{other.port} "
-                              "(it manages DU7654321)")
+    assert result.message == (
+        f"account {ACCOUNT} is not managed by the gateway at 127.0.0.1:{other.port} (it manages DU7654321)"
+    )
     stored = health()
     assert stored.healthy is False and stored.message == result.message and stored.managed_accounts == ["DU7654321"]
     (down,) = gateway_audits(Action.GATEWAY_DOWN)
@@ -130,17 +131,21 @@ def test_account_not_managed_is_broken_with_a_clear_message(settings, webhook, t
 
 
 def test_wrong_kind_of_gateway_on_each_port(settings, webhook, transactional_db):
-    with run_in_thread(accounts=[LIVE_ACCOUNT], port=0, speed=0) as live_gw, \
-         run_in_thread(accounts=[ACCOUNT], port=0, speed=0) as paper_gw:
+    with (
+        run_in_thread(accounts=[LIVE_ACCOUNT], port=0, speed=0) as live_gw,
+        run_in_thread(accounts=[ACCOUNT], port=0, speed=0) as paper_gw,
+    ):
         # Swapped: the live gateway listens on the paper port and the paper gateway on the live port.
         point_settings(settings, paper_port=live_gw.port, live_port=paper_gw.port, webhook_url=webhook.url)
         results, _ = check_once()
     by_env = {r.environment: r for r in results}
     assert set(by_env) == {"paper", "live"} and not any(r.healthy for r in results)
-    assert by_env["paper"].message == (f"a live gateway is on the paper port 127.0.0.1:{live_gw.port}: "
-                                       f"it manages live account {LIVE_ACCOUNT}")
-    assert by_env["live"].message == (f"a paper gateway is on the live port 127.0.0.1:{paper_gw.port}: "
-                                      f"it manages paper account {ACCOUNT}")
+    assert by_env["paper"].message == (
+        f"a live gateway is on the paper port 127.0.0.1:{live_gw.port}: it manages live account {LIVE_ACCOUNT}"
+    )
+    assert by_env["live"].message == (
+        f"a paper gateway is on the live port 127.0.0.1:{paper_gw.port}: it manages paper account {ACCOUNT}"
+    )
     assert {h.environment: h.healthy for h in GatewayHealth.objects.all()} == {"paper": False, "live": False}
     assert {b["environment"] for b in webhook.wait_for("gateway_down", 2)} == {"paper", "live"}
 

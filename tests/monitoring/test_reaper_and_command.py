@@ -25,15 +25,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def make_session(status, lease_owner="", lease_expires_at=None, heartbeat_at=None):
     return TradingSession.objects.create(
-        environment="paper", account_id=ACCOUNT, sleeves=[{"strategy": "sma_cross"}], risk_caps={},
-        started_by="user:ops", status=status, lease_owner=lease_owner, lease_expires_at=lease_expires_at,
-        heartbeat_at=heartbeat_at, started_at=heartbeat_at)
+        environment="paper",
+        account_id=ACCOUNT,
+        sleeves=[{"strategy": "sma_cross"}],
+        risk_caps={},
+        started_by="user:ops",
+        status=status,
+        lease_owner=lease_owner,
+        lease_expires_at=lease_expires_at,
+        heartbeat_at=heartbeat_at,
+        started_at=heartbeat_at,
+    )
 
 
 def test_reaper_marks_expired_sessions_lost_alerts_and_never_restarts_them(ats, webhook):
     now = timezone.now()
-    expired = make_session(SessionStatus.RUNNING, "deadhost:4242", now - timedelta(seconds=20),
-                           now - timedelta(seconds=35))
+    expired = make_session(
+        SessionStatus.RUNNING, "deadhost:4242", now - timedelta(seconds=20), now - timedelta(seconds=35)
+    )
     alive = make_session(SessionStatus.RUNNING, "livehost:1", now + timedelta(minutes=10), now)
     finished = make_session(SessionStatus.STOPPED)
     with monitor_running():  # the first cycle reaps at start-up
@@ -57,8 +66,14 @@ def test_reaper_marks_expired_sessions_lost_alerts_and_never_restarts_them(ats, 
 def run_command(*args, env_extra: dict, timeout: float = 30) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}", **env_extra}
     env.pop("ATS_ENABLE_LIVE_TRADING", None)
-    return subprocess.run([sys.executable, "manage.py", "monitor_gateways", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "manage.py", "monitor_gateways", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_once_exits_zero_when_healthy_and_one_when_broken(ats, sim, webhook):
@@ -70,7 +85,8 @@ def test_once_exits_zero_when_healthy_and_one_when_broken(ats, sim, webhook):
     broken = run_command("--once", "--timeout", "1", env_extra=env)
     assert broken.returncode == 1
     assert broken.stdout.splitlines() == [
-        f"paper: BROKEN: connection refused at 127.0.0.1:{sim.port}: no gateway is listening"]
+        f"paper: BROKEN: connection refused at 127.0.0.1:{sim.port}: no gateway is listening"
+    ]
     assert "gateway broken: paper" in broken.stderr and "Traceback" not in broken.stderr
     assert GatewayHealth.objects.get(environment="paper").healthy is False
     assert AuditEntry.objects.filter(action=Action.GATEWAY_DOWN, target="gateway:paper").count() == 1
@@ -78,11 +94,21 @@ def test_once_exits_zero_when_healthy_and_one_when_broken(ats, sim, webhook):
 
 
 def test_monitor_command_runs_until_sigterm(ats, sim, webhook):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-           "ATS_IB_PAPER_PORT": str(sim.port), "ATS_ALERT_WEBHOOK_URL": webhook.url}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "ATS_IB_PAPER_PORT": str(sim.port),
+        "ATS_ALERT_WEBHOOK_URL": webhook.url,
+    }
     env.pop("ATS_ENABLE_LIVE_TRADING", None)
-    process = subprocess.Popen([sys.executable, "manage.py", "monitor_gateways", "--interval", "0.3"], cwd=ROOT,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "monitor_gateways", "--interval", "0.3"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         healthy = wait_until(lambda: GatewayHealth.objects.filter(environment="paper", healthy=True).exists(), 15)
         assert healthy, "the monitor never recorded a check"

@@ -27,8 +27,9 @@ def configured(settings, webhook, transactional_db):
 
 
 def actions(environment="paper"):
-    return list(AuditEntry.objects.filter(target=f"gateway:{environment}").order_by("seq")
-                .values_list("action", flat=True))
+    return list(
+        AuditEntry.objects.filter(target=f"gateway:{environment}").order_by("seq").values_list("action", flat=True)
+    )
 
 
 def test_only_transitions_are_audited_and_alerted(configured, webhook):
@@ -96,8 +97,10 @@ def test_acknowledging_clears_needs_ack_until_the_next_outage(configured):
 def test_gateway_states_cover_every_monitored_gateway(settings, transactional_db):
     point_settings(settings, paper_port=4002, live_port=4001)
     unchecked = gateway_states()  # nothing checked yet: shown as unknown and stale, not as healthy
-    assert [(s["environment"], s["healthy"], s["stale"]) for s in unchecked] == [("paper", None, True),
-                                                                                ("live", None, True)]
+    assert [(s["environment"], s["healthy"], s["stale"]) for s in unchecked] == [
+        ("paper", None, True),
+        ("live", None, True),
+    ]
     assert "never checked" in unchecked[0]["message"]
     do_record_check("paper", False, "connection refused", [])
     GatewayHealth.objects.filter(environment="paper").update(checked_at=timezone.now() - timedelta(minutes=5))
@@ -164,4 +167,8 @@ def test_send_alert_posts_json(settings, webhook):
     assert send_alert("session_lost", "live", "live session #7 lost", {"session": 7}) is True
     (body,) = webhook.bodies()
     assert {k: body[k] for k in ("kind", "environment", "message", "details")} == {
-        "kind": "session_lost", "environment": "live", "message": "live session #7 lost", "details": {"session": 7}}
+        "kind": "session_lost",
+        "environment": "live",
+        "message": "live session #7 lost",
+        "details": {"session": 7},
+    }

@@ -44,7 +44,8 @@ def live_on(settings):
     """ATS_ENABLE_LIVE_TRADING=true with a live account configured."""
     ats = settings.ATS
     settings.ATS = dataclasses.replace(
-        ats, enable_live_trading=True, live=GatewayConfig("live", ats.live.host, ats.live.port, LIVE_ACCOUNT))
+        ats, enable_live_trading=True, live=GatewayConfig("live", ats.live.host, ats.live.port, LIVE_ACCOUNT)
+    )
     return settings.ATS
 
 
@@ -59,10 +60,22 @@ def make_session(environment: str = "paper", status: str = "running", **extra):
 
     account = "DU1234567" if environment == "paper" else LIVE_ACCOUNT
     return TradingSession.objects.create(
-        environment=environment, account_id=account, status=status, started_by="user:test",
-        sleeves=[{"strategy": "ibs_reversion", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST",
-                  "params": {}, "code_hash": "x"}],
-        risk_caps={"max_notional_per_order": "25000", "max_order_submit_rate": "10/00:00:01"}, **extra)
+        environment=environment,
+        account_id=account,
+        status=status,
+        started_by="user:test",
+        sleeves=[
+            {
+                "strategy": "ibs_reversion",
+                "instrument_id": "QQQ.NASDAQ",
+                "bar_spec": "5-SECOND-LAST",
+                "params": {},
+                "code_hash": "x",
+            }
+        ],
+        risk_caps={"max_notional_per_order": "25000", "max_order_submit_rate": "10/00:00:01"},
+        **extra,
+    )
 
 
 def add_event(session, kind: str = "status", **payload):
@@ -70,5 +83,6 @@ def add_event(session, kind: str = "status", **payload):
 
     from trading.sessions.models import SessionEvent
 
-    return SessionEvent.objects.create(session=session, environment=session.environment, kind=kind,
-                                       ts=timezone.now(), payload=payload)
+    return SessionEvent.objects.create(
+        session=session, environment=session.environment, kind=kind, ts=timezone.now(), payload=payload
+    )

@@ -23,8 +23,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = REPO / "artifacts" / "screenshots"
 DOCS = REPO / "docs" / "screenshots"
 PAPER_ACCOUNT, LIVE_ACCOUNT = "DU1234567", "U7654321"
@@ -33,7 +39,8 @@ PARAMS = '{"buy_threshold": 0.9, "sell_threshold": 0.95, "quantity": 10}'
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-USERS_SCRIPT = """
+USERS_SCRIPT = (
+    """
 from django.contrib.auth.models import Permission, User
 def make(name, *codes):
     u = User.objects.create_user(name, password=%r)
@@ -41,7 +48,9 @@ def make(name, *codes):
         u.user_permissions.add(Permission.objects.get(codename=c, content_type__app_label="trading"))
 make("operator", "view_console", "operate_paper", "operate_live")
 make("paperop", "view_console", "operate_paper")
-""" % PASSWORD
+"""
+    % PASSWORD
+)
 
 
 def _free_port() -> int:
@@ -75,8 +84,7 @@ class Stack:
     def spawn(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "w")
         self.logs.append(log)
-        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         return proc
 
@@ -106,8 +114,11 @@ def stack(tmp_path_factory):
     stack = Stack(root)
     py = sys.executable
     try:
-        ibsim = stack.spawn("ibsim", [py, "-u", "-m", "ibsim", "--port", "0", "--control-port", "0", "--speed", "1",
-                                      "--account", PAPER_ACCOUNT], dict(os.environ))
+        ibsim = stack.spawn(
+            "ibsim",
+            [py, "-u", "-m", "ibsim", "--port", "0", "--control-port", "0", "--speed", "1", "--account", PAPER_ACCOUNT],
+            dict(os.environ),
+        )
         deadline, ib_port, control_port = time.monotonic() + 20, None, None
         while time.monotonic() < deadline and not (ib_port and control_port):
             text = (root / "ibsim.log").read_text()
@@ -120,21 +131,36 @@ def stack(tmp_path_factory):
             time.sleep(0.1)
         assert ib_port and control_port, "ibsim did not report its ports"
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-        env.update({"DATABASE_URL": f"sqlite:///{root / 'ats.sqlite3'}", "ATS_IB_PAPER_PORT": str(ib_port),
-                    "ATS_IB_PAPER_ACCOUNT_ID": PAPER_ACCOUNT, "ATS_ENABLE_LIVE_TRADING": "false", "DEBUG": "true",
-                    "ATS_NODE_LOG_LEVEL": "WARNING"})
+        env.update(
+            {
+                "DATABASE_URL": f"sqlite:///{root / 'ats.sqlite3'}",
+                "ATS_IB_PAPER_PORT": str(ib_port),
+                "ATS_IB_PAPER_ACCOUNT_ID": PAPER_ACCOUNT,
+                "ATS_ENABLE_LIVE_TRADING": "false",
+                "DEBUG": "true",
+                "ATS_NODE_LOG_LEVEL": "WARNING",
+            }
+        )
         subprocess.run([py, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
         subprocess.run([py, "manage.py", "shell", "-c", USERS_SCRIPT], cwd=REPO, env=env, check=True)
         stack.spawn("qcluster", [py, "manage.py", "qcluster"], {**env, "Q_CLUSTER_NAME": "sessions"})
         if (REPO / "trading" / "management" / "commands" / "monitor_gateways.py").exists():
             stack.spawn("monitor", [py, "manage.py", "monitor_gateways", "--interval", "2"], env)
         off_port, on_port = _free_port(), _free_port()
-        stack.spawn("daphne-off", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(off_port),
-                                   "ats_site.asgi:application"], env)
-        live_env = {**env, "ATS_ENABLE_LIVE_TRADING": "true", "ATS_IB_LIVE_ACCOUNT_ID": LIVE_ACCOUNT,
-                    "ATS_IB_LIVE_PORT": str(_free_port())}
-        stack.spawn("daphne-on", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(on_port),
-                                  "ats_site.asgi:application"], live_env)
+        stack.spawn(
+            "daphne-off", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(off_port), "ats_site.asgi:application"], env
+        )
+        live_env = {
+            **env,
+            "ATS_ENABLE_LIVE_TRADING": "true",
+            "ATS_IB_LIVE_ACCOUNT_ID": LIVE_ACCOUNT,
+            "ATS_IB_LIVE_PORT": str(_free_port()),
+        }
+        stack.spawn(
+            "daphne-on",
+            [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(on_port), "ats_site.asgi:application"],
+            live_env,
+        )
         _wait_http(f"http://127.0.0.1:{off_port}/healthz")
         _wait_http(f"http://127.0.0.1:{on_port}/healthz")
         stack.urls = {"off": f"http://127.0.0.1:{off_port}", "on": f"http://127.0.0.1:{on_port}"}
@@ -192,8 +218,10 @@ def test_paper_session_trades_live_and_kill_cancels_at_the_broker(stack, browser
     # Without reloading: the session starts, trades, and the fill appears in the table and on the chart.
     page.wait_for_selector("#session-status[data-status=running]", timeout=90_000)
     # A working order at the broker that the kill must cancel (placed outside our strategy, like a TWS order).
-    seeded = _control(stack.control_port, f"/seed-order?account={PAPER_ACCOUNT}&symbol=QQQ&action=BUY&qty=5"
-                                          "&order_type=LMT&lmt_price=1")["order"]
+    seeded = _control(
+        stack.control_port,
+        f"/seed-order?account={PAPER_ACCOUNT}&symbol=QQQ&action=BUY&qty=5&order_type=LMT&lmt_price=1",
+    )["order"]
     page.wait_for_selector("#fills-body tr.fill-row", timeout=60_000)
     assert page.url == session_url
     assert "BUY" in page.locator("#fills-body").inner_text()

@@ -69,20 +69,25 @@ async def test_session_cookie_authenticates_and_foreign_origin_is_refused(viewer
 
     await sync_to_async(client.force_login)(viewer)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    ok, connected, _ = await connect("/ws/paper/telemetry/", app=application,
-                                     headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"),
-                                              (b"cookie", cookie)])
+    ok, connected, _ = await connect(
+        "/ws/paper/telemetry/",
+        app=application,
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"), (b"cookie", cookie)],
+    )
     assert connected
     hello = await ok.receive_json_from()
     assert hello == {"type": "hello", "environment": "paper", "session": None, "after": 0}
     await ok.disconnect()
 
-    foreign, connected, _ = await connect("/ws/paper/telemetry/", app=application,
-                                          headers=[(b"origin", b"https://evil.example"), (b"host", b"127.0.0.1:8000"),
-                                                   (b"cookie", cookie)])
+    foreign, connected, _ = await connect(
+        "/ws/paper/telemetry/",
+        app=application,
+        headers=[(b"origin", b"https://evil.example"), (b"host", b"127.0.0.1:8000"), (b"cookie", cookie)],
+    )
     assert not connected
-    no_cookie, connected, code = await connect("/ws/paper/telemetry/", app=application,
-                                               headers=[(b"origin", b"http://127.0.0.1:8000")])
+    no_cookie, connected, code = await connect(
+        "/ws/paper/telemetry/", app=application, headers=[(b"origin", b"http://127.0.0.1:8000")]
+    )
     assert not connected and code == 4401
 
 
@@ -172,9 +177,13 @@ async def test_redis_publish_wakes_consumers_on_their_environment_only(settings,
     await sync_to_async(require_service)("Redis", url, 6379)
     prefix = f"ats-test-{os.getpid()}"
     settings.REDIS_URL = url
-    settings.CHANNEL_LAYERS = {alias: {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                       "CONFIG": {"hosts": [url], "prefix": f"{prefix}:{alias}"}}
-                               for alias in ("default", "paper", "live")}
+    settings.CHANNEL_LAYERS = {
+        alias: {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url], "prefix": f"{prefix}:{alias}"},
+        }
+        for alias in ("default", "paper", "live")
+    }
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()

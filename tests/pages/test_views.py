@@ -13,8 +13,13 @@ from trading.sessions.models import TradingSession
 
 pytestmark = pytest.mark.django_db
 
-GOOD = {"mode": "sleeve", "strategy": "ibs_reversion", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST",
-        "params": '{"buy_threshold": 0.9, "quantity": 10}'}
+GOOD = {
+    "mode": "sleeve",
+    "strategy": "ibs_reversion",
+    "instrument_id": "QQQ.NASDAQ",
+    "bar_spec": "5-SECOND-LAST",
+    "params": '{"buy_threshold": 0.9, "quantity": 10}',
+}
 
 
 @pytest.fixture
@@ -71,8 +76,16 @@ def test_live_tab_only_with_operate_live(client, live_on, paper_operator, live_o
 
 def test_sessions_list_json(client, viewer):
     session = make_session("paper")
-    add_event(session, "position", instrument_id="QQQ.NASDAQ", strategy_id="S-1", signed_qty=10.0,
-              avg_px_open=100.0, realized_pnl="-1.00 USD", unrealized_pnl="0.00 USD")
+    add_event(
+        session,
+        "position",
+        instrument_id="QQQ.NASDAQ",
+        strategy_id="S-1",
+        signed_qty=10.0,
+        avg_px_open=100.0,
+        realized_pnl="-1.00 USD",
+        unrealized_pnl="0.00 USD",
+    )
     add_event(session, "bar", bar_type="QQQ.NASDAQ-5-SECOND-LAST-EXTERNAL", close=101.0, ts=1)
     client.force_login(viewer)
     data = client.get("/paper/sessions.json").json()
@@ -101,8 +114,7 @@ def test_start_panel_field_level_errors(client, paper_operator, enqueued):
     assert not TradingSession.objects.exists() and enqueued == []
 
 
-def test_paper_start_creates_audits_and_enqueues(client, paper_operator, enqueued,
-                                                  django_capture_on_commit_callbacks):
+def test_paper_start_creates_audits_and_enqueues(client, paper_operator, enqueued, django_capture_on_commit_callbacks):
     client.force_login(paper_operator)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/paper/start", GOOD)
@@ -165,17 +177,24 @@ def test_live_start_refused_without_approval(client, live_on, live_operator):
     assert not TradingSession.objects.exists()
 
 
-def test_live_start_summary_and_typed_account(client, live_on, live_operator, enqueued,
-                                              django_capture_on_commit_callbacks):
+def test_live_start_summary_and_typed_account(
+    client, live_on, live_operator, enqueued, django_capture_on_commit_callbacks
+):
     from approvals.services import do_approve_live
 
-    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="two weeks of paper",
-                    actor="user:approver")
+    do_approve_live(
+        strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="two weeks of paper", actor="user:approver"
+    )
     client.force_login(live_operator)
     response = client.post("/live/start", GOOD)
     html = response.content.decode()
     assert response.status_code == 200 and "<title>REAL MONEY" in html
-    for text in (LIVE_ACCOUNT, "approved by: user:approver", "note       : two weeks of paper", "max notional per order"):
+    for text in (
+        LIVE_ACCOUNT,
+        "approved by: user:approver",
+        "note       : two weeks of paper",
+        "max notional per order",
+    ):
         assert text in html
     book = response.context["confirm"].initial["book"]
     wrong = client.post("/live/start/confirm", {"book": book, "confirm_account": "U0000001"})
@@ -192,8 +211,9 @@ def test_live_start_summary_and_typed_account(client, live_on, live_operator, en
 
 
 def test_secrets_are_never_rendered(client, settings, live_operator):
-    settings.ATS = dataclasses.replace(settings.ATS, audit_hmac_key="hmac-SECRET-123",
-                                       alert_webhook_url="https://hooks.example/SECRET-456")
+    settings.ATS = dataclasses.replace(
+        settings.ATS, audit_hmac_key="hmac-SECRET-123", alert_webhook_url="https://hooks.example/SECRET-456"
+    )
     client.force_login(live_operator)
     for url in ["/", "/paper/", "/audit/", "/gateways/", "/approvals/", "/research/"]:
         body = client.get(url).content.decode()

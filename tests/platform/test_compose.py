@@ -26,8 +26,14 @@ def test_services_and_gateway_profiles():
         assert "healthcheck" in services[name], name
     for name in ("ib-gateway-paper", "ib-gateway-live"):
         env = services[name]["environment"]
-        for key in ("TWS_USERID", "TWS_PASSWORD", "VNC_SERVER_PASSWORD", "TWOFA_TIMEOUT_ACTION", "AUTO_RESTART_TIME",
-                    "RELOGIN_AFTER_TWOFA_TIMEOUT"):
+        for key in (
+            "TWS_USERID",
+            "TWS_PASSWORD",
+            "VNC_SERVER_PASSWORD",
+            "TWOFA_TIMEOUT_ACTION",
+            "AUTO_RESTART_TIME",
+            "RELOGIN_AFTER_TWOFA_TIMEOUT",
+        ):
             assert key in env, (name, key)
 
 

@@ -16,14 +16,26 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     "variables, message",
     [
-        ({"ATS_IB_LIVE_ACCOUNT_ID": "DU123"}, "ATS_IB_LIVE_ACCOUNT_ID: 'DU123' is not a live ('U' + digits) account id"),
-        ({"ATS_IB_PAPER_ACCOUNT_ID": "U123"}, "ATS_IB_PAPER_ACCOUNT_ID: 'U123' is not a paper ('DU' + digits) account id"),
-        ({"ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE": "10 per second"}, "ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE: malformed rate"),
+        (
+            {"ATS_IB_LIVE_ACCOUNT_ID": "DU123"},
+            "ATS_IB_LIVE_ACCOUNT_ID: 'DU123' is not a live ('U' + digits) account id",
+        ),
+        (
+            {"ATS_IB_PAPER_ACCOUNT_ID": "U123"},
+            "ATS_IB_PAPER_ACCOUNT_ID: 'U123' is not a paper ('DU' + digits) account id",
+        ),
+        (
+            {"ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE": "10 per second"},
+            "ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE: malformed rate",
+        ),
         ({"ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE": "2/00:61:00"}, "ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE: malformed rate"),
         ({"ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE": "0/00:00:01"}, "ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE: rate"),
         ({"ATS_PAPER_RISK_MAX_NOTIONAL_PER_ORDER": "0"}, "ATS_PAPER_RISK_MAX_NOTIONAL_PER_ORDER: must be a positive"),
         ({"ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER": "-5"}, "ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER: must be a positive"),
-        ({"ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER": "lots"}, "ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER: 'lots' is not a number"),
+        (
+            {"ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER": "lots"},
+            "ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER: 'lots' is not a number",
+        ),
         ({"ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER": "30000"}, "ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER: looser than"),
         ({"ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE": "50/00:00:01"}, "ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE: looser than"),
         ({"ATS_ENABLE_LIVE_TRADING": "ture"}, "ATS_ENABLE_LIVE_TRADING: expected true or false"),
@@ -54,8 +66,9 @@ def test_defaults_and_an_explicit_override(monkeypatch):
 
 def _manage(*args, **env):
     full_env = {**os.environ, **env}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_manage_py_prints_one_line_and_no_traceback():
@@ -75,8 +88,13 @@ def test_missing_secret_key_in_production_is_one_line():
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="false", SECRET_KEY="k" + "Zq9-x!v" * 10, ALLOWED_HOSTS="ats.example.com",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY="k" + "Zq9-x!v" * 10,
+        ALLOWED_HOSTS="ats.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
     )
     assert result.returncode == 0, result.stderr + result.stdout

@@ -50,22 +50,41 @@ class Stack:
     def host(self, session_id: int) -> subprocess.Popen:
         """Start `manage.py host_session ID` in a fresh process (one node per process)."""
         log = open(self.logs / f"host-{session_id}-{time.monotonic_ns()}.log", "w")
-        return subprocess.Popen([sys.executable, "manage.py", "host_session", str(session_id)], cwd=ROOT,
-                                env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "host_session", str(session_id)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
 
 def _point_settings(settings, monkeypatch, port: int, live: bool = False) -> dict:
     ats = settings.ATS
     ats = dataclasses.replace(ats, paper=dataclasses.replace(ats.paper, port=port))
-    env = {**os.environ, "ATS_IB_PAPER_PORT": str(port), "ATS_STRATEGY_CATALOGS": PROBE_CATALOG,
-           "ATS_NODE_LOG_LEVEL": os.environ.get("ATS_NODE_LOG_LEVEL", "WARNING"), "ATS_SESSION_START_TIMEOUT": "30", "IB_MAX_CONNECTION_ATTEMPTS": "3"}
+    env = {
+        **os.environ,
+        "ATS_IB_PAPER_PORT": str(port),
+        "ATS_STRATEGY_CATALOGS": PROBE_CATALOG,
+        "ATS_NODE_LOG_LEVEL": os.environ.get("ATS_NODE_LOG_LEVEL", "WARNING"),
+        "ATS_SESSION_START_TIMEOUT": "30",
+        "IB_MAX_CONNECTION_ATTEMPTS": "3",
+    }
     if live:
         live_port = port + 1 if port < 65535 else port - 1
-        ats = dataclasses.replace(ats, enable_live_trading=True,
-                                  live=dataclasses.replace(ats.live, port=port, account_id=LIVE_ACCOUNT))
+        ats = dataclasses.replace(
+            ats, enable_live_trading=True, live=dataclasses.replace(ats.live, port=port, account_id=LIVE_ACCOUNT)
+        )
         ats = dataclasses.replace(ats, paper=dataclasses.replace(ats.paper, port=live_port))
-        env.update({"ATS_ENABLE_LIVE_TRADING": "true", "ATS_IB_LIVE_ACCOUNT_ID": LIVE_ACCOUNT,
-                    "ATS_IB_LIVE_PORT": str(port), "ATS_IB_PAPER_PORT": str(live_port)})
+        env.update(
+            {
+                "ATS_ENABLE_LIVE_TRADING": "true",
+                "ATS_IB_LIVE_ACCOUNT_ID": LIVE_ACCOUNT,
+                "ATS_IB_LIVE_PORT": str(port),
+                "ATS_IB_PAPER_PORT": str(live_port),
+            }
+        )
     settings.ATS = ats
     register_probe(monkeypatch)
     return env
@@ -76,8 +95,13 @@ def register_probe(monkeypatch) -> None:
     from trading.strategies import registry
 
     registry.strategy_names()  # load the built-in catalogue first
-    monkeypatch.setitem(registry._REGISTRY, "order_probe", registry.StrategySpec(
-        "order_probe", "tests.sessions.probe_strategy", "OrderProbe", "OrderProbeConfig", "test probe"))
+    monkeypatch.setitem(
+        registry._REGISTRY,
+        "order_probe",
+        registry.StrategySpec(
+            "order_probe", "tests.sessions.probe_strategy", "OrderProbe", "OrderProbeConfig", "test probe"
+        ),
+    )
 
 
 @pytest.fixture

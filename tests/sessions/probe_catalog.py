@@ -2,10 +2,12 @@
 
 from trading.strategies.registry import StrategySpec, register
 
-register(StrategySpec(
-    name="order_probe",
-    module="tests.sessions.probe_strategy",
-    strategy_class="OrderProbe",
-    config_class="OrderProbeConfig",
-    summary="Test probe: places market, working or burst orders on the first quote.",
-))
+register(
+    StrategySpec(
+        name="order_probe",
+        module="tests.sessions.probe_strategy",
+        strategy_class="OrderProbe",
+        config_class="OrderProbeConfig",
+        summary="Test probe: places market, working or burst orders on the first quote.",
+    )
+)

@@ -54,22 +54,31 @@ class OrderProbe(SleeveStrategy):
         far_below = Price(round(tick.bid_price.as_double() * 0.5, 2), 2)
         if self.config.action == "paced":
             self._far_below, self._sent = far_below, 0
-            self.clock.set_timer("probe-paced", timedelta(milliseconds=self.config.interval_ms),
-                                 callback=self._paced_submit)
+            self.clock.set_timer(
+                "probe-paced", timedelta(milliseconds=self.config.interval_ms), callback=self._paced_submit
+            )
             return
         orders = self.config.count if self.config.action == "burst" else 1
         quantity = 1 if self.config.action == "burst" else self.config.count
         for _ in range(orders):
-            self.submit_order(self.order_factory.limit(iid, OrderSide.BUY, Quantity.from_int(quantity), far_below,
-                                                       time_in_force=TimeInForce.GTC))
+            self.submit_order(
+                self.order_factory.limit(
+                    iid, OrderSide.BUY, Quantity.from_int(quantity), far_below, time_in_force=TimeInForce.GTC
+                )
+            )
 
     def _paced_submit(self, event) -> None:
         if self._sent >= self.config.count:
             self.clock.cancel_timer("probe-paced")
             return
         self._sent += 1
-        order = self.order_factory.limit(self.config.instrument_id, OrderSide.BUY, Quantity.from_int(1),
-                                         self._far_below, time_in_force=TimeInForce.GTC)
+        order = self.order_factory.limit(
+            self.config.instrument_id,
+            OrderSide.BUY,
+            Quantity.from_int(1),
+            self._far_below,
+            time_in_force=TimeInForce.GTC,
+        )
         print(f"PROBE_SUBMIT {order.client_order_id} {time.time_ns()}", flush=True)
         self.submit_order(order)
 

@@ -16,14 +16,19 @@ from trading.sessions.services import do_create_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-IBS = {"strategy": "ibs_reversion", "instrument_id": "QQQ.NASDAQ", "bar_spec": "1-DAY-LAST",
-       "params": {"buy_threshold": 0.15}}
+IBS = {
+    "strategy": "ibs_reversion",
+    "instrument_id": "QQQ.NASDAQ",
+    "bar_spec": "1-DAY-LAST",
+    "params": {"buy_threshold": 0.15},
+}
 
 
 @pytest.fixture
 def live_enabled(settings):
     settings.ATS = dataclasses.replace(
-        settings.ATS, enable_live_trading=True, live=dataclasses.replace(settings.ATS.live, account_id=LIVE_ACCOUNT))
+        settings.ATS, enable_live_trading=True, live=dataclasses.replace(settings.ATS.live, account_id=LIVE_ACCOUNT)
+    )
 
 
 def _refusals() -> list[str]:
@@ -83,27 +88,52 @@ def test_run_live_requires_the_typed_account_id(live_enabled):
             _run("run_live", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--i-understand", answer)
     assert not TradingSession.objects.exists()
     assert [r for r in _refusals() if "live start aborted" in r] == [
-        "live start aborted: the typed account id did not match", "live start aborted: no account id typed"]
+        "live start aborted: the typed account id did not match",
+        "live start aborted: no account id typed",
+    ]
 
 
 def test_run_live_prints_the_summary_before_asking(live_enabled, capsys):
-    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="2w paper, 14 trades",
-                    actor="user:approver")
+    do_approve_live(
+        strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="2w paper, 14 trades", actor="user:approver"
+    )
     out = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("run_live", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ",
-                     "--params", '{"buy_threshold": 0.2}', "--i-understand", "nope", stdout=out)
+        call_command(
+            "run_live",
+            "--strategy",
+            "ibs_reversion",
+            "--instrument",
+            "QQQ.NASDAQ",
+            "--params",
+            '{"buy_threshold": 0.2}',
+            "--i-understand",
+            "nope",
+            stdout=out,
+        )
     summary = out.getvalue()
-    for expected in ("REAL MONEY", LIVE_ACCOUNT, "ibs_reversion on QQQ.NASDAQ", "buy_threshold", "0.2",
-                     "max notional per order 5000", "2/00:00:01", "approved by: user:approver", "2w paper, 14 trades"):
+    for expected in (
+        "REAL MONEY",
+        LIVE_ACCOUNT,
+        "ibs_reversion on QQQ.NASDAQ",
+        "buy_threshold",
+        "0.2",
+        "max notional per order 5000",
+        "2/00:00:01",
+        "approved by: user:approver",
+        "2w paper, 14 trades",
+    ):
         assert expected in summary, expected
 
 
-@pytest.mark.parametrize("params, message", [
-    ('{"buy_threshold": 1.5}', "buy_threshold: must be between 0 and 1, got 1.5"),
-    ('{"buy_treshold": 0.1}', "unknown parameter 'buy_treshold'"),
-    ("{not json", "--params: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ('{"buy_threshold": 1.5}', "buy_threshold: must be between 0 and 1, got 1.5"),
+        ('{"buy_treshold": 0.1}', "unknown parameter 'buy_treshold'"),
+        ("{not json", "--params: not valid JSON"),
+    ],
+)
 def test_bad_parameters_are_one_line_errors(params, message):
     with pytest.raises(CommandError, match=message) as info:
         _run("run_paper", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--params", params)

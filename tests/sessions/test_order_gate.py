@@ -44,11 +44,26 @@ class Scripted(Strategy):
 
 def run(strategy: Strategy, audit_intent, cap="25000"):
     engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
-    engine.add_venue(Venue("NASDAQ"), OmsType.NETTING, AccountType.CASH, starting_balances=[Money(10**7, QQQ.quote_currency)])
+    engine.add_venue(
+        Venue("NASDAQ"), OmsType.NETTING, AccountType.CASH, starting_balances=[Money(10**7, QQQ.quote_currency)]
+    )
     engine.add_instrument(QQQ)
     engine.add_instrument(SPY)
-    engine.add_data([Bar(BARS, Price.from_str(p), Price.from_str(p), Price.from_str(p), Price.from_str(p),
-                         Quantity.from_int(1000), ts, ts) for p, ts in (("100.00", 10**18), ("101.00", 10**18 + 86400 * 10**9))])
+    engine.add_data(
+        [
+            Bar(
+                BARS,
+                Price.from_str(p),
+                Price.from_str(p),
+                Price.from_str(p),
+                Price.from_str(p),
+                Quantity.from_int(1000),
+                ts,
+                ts,
+            )
+            for p, ts in (("100.00", 10**18), ("101.00", 10**18 + 86400 * 10**9))
+        ]
+    )
     engine.add_strategy(strategy)
     denials = []
     gate = OrderGate(engine.kernel, Decimal(cap), audit_intent, lambda order, reason, numbers: denials.append(numbers))
@@ -64,8 +79,9 @@ def test_an_order_over_the_cap_is_denied_and_one_under_it_fills():
     denials = run(strategy, lambda order, notional: intents.append(notional))
     assert strategy.filled == [100]
     assert strategy.denied == ["notional 100000.00 (1000 x 100) exceeds the cap 25000"]
-    assert denials == [{"rule": "notional", "notional": "100000.00", "cap": "25000", "quantity": "1000",
-                        "price": "100"}]
+    assert denials == [
+        {"rule": "notional", "notional": "100000.00", "cap": "25000", "quantity": "1000", "price": "100"}
+    ]
     assert intents == [Decimal("10000"), Decimal("100000")]  # both intents were recorded before checks
 
 

@@ -15,8 +15,14 @@ pytestmark = [pytest.mark.timeout(180)]
 
 
 def probe(action: str, count: int = 1, instrument: str = "QQQ.NASDAQ") -> list:
-    return [{"strategy": "order_probe", "instrument_id": instrument, "bar_spec": "5-SECOND-LAST",
-             "params": {"action": action, "count": count}}]
+    return [
+        {
+            "strategy": "order_probe",
+            "instrument_id": instrument,
+            "bar_spec": "5-SECOND-LAST",
+            "params": {"action": action, "count": count},
+        }
+    ]
 
 
 def events(session_id: int, kind: str) -> list[dict]:
@@ -30,8 +36,9 @@ def status(session_id: int) -> str:
 @pytest.mark.postgres
 def test_fill_is_audited_after_its_intent_and_kill_cancels_every_working_order(paper_stack):
     sim = paper_stack.sim
-    elsewhere = sim.seed_working_order(PAPER_ACCOUNT, "QQQ", "BUY", 5, "LMT", lmt_price=1.0,
-                                       order_ref="O-ELSEWHERE-1:9001")
+    elsewhere = sim.seed_working_order(
+        PAPER_ACCOUNT, "QQQ", "BUY", 5, "LMT", lmt_price=1.0, order_ref="O-ELSEWHERE-1:9001"
+    )
     session = do_create_session(environment="paper", sleeves=probe("market", 10), actor="user:tester")
     host = paper_stack.host(session.pk)
     wait_until(lambda: events(session.pk, "fill"), 60, message="a fill")
@@ -58,8 +65,11 @@ def test_fill_is_audited_after_its_intent_and_kill_cancels_every_working_order(p
 def test_oversized_order_is_denied_before_the_broker(paper_stack):
     session = do_create_session(environment="paper", sleeves=probe("market", 1_000_000), actor="user:tester")
     host = paper_stack.host(session.pk)
-    denied = wait_until(lambda: [e for e in events(session.pk, "order") if e["event"] == "OrderDenied"], 60,
-                        message="an OrderDenied event")
+    denied = wait_until(
+        lambda: [e for e in events(session.pk, "order") if e["event"] == "OrderDenied"],
+        60,
+        message="an OrderDenied event",
+    )
     assert "exceeds the cap 25000" in denied[0]["reason"]
     entry = AuditEntry.objects.get(action=Action.ORDER_DENIED)
     assert entry.payload["rule"] == "notional" and entry.payload["cap"] == "25000"
@@ -73,8 +83,11 @@ def test_oversized_order_is_denied_before_the_broker(paper_stack):
 def test_burst_over_the_submit_rate_is_denied_and_never_reaches_the_broker(paper_stack):
     session = do_create_session(environment="paper", sleeves=probe("burst", 14), actor="user:tester")
     host = paper_stack.host(session.pk)
-    wait_until(lambda: len([e for e in events(session.pk, "order") if e["event"] in ("OrderDenied", "OrderAccepted")])
-               >= 14, 60, message="14 orders accepted or denied")
+    wait_until(
+        lambda: len([e for e in events(session.pk, "order") if e["event"] in ("OrderDenied", "OrderAccepted")]) >= 14,
+        60,
+        message="14 orders accepted or denied",
+    )
     denied = [e for e in events(session.pk, "order") if e["event"] == "OrderDenied"]
     assert len(denied) == 4 and all("rate" in e["reason"].lower() for e in denied), denied
     assert AuditEntry.objects.filter(action=Action.ORDER_DENIED).count() == 4
@@ -88,12 +101,16 @@ def test_burst_over_the_submit_rate_is_denied_and_never_reaches_the_broker(paper
 def test_reconciliation_picks_up_what_exists_only_at_the_broker(paper_stack):
     sim = paper_stack.sim
     sim.seed_position(PAPER_ACCOUNT, "QQQ", 30, 150.0)
-    sim.seed_working_order(PAPER_ACCOUNT, "QQQ", "SELL", 30, "LMT", lmt_price=999.0,
-                           order_ref="O-20260101-000000-001-001-1:42")
+    sim.seed_working_order(
+        PAPER_ACCOUNT, "QQQ", "SELL", 30, "LMT", lmt_price=999.0, order_ref="O-20260101-000000-001-001-1:42"
+    )
     session = do_create_session(environment="paper", sleeves=probe("none"), actor="user:tester")
     host = paper_stack.host(session.pk)
-    snapshot = wait_until(lambda: [e for e in events(session.pk, "snapshot") if e["reason"] == "reconciled"], 60,
-                          message="the reconciled snapshot")[0]
+    snapshot = wait_until(
+        lambda: [e for e in events(session.pk, "snapshot") if e["reason"] == "reconciled"],
+        60,
+        message="the reconciled snapshot",
+    )[0]
     assert [(p["instrument_id"], p["signed_qty"]) for p in snapshot["positions"]] == [("QQQ.NASDAQ", 30.0)]
     assert [(o["side"], o["quantity"], o["price"]) for o in snapshot["working_orders"]] == [("SELL", "30", "999.00")]
     do_request_kill(actor="user:tester", reason="done", session_id=session.pk)
@@ -144,8 +161,14 @@ def test_kill_before_any_host_finishes_the_session_at_once(paper_stack):
 
 
 def test_killing_the_host_process_then_starting_again_places_no_duplicate_order(paper_stack):
-    sleeves = [{"strategy": "ibs_reversion", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST",
-                "params": {"buy_threshold": 1.0, "sell_threshold": 1.0, "quantity": 10}}]
+    sleeves = [
+        {
+            "strategy": "ibs_reversion",
+            "instrument_id": "QQQ.NASDAQ",
+            "bar_spec": "5-SECOND-LAST",
+            "params": {"buy_threshold": 1.0, "sell_threshold": 1.0, "quantity": 10},
+        }
+    ]
     first = do_create_session(environment="paper", sleeves=sleeves, actor="user:tester")
     host = paper_stack.host(first.pk)
     wait_until(lambda: events(first.pk, "fill"), 60, message="the first entry's fill")
@@ -157,8 +180,11 @@ def test_killing_the_host_process_then_starting_again_places_no_duplicate_order(
 
     second = do_create_session(environment="paper", sleeves=sleeves, actor="user:tester")
     host = paper_stack.host(second.pk)
-    snapshot = wait_until(lambda: [e for e in events(second.pk, "snapshot") if e["reason"] == "reconciled"], 60,
-                          message="the reconciled snapshot")[0]
+    snapshot = wait_until(
+        lambda: [e for e in events(second.pk, "snapshot") if e["reason"] == "reconciled"],
+        60,
+        message="the reconciled snapshot",
+    )[0]
     assert [p["signed_qty"] for p in snapshot["positions"]] == [10.0]
     bars_seen = len(events(second.pk, "bar"))
     wait_until(lambda: len(events(second.pk, "bar")) >= bars_seen + 2, 30, message="two more bars")
@@ -175,8 +201,11 @@ def test_connectivity_codes_from_the_gateway_are_surfaced_and_audited(paper_stac
     wait_until(lambda: status(session.pk) == SessionStatus.RUNNING, 60, message="the session to run")
     paper_stack.sim.send_connectivity(1100)
     paper_stack.sim.send_connectivity(1102)
-    health = wait_until(lambda: {e["code"] for e in events(session.pk, "health")} >= {1100, 1102} and
-                        events(session.pk, "health"), 30, message="health events for 1100 and 1102")
+    health = wait_until(
+        lambda: {e["code"] for e in events(session.pk, "health")} >= {1100, 1102} and events(session.pk, "health"),
+        30,
+        message="health events for 1100 and 1102",
+    )
     assert any(e["code"] == 1100 and not e["connected"] for e in health)
     assert any(e["code"] == 1102 and e["connected"] for e in health)
     assert AuditEntry.objects.filter(action=Action.GATEWAY_CONNECTIVITY, payload__code=1100).exists()
@@ -207,9 +236,11 @@ def test_kill_all_with_flatten_closes_positions_at_the_broker(paper_stack):
 def test_kill_session_refuses_bad_requests_in_one_line(paper_stack):
     from django.core.management import CommandError, call_command
 
-    for args, message in ((["--reason", "x"], "give a session id, or --all with --env"),
-                          (["--all", "--reason", "x"], "--all needs --env paper|live"),
-                          (["999", "--reason", "x"], "no session 999"),
-                          (["999", "--reason", " "], "a reason is required")):
+    for args, message in (
+        (["--reason", "x"], "give a session id, or --all with --env"),
+        (["--all", "--reason", "x"], "--all needs --env paper|live"),
+        (["999", "--reason", "x"], "no session 999"),
+        (["999", "--reason", " "], "a reason is required"),
+    ):
         with pytest.raises(CommandError, match=message):
             call_command("kill_session", *args)

@@ -17,8 +17,14 @@ from trading.sessions.tasks import enqueue_session
 
 pytestmark = [pytest.mark.timeout(240)]
 
-PROBE = [{"strategy": "order_probe", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST",
-          "params": {"action": "working", "count": 1}}]
+PROBE = [
+    {
+        "strategy": "order_probe",
+        "instrument_id": "QQQ.NASDAQ",
+        "bar_spec": "5-SECOND-LAST",
+        "params": {"action": "working", "count": 1},
+    }
+]
 
 
 def status(session_id: int) -> str:
@@ -33,9 +39,19 @@ def _enqueue(session_id: int, env: dict, broker: str) -> None:
         enqueue_session(session_id)
         return
     # django-q reads its broker configuration once at import: enqueue from a process configured for Redis.
-    subprocess.run([sys.executable, "manage.py", "shell", "-c",
-                    f"from trading.sessions.tasks import enqueue_session; enqueue_session({session_id})"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            f"from trading.sessions.tasks import enqueue_session; enqueue_session({session_id})",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.mark.postgres
@@ -51,16 +67,20 @@ def test_one_worker_hosts_two_sessions_in_a_row(paper_stack, broker):
         redis.Redis.from_url(REDIS_TEST_URL).flushdb()
         env["REDIS_URL"] = REDIS_TEST_URL
     log = open(paper_stack.logs / "qcluster.log", "w")
-    cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         pids = []
         for round_ in range(2):
             session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
             _enqueue(session.pk, env, broker)
             wait_until(lambda: status(session.pk) == SessionStatus.RUNNING, 90, message=f"session {round_ + 1} to run")
-            wait_until(lambda: [o for o in paper_stack.sim.orders() if o["status"] == "Submitted"], 30,
-                       message="its working order at the broker")
+            wait_until(
+                lambda: [o for o in paper_stack.sim.orders() if o["status"] == "Submitted"],
+                30,
+                message="its working order at the broker",
+            )
             pids.append(TradingSession.objects.get(pk=session.pk).pid)
             do_request_kill(actor="user:tester", reason=f"round {round_ + 1} done", session_id=session.pk)
             wait_until(lambda: status(session.pk) == SessionStatus.KILLED, 30, message="the kill")
@@ -77,8 +97,25 @@ def test_one_worker_hosts_two_sessions_in_a_row(paper_stack, broker):
 
 
 def _start_ibsim(port: int, state: str, log) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "ibsim", "--port", str(port), "--account", PAPER_ACCOUNT,
-                             "--state", state, "--speed", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ibsim",
+            "--port",
+            str(port),
+            "--account",
+            PAPER_ACCOUNT,
+            "--state",
+            state,
+            "--speed",
+            "1",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
     line = proc.stdout.readline()
     assert line.startswith("ibsim listening on "), line
     return proc
@@ -93,24 +130,40 @@ def test_an_ibsim_restart_keeps_the_account_and_the_node_resumes(settings, monke
     sim = _start_ibsim(port, state, log)
     settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=port))
     register_probe(monkeypatch)
-    env = {**os.environ, "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog", "DATABASE_URL": database_url(),
-           "ATS_IB_PAPER_PORT": str(port), "ATS_NODE_LOG_LEVEL": "WARNING", "ATS_SESSION_START_TIMEOUT": "30"}
+    env = {
+        **os.environ,
+        "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog",
+        "DATABASE_URL": database_url(),
+        "ATS_IB_PAPER_PORT": str(port),
+        "ATS_NODE_LOG_LEVEL": "WARNING",
+        "ATS_SESSION_START_TIMEOUT": "30",
+    }
     session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
     host_log = open(tmp_path / "host.log", "w")
-    host = subprocess.Popen([sys.executable, "manage.py", "host_session", str(session.pk)], cwd=ROOT, env=env,
-                            stdout=host_log, stderr=subprocess.STDOUT)
+    host = subprocess.Popen(
+        [sys.executable, "manage.py", "host_session", str(session.pk)],
+        cwd=ROOT,
+        env=env,
+        stdout=host_log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_until(lambda: status(session.pk) == SessionStatus.RUNNING, 60, message="the session to run")
-        wait_until(lambda: SessionEvent.objects.filter(session=session, kind="order",
-                                                       payload__event="OrderAccepted").exists(), 30,
-                   message="the working order to be accepted")
+        wait_until(
+            lambda: SessionEvent.objects.filter(session=session, kind="order", payload__event="OrderAccepted").exists(),
+            30,
+            message="the working order to be accepted",
+        )
         sim.terminate()  # a gateway restart: connections drop, the account stays in the state file
         sim.wait(10)
         time.sleep(2)
         sim = _start_ibsim(port, state, log)
         bars_before = SessionEvent.objects.filter(session=session, kind="bar").count()
-        wait_until(lambda: SessionEvent.objects.filter(session=session, kind="bar").count() >= bars_before + 2, 90,
-                   message="bars after the gateway came back")
+        wait_until(
+            lambda: SessionEvent.objects.filter(session=session, kind="bar").count() >= bars_before + 2,
+            90,
+            message="bars after the gateway came back",
+        )
         assert status(session.pk) == SessionStatus.RUNNING
         do_request_kill(actor="user:tester", reason="done", session_id=session.pk)
         assert finish(host, 60) == 0

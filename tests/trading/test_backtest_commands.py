@@ -16,11 +16,31 @@ BASE = ["--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--bar-spec
 @pytest.mark.django_db
 def test_backtest_prints_summary_and_stores_run(qqq_catalog):
     out = StringIO()
-    call_command("backtest", *BASE, "--params", '{"buy_threshold": 0.15}', "--start", "2010-01-01",
-                 "--end", "2018-12-31", "--commission-per-share", "0.01", stdout=out)
+    call_command(
+        "backtest",
+        *BASE,
+        "--params",
+        '{"buy_threshold": 0.15}',
+        "--start",
+        "2010-01-01",
+        "--end",
+        "2018-12-31",
+        "--commission-per-share",
+        "0.01",
+        stdout=out,
+    )
     text = out.getvalue()
-    for label in ("trades", "total return", "CAGR", "Sharpe", "Sortino", "max drawdown", "win rate", "exposure",
-                  "commissions"):
+    for label in (
+        "trades",
+        "total return",
+        "CAGR",
+        "Sharpe",
+        "Sortino",
+        "max drawdown",
+        "win rate",
+        "exposure",
+        "commissions",
+    ):
         assert f"  {label} " in text, label
     run = BacktestRun.objects.get()
     assert f"Backtest #{run.pk}: ibs_reversion on QQQ.NASDAQ 1-DAY-LAST, 2010-01-04 .. 2018-12-31" in text
@@ -47,11 +67,25 @@ def test_backtest_bad_input_is_a_one_line_command_error(qqq_catalog, args, messa
 @pytest.mark.django_db
 def test_sweep_sync_stores_every_grid_point(qqq_catalog):
     out = StringIO()
-    call_command("sweep_backtests", *BASE, "--start", "2016-01-01", "--grid",
-                 '{"buy_threshold": [0.1, 0.2], "sell_threshold": [0.7, 0.9]}', "--sync", "--label", "s1", stdout=out)
+    call_command(
+        "sweep_backtests",
+        *BASE,
+        "--start",
+        "2016-01-01",
+        "--grid",
+        '{"buy_threshold": [0.1, 0.2], "sell_threshold": [0.7, 0.9]}',
+        "--sync",
+        "--label",
+        "s1",
+        stdout=out,
+    )
     runs = BacktestRun.objects.filter(sweep="s1")
     assert sorted((r.params["buy_threshold"], r.params["sell_threshold"]) for r in runs) == [
-        (0.1, 0.7), (0.1, 0.9), (0.2, 0.7), (0.2, 0.9)]
+        (0.1, 0.7),
+        (0.1, 0.9),
+        (0.2, 0.7),
+        (0.2, 0.9),
+    ]
     assert "buy_threshold=0.2, sell_threshold=0.9" in out.getvalue()
 
 
@@ -61,8 +95,20 @@ def test_sweep_enqueues_django_q_tasks(qqq_catalog, monkeypatch):
     # reads Q_CLUSTER once at import, so the test sets its parsed Conf rather than settings.
     monkeypatch.setattr("django_q.conf.Conf.SYNC", True)
     out = StringIO()
-    call_command("sweep_backtests", "--strategy", "sma_cross", "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST",
-                 "--grid", '{"fast_period": [5, 10], "slow_period": [50]}', "--label", "q1", stdout=out)
+    call_command(
+        "sweep_backtests",
+        "--strategy",
+        "sma_cross",
+        "--instrument",
+        "QQQ.NASDAQ",
+        "--bar-spec",
+        "1-DAY-LAST",
+        "--grid",
+        '{"fast_period": [5, 10], "slow_period": [50]}',
+        "--label",
+        "q1",
+        stdout=out,
+    )
     assert "queued 2 backtest task(s)" in out.getvalue()
     assert sorted(r.params["fast_period"] for r in BacktestRun.objects.filter(sweep="q1")) == [5, 10]
 
@@ -78,7 +124,14 @@ def test_sweep_with_a_bad_grid_point_stores_nothing(qqq_catalog):
 
 @pytest.mark.django_db
 def test_task_function_runs_and_returns_the_run_id(qqq_catalog):
-    run_id = run_backtest_task("ibs_reversion", "QQQ.NASDAQ", "1-DAY-LAST", {"quantity": 50}, "2017-01-01", None,
-                               {"commission_per_share": 0, "commission_minimum": 0})
+    run_id = run_backtest_task(
+        "ibs_reversion",
+        "QQQ.NASDAQ",
+        "1-DAY-LAST",
+        {"quantity": 50},
+        "2017-01-01",
+        None,
+        {"commission_per_share": 0, "commission_minimum": 0},
+    )
     run = BacktestRun.objects.get(pk=run_id)
     assert run.actor == "system:django-q" and run.params["quantity"] == 50 and run.metrics["commissions"] == 0

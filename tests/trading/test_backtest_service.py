@@ -16,8 +16,13 @@ from trading.strategies.registry import code_hash
 @pytest.mark.django_db
 def test_run_is_stored_with_params_range_hash_metrics_trades_and_audit(qqq_catalog):
     run = do_backtest_run(
-        strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", bar_spec="1-DAY-LAST",
-        params='{"buy_threshold": 0.15}', start="2010-01-01", end="2018-12-31", actor="cli:test@host",
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        bar_spec="1-DAY-LAST",
+        params='{"buy_threshold": 0.15}',
+        start="2010-01-01",
+        end="2018-12-31",
+        actor="cli:test@host",
     )
     run.refresh_from_db()
     assert run.params["buy_threshold"] == 0.15 and run.params["sell_threshold"] == 0.8  # defaults included
@@ -64,8 +69,13 @@ def test_bad_input_is_one_line_and_stores_nothing(qqq_catalog, kwargs, message):
 
 @pytest.mark.django_db
 def test_sma_cross_runs_on_real_data(qqq_catalog):
-    run = do_backtest_run(strategy="sma_cross", instrument_id="QQQ.NASDAQ", bar_spec="1-DAY-LAST",
-                          params={"fast_period": 20, "slow_period": 100}, actor="cli:test@host")
+    run = do_backtest_run(
+        strategy="sma_cross",
+        instrument_id="QQQ.NASDAQ",
+        bar_spec="1-DAY-LAST",
+        params={"fast_period": 20, "slow_period": 100},
+        actor="cli:test@host",
+    )
     assert 10 < run.trade_count < 200
     assert run.bar_count == 5031
 
@@ -79,8 +89,13 @@ def test_equity_curve_is_thinned_but_keeps_ends():
 
 @pytest.mark.django_db
 def test_runs_are_visible_and_read_only_in_admin(qqq_catalog, client):
-    run = do_backtest_run(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", bar_spec="1-DAY-LAST",
-                          start="2018-01-01", actor="cli:test@host")
+    run = do_backtest_run(
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        bar_spec="1-DAY-LAST",
+        start="2018-01-01",
+        actor="cli:test@host",
+    )
     admin = get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-long-enough-123")
     client.force_login(admin)
     listing = client.get("/admin/trading/backtestrun/")

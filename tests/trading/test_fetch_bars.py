@@ -29,8 +29,23 @@ def gateway():
 
 def fetch(gateway, start: str, end: str) -> str:
     out = StringIO()
-    call_command("fetch_bars", "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST", "--start", start, "--end", end,
-                 "--host", "127.0.0.1", "--port", str(gateway.port), stdout=out, stderr=StringIO())
+    call_command(
+        "fetch_bars",
+        "--instrument",
+        "QQQ.NASDAQ",
+        "--bar-spec",
+        "1-DAY-LAST",
+        "--start",
+        start,
+        "--end",
+        end,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(gateway.port),
+        stdout=out,
+        stderr=StringIO(),
+    )
     return out.getvalue()
 
 
@@ -46,7 +61,9 @@ def test_fetch_stores_instrument_and_bars_then_is_incremental(gateway, empty_cat
     # Prices are the file's, in order (ibsim re-dates them); the gateway sends tick prices it rounded itself,
     # so each close is within half a tick of the 4-decimal file value.
     csv = pd.read_csv(QQQ_CSV)
-    np.testing.assert_allclose([b.close.as_double() for b in bars], csv["close"].to_numpy()[-len(bars):], atol=0.005 + 1e-9)
+    np.testing.assert_allclose(
+        [b.close.as_double() for b in bars], csv["close"].to_numpy()[-len(bars) :], atol=0.005 + 1e-9
+    )
     assert all(pd.Timestamp(b.ts_event, unit="ns").weekday() < 5 for b in bars)
 
     again = fetch(gateway, "2016-01-01", "2018-12-31")
@@ -63,21 +80,66 @@ def test_fetch_stores_instrument_and_bars_then_is_incremental(gateway, empty_cat
 def test_fetched_bars_backtest(gateway, empty_catalog):
     fetch(gateway, "2017-01-01", "2018-12-31")
     out = StringIO()
-    call_command("backtest", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST",
-                 stdout=out)
+    call_command(
+        "backtest", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST", stdout=out
+    )
     assert "trades" in out.getvalue()
 
 
 def test_unreachable_gateway_and_bad_input_are_one_line_errors(empty_catalog, gateway):
     with pytest.raises(CommandError, match=r"cannot connect to the IB gateway at 127.0.0.1:1"):
-        call_command("fetch_bars", "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST", "--start", "2018-01-01",
-                     "--end", "2018-12-31", "--port", "1")
+        call_command(
+            "fetch_bars",
+            "--instrument",
+            "QQQ.NASDAQ",
+            "--bar-spec",
+            "1-DAY-LAST",
+            "--start",
+            "2018-01-01",
+            "--end",
+            "2018-12-31",
+            "--port",
+            "1",
+        )
     with pytest.raises(CommandError, match="invalid bar spec .7-MINUTE-LAST.: Nautilus does not accept that step"):
-        call_command("fetch_bars", "--instrument", "QQQ.NASDAQ", "--bar-spec", "7-MINUTE-LAST", "--start", "2018-01-01",
-                     "--end", "2018-12-31", "--port", str(gateway.port))
+        call_command(
+            "fetch_bars",
+            "--instrument",
+            "QQQ.NASDAQ",
+            "--bar-spec",
+            "7-MINUTE-LAST",
+            "--start",
+            "2018-01-01",
+            "--end",
+            "2018-12-31",
+            "--port",
+            str(gateway.port),
+        )
     with pytest.raises(CommandError, match="--start 2018-12-01 is after --end 2018-01-01"):
-        call_command("fetch_bars", "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST", "--start", "2018-12-01",
-                     "--end", "2018-01-01", "--port", str(gateway.port))
+        call_command(
+            "fetch_bars",
+            "--instrument",
+            "QQQ.NASDAQ",
+            "--bar-spec",
+            "1-DAY-LAST",
+            "--start",
+            "2018-12-01",
+            "--end",
+            "2018-01-01",
+            "--port",
+            str(gateway.port),
+        )
     with pytest.raises(CommandError, match="the IB gateway knows no contract for ZZZZ.NASDAQ"):
-        call_command("fetch_bars", "--instrument", "ZZZZ.NASDAQ", "--bar-spec", "1-DAY-LAST", "--start", "2018-01-01",
-                     "--end", "2018-12-31", "--port", str(gateway.port))
+        call_command(
+            "fetch_bars",
+            "--instrument",
+            "ZZZZ.NASDAQ",
+            "--bar-spec",
+            "1-DAY-LAST",
+            "--start",
+            "2018-01-01",
+            "--end",
+            "2018-12-31",
+            "--port",
+            str(gateway.port),
+        )

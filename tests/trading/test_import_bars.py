@@ -55,22 +55,33 @@ def test_import_is_incremental(empty_catalog, tmp_path):
 
 
 def test_malformed_rows_are_reported_by_line_and_nothing_is_written(empty_catalog, tmp_path):
-    bad = write_csv(tmp_path / "bad.csv", [
-        "date,open,high,low,close,volume",
-        "2020-01-02,10,11,9,10.5,100",
-        "2020-01-03,10,9,11,10.5,100",  # line 3: high below low
-        "2020-01-06,10,11,9,abc,100",  # line 4: close not a number
-        "2020-13-07,10,11,9,10,100",  # line 5: bad date
-        "2020-01-08,10,11,9",  # line 6: short row
-        "2020-01-09,10,11,9,10,100",
-        "2020-01-09,10,11,9,10,100",  # line 8: not after the previous row
-    ])
+    bad = write_csv(
+        tmp_path / "bad.csv",
+        [
+            "date,open,high,low,close,volume",
+            "2020-01-02,10,11,9,10.5,100",
+            "2020-01-03,10,9,11,10.5,100",  # line 3: high below low
+            "2020-01-06,10,11,9,abc,100",  # line 4: close not a number
+            "2020-13-07,10,11,9,10,100",  # line 5: bad date
+            "2020-01-08,10,11,9",  # line 6: short row
+            "2020-01-09,10,11,9,10,100",
+            "2020-01-09,10,11,9,10,100",  # line 8: not after the previous row
+        ],
+    )
     with pytest.raises(CommandError) as caught:
-        call_command("import_bars", str(bad), "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST", stdout=StringIO())
+        call_command(
+            "import_bars", str(bad), "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST", stdout=StringIO()
+        )
     message = str(caught.value)
-    assert message.startswith("bad.csv: 5 malformed row(s), nothing imported: line 3: high 9.0 is below open, low or close")
-    for fragment in ("line 4: close 'abc' is not a number", "line 5: date '2020-13-07' is not YYYY-MM-DD",
-                     "line 6: expected 6 columns, got 4", "line 8: date is not after the previous row's"):
+    assert message.startswith(
+        "bad.csv: 5 malformed row(s), nothing imported: line 3: high 9.0 is below open, low or close"
+    )
+    for fragment in (
+        "line 4: close 'abc' is not a number",
+        "line 5: date '2020-13-07' is not YYYY-MM-DD",
+        "line 6: expected 6 columns, got 4",
+        "line 8: date is not after the previous row's",
+    ):
         assert fragment in message
     assert "\n" not in message
     assert bar_files(empty_catalog) == [] and catalog_instrument(open_catalog(), "QQQ.NASDAQ") is None
@@ -81,20 +92,28 @@ def test_bad_header_and_missing_file(empty_catalog, tmp_path):
     with pytest.raises(CommandError, match="line 1: header lacks date, open, high, low, close, volume"):
         call_command("import_bars", str(wrong), "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST")
     with pytest.raises(CommandError, match="no such file"):
-        call_command("import_bars", str(tmp_path / "nope.csv"), "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST")
+        call_command(
+            "import_bars", str(tmp_path / "nope.csv"), "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST"
+        )
     with pytest.raises(CommandError, match="malformed bar spec"):
         call_command("import_bars", str(wrong), "--instrument", "QQQ.NASDAQ", "--bar-spec", "DAILY")
 
 
 def test_intraday_timestamps_are_bar_start_and_end(empty_catalog, tmp_path):
-    csv = write_csv(tmp_path / "min.csv", [
-        "timestamp,open,high,low,close,volume",
-        "2024-03-01T14:30:00Z,100,101,99,100.5,1000",
-        "2024-03-01T09:31:00-05:00,100.5,101,100,100.25,1000",
-        "1709303520,100.25,100.5,100,100.5,1000",
-    ])
+    csv = write_csv(
+        tmp_path / "min.csv",
+        [
+            "timestamp,open,high,low,close,volume",
+            "2024-03-01T14:30:00Z,100,101,99,100.5,1000",
+            "2024-03-01T09:31:00-05:00,100.5,101,100,100.25,1000",
+            "1709303520,100.25,100.5,100,100.5,1000",
+        ],
+    )
     call_command("import_bars", str(csv), "--instrument", "SPY.ARCA", "--bar-spec", "1-MINUTE-LAST", stdout=StringIO())
     bars = load_bars(open_catalog(), bar_type_for("SPY.ARCA", "1-MINUTE-LAST"))
     start = 1709303400 * 10**9
     assert [(b.ts_event - start, b.ts_init - start) for b in bars] == [
-        (0, 60 * 10**9), (60 * 10**9, 120 * 10**9), (120 * 10**9, 180 * 10**9)]
+        (0, 60 * 10**9),
+        (60 * 10**9, 120 * 10**9),
+        (120 * 10**9, 180 * 10**9),
+    ]

@@ -16,8 +16,11 @@ def test_defaults_and_bar_type():
     assert str(config.bar_type) == "QQQ.NASDAQ-1-DAY-LAST-EXTERNAL"
     assert config.instrument_id.value == "QQQ.NASDAQ"
     assert config_params(config) == {
-        "notional": 10_000.0, "quantity": None, "close_positions_on_stop": True,
-        "buy_threshold": 0.15, "sell_threshold": 0.8,
+        "notional": 10_000.0,
+        "quantity": None,
+        "close_positions_on_stop": True,
+        "buy_threshold": 0.15,
+        "sell_threshold": 0.8,
     }
 
 
@@ -45,11 +48,15 @@ def test_dict_params_and_integral_float_for_int():
         ("ibs_reversion", '{"quantity": 1.5}', "quantity: expected a whole number, got 1.5"),
         ("ibs_reversion", '{"quantity": 0}', "quantity: must be at least 1, got 0"),
         ("ibs_reversion", '{"notional": -5}', "notional: must be a positive amount, got -5.0"),
-        ("ibs_reversion", '{"close_positions_on_stop": "yes"}', "close_positions_on_stop: expected true or false, got 'yes'"),
+        (
+            "ibs_reversion",
+            '{"close_positions_on_stop": "yes"}',
+            "close_positions_on_stop: expected true or false, got 'yes'",
+        ),
         ("sma_cross", '{"fast_period": 50}', "slow_period: must be greater than fast_period, got 50"),
         ("sma_cross", '{"fast_period": 0}', "fast_period: must be at least 1, got 0"),
-        ("ibs_reversion", '[0.15]', "params: expected a JSON object"),
-        ("ibs_reversion", '{buy_threshold: 0.1}', "params: not valid JSON"),
+        ("ibs_reversion", "[0.15]", "params: expected a JSON object"),
+        ("ibs_reversion", "{buy_threshold: 0.1}", "params: not valid JSON"),
         ("nope", "{}", "unknown strategy 'nope'; known strategies: ibs_reversion, sma_cross"),
     ],
 )

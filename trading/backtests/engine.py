@@ -136,7 +136,7 @@ def run_engine(
         engine.add_instrument(instrument)
         engine.add_strategy(strategy_class(config))
         for offset in range(0, len(bars), CHUNK_BARS):
-            chunk = bars[offset: offset + CHUNK_BARS]
+            chunk = bars[offset : offset + CHUNK_BARS]
             # Catalog bars are already valid for this instrument; sorting a sorted chunk is cheap.
             engine.add_data(chunk, validate=False, sort=True)
             engine.run(streaming=True)
@@ -159,13 +159,15 @@ def _collect(engine: BacktestEngine, venue: Venue, instrument: Instrument) -> En
             result.denied_or_rejected += 1
         for event in order.events:
             if isinstance(event, OrderFilled):
-                result.fills.append(Fill(
-                    ts=event.ts_event,
-                    side=1 if event.order_side == OrderSide.BUY else -1,
-                    quantity=event.last_qty.as_double(),
-                    price=event.last_px.as_double(),
-                    commission=event.commission.as_double(),
-                ))
+                result.fills.append(
+                    Fill(
+                        ts=event.ts_event,
+                        side=1 if event.order_side == OrderSide.BUY else -1,
+                        quantity=event.last_qty.as_double(),
+                        price=event.last_px.as_double(),
+                        commission=event.commission.as_double(),
+                    )
+                )
     result.fills.sort(key=lambda f: f.ts)  # stable: keeps creation order within one instant
     account = engine.cache.account_for_venue(venue)
     result.final_balance = account.balance_total(instrument.quote_currency).as_double()

@@ -52,8 +52,15 @@ def round_trips(fills: list[Fill]) -> list[dict]:
     current: dict | None = None
     for fill in fills:
         if current is None:
-            current = {"entry_ts": fill.ts, "buy_qty": 0.0, "buy_value": 0.0, "sell_qty": 0.0, "sell_value": 0.0,
-                       "commission": 0.0, "direction": fill.side}
+            current = {
+                "entry_ts": fill.ts,
+                "buy_qty": 0.0,
+                "buy_value": 0.0,
+                "sell_qty": 0.0,
+                "sell_value": 0.0,
+                "commission": 0.0,
+                "direction": fill.side,
+            }
         key = "buy" if fill.side > 0 else "sell"
         current[f"{key}_qty"] += fill.quantity
         current[f"{key}_value"] += fill.quantity * fill.price
@@ -85,7 +92,9 @@ def _trade_record(t: dict, exit_ts: int) -> dict:
     }
 
 
-def compute_metrics(bars: BarSeries, fills: list[Fill], trades: list[dict], capital: float, equity: np.ndarray, position: np.ndarray) -> dict:
+def compute_metrics(
+    bars: BarSeries, fills: list[Fill], trades: list[dict], capital: float, equity: np.ndarray, position: np.ndarray
+) -> dict:
     """The summary metrics of a run (see the module docstring for definitions)."""
     end_equity = float(equity[-1]) if len(equity) else capital
     total_return = end_equity / capital - 1

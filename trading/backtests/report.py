@@ -38,5 +38,7 @@ def format_sweep_row(run, keys: list[str] | None = None) -> str:
     """One line per run of a sweep, showing the swept parameters (all parameters when keys is None)."""
     m = run.metrics
     shown = ", ".join(f"{k}={run.params.get(k)}" for k in (keys or run.params))
-    return (f"#{run.pk:<5} {shown:<40} trades {m['trades']:>4}  return {_pct(m['total_return']):>8}  "
-            f"Sharpe {_num(m['sharpe']):>5}  maxDD {_pct(m['max_drawdown']):>8}")
+    return (
+        f"#{run.pk:<5} {shown:<40} trades {m['trades']:>4}  return {_pct(m['total_return']):>8}  "
+        f"Sharpe {_num(m['sharpe']):>5}  maxDD {_pct(m['max_drawdown']):>8}"
+    )

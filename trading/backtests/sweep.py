@@ -29,7 +29,9 @@ def expand_grid(grid: dict | str) -> list[dict]:
     return points
 
 
-def plan_sweep(strategy: str, instrument_id: str, bar_spec: str, base_params: dict | str | None, grid: dict | str) -> list[dict]:
+def plan_sweep(
+    strategy: str, instrument_id: str, bar_spec: str, base_params: dict | str | None, grid: dict | str
+) -> list[dict]:
     """The params of every grid point (base params overridden by the point), each validated up front."""
     base = parse_params(base_params)
     plan = []

@@ -97,7 +97,9 @@ def round_to_tick(value: float, instrument: Instrument) -> Price:
     return Price(math.floor(value / tick + 0.5 + 1e-7) * tick, instrument.price_precision)
 
 
-def make_bar(bar_type: BarType, instrument: Instrument, start_ns: int, o: float, h: float, l: float, c: float, v: float) -> Bar:
+def make_bar(
+    bar_type: BarType, instrument: Instrument, start_ns: int, o: float, h: float, l: float, c: float, v: float
+) -> Bar:
     """One bar with prices rounded to the tick and adapter timestamps."""
     ts_event, ts_init = bar_timestamps(bar_type, start_ns)
     return Bar(
@@ -125,12 +127,16 @@ def covered_intervals(catalog: ParquetDataCatalog, bar_type: BarType) -> list[tu
     return list(catalog.get_intervals(Bar, str(bar_type)))
 
 
-def missing_intervals(catalog: ParquetDataCatalog, bar_type: BarType, start_ns: int, end_ns: int) -> list[tuple[int, int]]:
+def missing_intervals(
+    catalog: ParquetDataCatalog, bar_type: BarType, start_ns: int, end_ns: int
+) -> list[tuple[int, int]]:
     """The parts of [start_ns, end_ns] the catalog does not cover yet for these bars."""
     return list(catalog.get_missing_intervals_for_request(start_ns, end_ns, Bar, str(bar_type)))
 
 
-def write_bars(catalog: ParquetDataCatalog, bar_type: BarType, bars: list[Bar], start_ns: int, end_ns: int) -> WriteResult:
+def write_bars(
+    catalog: ParquetDataCatalog, bar_type: BarType, bars: list[Bar], start_ns: int, end_ns: int
+) -> WriteResult:
     """
     Store bars for [start_ns, end_ns] incrementally: only gaps the catalog does not cover are written, each as
     one file spanning the whole gap, so re-running the same request writes nothing (idempotent).
@@ -146,7 +152,9 @@ def write_bars(catalog: ParquetDataCatalog, bar_type: BarType, bars: list[Bar], 
     return WriteResult(written=written, already_stored=in_range - written)
 
 
-def load_bars(catalog: ParquetDataCatalog, bar_type: BarType, start_ns: int | None = None, end_ns: int | None = None) -> list[Bar]:
+def load_bars(
+    catalog: ParquetDataCatalog, bar_type: BarType, start_ns: int | None = None, end_ns: int | None = None
+) -> list[Bar]:
     """The stored bars of a type with ts_init in [start_ns, end_ns], in time order."""
     bars = catalog.bars(bar_types=[str(bar_type)], start=start_ns, end=end_ns)
     return [b for b in bars if (start_ns is None or b.ts_init >= start_ns) and (end_ns is None or b.ts_init <= end_ns)]

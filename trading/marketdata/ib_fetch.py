@@ -19,21 +19,38 @@ import pandas as pd
 from nautilus_trader.adapters.interactive_brokers.common import IBContract, IBContractDetails
 from nautilus_trader.adapters.interactive_brokers.config import SymbologyMethod
 from nautilus_trader.adapters.interactive_brokers.parsing.instruments import (
-    instrument_id_to_ib_contract, parse_instrument, possible_exchanges_for_venue,
+    instrument_id_to_ib_contract,
+    parse_instrument,
+    possible_exchanges_for_venue,
 )
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import BarAggregation, PriceType
 from nautilus_trader.model.instruments import Instrument
 
-from trading.marketdata.catalog import MarketDataError, is_daily, make_bar, missing_intervals, store_instrument, write_bars
+from trading.marketdata.catalog import (
+    MarketDataError,
+    is_daily,
+    make_bar,
+    missing_intervals,
+    store_instrument,
+    write_bars,
+)
 
 NS = 1_000_000_000
 
 # IB bar sizes per (aggregation, step), and how much history one request asks for (IB's per-request limits).
 _BAR_SIZES = {
     BarAggregation.SECOND: {1: "1 secs", 5: "5 secs", 10: "10 secs", 15: "15 secs", 30: "30 secs"},
-    BarAggregation.MINUTE: {1: "1 min", 2: "2 mins", 3: "3 mins", 5: "5 mins", 10: "10 mins", 15: "15 mins",
-                            20: "20 mins", 30: "30 mins"},
+    BarAggregation.MINUTE: {
+        1: "1 min",
+        2: "2 mins",
+        3: "3 mins",
+        5: "5 mins",
+        10: "10 mins",
+        15: "15 mins",
+        20: "20 mins",
+        30: "30 mins",
+    },
     BarAggregation.HOUR: {1: "1 hour", 2: "2 hours", 3: "3 hours", 4: "4 hours", 8: "8 hours"},
     BarAggregation.DAY: {1: "1 day"},
 }
@@ -67,7 +84,9 @@ def ib_request_settings(bar_type: BarType) -> tuple[str, str, str, dt.timedelta]
     spec = bar_type.spec
     size = _BAR_SIZES.get(spec.aggregation, {}).get(spec.step)
     if size is None:
-        raise MarketDataError(f"the IB gateway has no {spec} bars (bar sizes: 1/5/10/15/30 SECOND, 1..30 MINUTE, 1..8 HOUR, 1 DAY)")
+        raise MarketDataError(
+            f"the IB gateway has no {spec} bars (bar sizes: 1/5/10/15/30 SECOND, 1..30 MINUTE, 1..8 HOUR, 1 DAY)"
+        )
     duration, window = _WINDOWS[spec.aggregation]
     return size, _WHAT_TO_SHOW[spec.price_type], duration, window
 
@@ -95,7 +114,11 @@ def fetch_bars(
     end_ns = pd.Timestamp(end).tz_localize(None).normalize().tz_localize("UTC").value + 86_400 * NS - 1
     # Only completed bars: never mark a period still in progress as covered.
     now_ns = pd.Timestamp.now(tz="UTC").value
-    last_complete = (now_ns // (86_400 * NS)) * 86_400 * NS - 1 if is_daily(bar_type) else now_ns - int(bar_type.spec.timedelta.total_seconds() * NS)
+    last_complete = (
+        (now_ns // (86_400 * NS)) * 86_400 * NS - 1
+        if is_daily(bar_type)
+        else now_ns - int(bar_type.spec.timedelta.total_seconds() * NS)
+    )
     end_ns = min(end_ns, last_complete)
     if end_ns < start_ns:
         raise MarketDataError("the requested range has no completed bars yet")
@@ -103,12 +126,15 @@ def fetch_bars(
     errors: list[str] = []
     ib = ib_async.IB()
     ib.errorEvent += lambda req_id, code, message, contract: (
-        None if code in _INFO_CODES else errors.append(f"{code}: {message}"))
+        None if code in _INFO_CODES else errors.append(f"{code}: {message}")
+    )
     logging.getLogger("ib_async").setLevel(logging.CRITICAL)  # gateway errors are reported, not logged raw
     try:
         ib.connect(host, port, clientId=client_id, timeout=timeout, readonly=True)
     except (OSError, TimeoutError, ConnectionError) as exc:
-        raise MarketDataError(f"cannot connect to the IB gateway at {host}:{port}: {exc or type(exc).__name__}") from None
+        raise MarketDataError(
+            f"cannot connect to the IB gateway at {host}:{port}: {exc or type(exc).__name__}"
+        ) from None
     try:
         contract, instrument = _resolve(ib, bar_type, timeout)
         store_instrument(catalog, instrument)
@@ -127,8 +153,16 @@ def fetch_bars(
                 timeout=timeout * 3,
             )
             for item in received or []:
-                bar = make_bar(bar_type, instrument, _bar_start_ns(item.date), item.open, item.high, item.low,
-                               item.close, max(item.volume, 0))
+                bar = make_bar(
+                    bar_type,
+                    instrument,
+                    _bar_start_ns(item.date),
+                    item.open,
+                    item.high,
+                    item.low,
+                    item.close,
+                    max(item.volume, 0),
+                )
                 if w_start <= bar.ts_init <= w_end:
                     bars.append(bar)
             if progress:
@@ -136,8 +170,12 @@ def fetch_bars(
         bars = _dedupe(bars)
         written = 0
         for gap_start, gap_end in gaps:
-            written += write_bars(catalog, bar_type, [b for b in bars if gap_start <= b.ts_init <= gap_end], gap_start, gap_end).written
-        return FetchResult(instrument, len(windows), len(bars), written, up_to_date=not gaps, gateway_errors=tuple(errors))
+            written += write_bars(
+                catalog, bar_type, [b for b in bars if gap_start <= b.ts_init <= gap_end], gap_start, gap_end
+            ).written
+        return FetchResult(
+            instrument, len(windows), len(bars), written, up_to_date=not gaps, gateway_errors=tuple(errors)
+        )
     finally:
         ib.disconnect()
 
@@ -158,12 +196,21 @@ def _resolve(ib, bar_type: BarType, timeout: float):
         raise MarketDataError(f"the IB gateway knows no contract for {instrument_id}")
     found = details[0]
     ib_fields = {f.name for f in msgspec.structs.fields(IBContract)}
-    found.contract = IBContract(**{k: v for k, v in dataclasses.asdict(found.contract).items()
-                                   if k in ib_fields and k not in ("comboLegs", "deltaNeutralContract")})
+    found.contract = IBContract(
+        **{
+            k: v
+            for k, v in dataclasses.asdict(found.contract).items()
+            if k in ib_fields and k not in ("comboLegs", "deltaNeutralContract")
+        }
+    )
     try:
-        instrument = parse_instrument(IBContractDetails.from_contract_details(found), venue, SymbologyMethod.IB_SIMPLIFIED)
+        instrument = parse_instrument(
+            IBContractDetails.from_contract_details(found), venue, SymbologyMethod.IB_SIMPLIFIED
+        )
     except (ValueError, TypeError) as exc:
-        raise MarketDataError(f"cannot build an instrument for {instrument_id} from the gateway's contract: {exc}") from None
+        raise MarketDataError(
+            f"cannot build an instrument for {instrument_id} from the gateway's contract: {exc}"
+        ) from None
     if instrument.id != instrument_id:
         raise MarketDataError(f"the gateway resolved {instrument_id} to {instrument.id}")
     return ib_contract_for_requests(found.contract, fields), instrument

@@ -38,7 +38,11 @@ def import_bars_file(path: str | Path, instrument_id: str, bar_spec: str, catalo
     if assumed:
         store_instrument(catalog, instrument)
     return ImportResult(
-        bar_type=bar_type, rows=len(bars), written=result.written, already_stored=result.already_stored,
-        first=pd.Timestamp(bars[0].ts_event, tz="UTC"), last=pd.Timestamp(bars[-1].ts_event, tz="UTC"),
+        bar_type=bar_type,
+        rows=len(bars),
+        written=result.written,
+        already_stored=result.already_stored,
+        first=pd.Timestamp(bars[0].ts_event, tz="UTC"),
+        last=pd.Timestamp(bars[-1].ts_event, tz="UTC"),
         instrument_assumed=assumed,
     )

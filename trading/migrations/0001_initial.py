@@ -4,22 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ConsolePermission',
+            name="ConsolePermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
             ],
             options={
-                'permissions': [('view_console', 'Can view the operations console'), ('operate_paper', 'Can start, stop and kill paper sessions'), ('operate_live', 'Can start, stop and kill live sessions')],
-                'managed': False,
-                'default_permissions': (),
+                "permissions": [
+                    ("view_console", "Can view the operations console"),
+                    ("operate_paper", "Can start, stop and kill paper sessions"),
+                    ("operate_live", "Can start, stop and kill live sessions"),
+                ],
+                "managed": False,
+                "default_permissions": (),
             },
         ),
     ]

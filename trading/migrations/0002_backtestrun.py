@@ -5,42 +5,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trading', '0001_initial'),
+        ("trading", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BacktestRun',
+            name="BacktestRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor', models.CharField(help_text='Who started it: user:<name>, cli:<os-user>@<host> or system:<component>.', max_length=200)),
-                ('strategy', models.CharField(db_index=True, max_length=100)),
-                ('instrument_id', models.CharField(db_index=True, help_text='SYMBOL.VENUE, e.g. QQQ.NASDAQ.', max_length=64)),
-                ('bar_spec', models.CharField(help_text='As Nautilus spells it, e.g. 1-DAY-LAST.', max_length=40)),
-                ('params', models.JSONField(default=dict, help_text='The strategy parameters used, defaults included.')),
-                ('costs', models.JSONField(default=dict, help_text='Capital, commission and slippage settings.')),
-                ('requested_start', models.DateField(blank=True, null=True)),
-                ('requested_end', models.DateField(blank=True, null=True)),
-                ('data_start', models.DateTimeField(help_text='Close time (ts_init) of the first bar used.')),
-                ('data_end', models.DateTimeField(help_text='Close time (ts_init) of the last bar used.')),
-                ('bar_count', models.PositiveIntegerField()),
-                ('code_hash', models.CharField(help_text="Hash of the strategy's code and its project dependencies.", max_length=64)),
-                ('trade_count', models.PositiveIntegerField()),
-                ('total_return', models.FloatField()),
-                ('cagr', models.FloatField(blank=True, null=True)),
-                ('sharpe', models.FloatField(blank=True, null=True)),
-                ('max_drawdown', models.FloatField()),
-                ('metrics', models.JSONField(default=dict)),
-                ('trades', models.JSONField(default=list, help_text='Round trips: entry/exit time (ns), prices, quantity, P&L.')),
-                ('equity_curve', models.JSONField(default=list, help_text='[[epoch_ms, equity], ...], thinned to at most 5,000 points.')),
-                ('duration_seconds', models.FloatField(help_text='Wall time of the run, loading and storing included.')),
-                ('sweep', models.CharField(blank=True, db_index=True, help_text='Label shared by the runs of one sweep.', max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.CharField(
+                        help_text="Who started it: user:<name>, cli:<os-user>@<host> or system:<component>.",
+                        max_length=200,
+                    ),
+                ),
+                ("strategy", models.CharField(db_index=True, max_length=100)),
+                (
+                    "instrument_id",
+                    models.CharField(db_index=True, help_text="SYMBOL.VENUE, e.g. QQQ.NASDAQ.", max_length=64),
+                ),
+                ("bar_spec", models.CharField(help_text="As Nautilus spells it, e.g. 1-DAY-LAST.", max_length=40)),
+                (
+                    "params",
+                    models.JSONField(default=dict, help_text="The strategy parameters used, defaults included."),
+                ),
+                ("costs", models.JSONField(default=dict, help_text="Capital, commission and slippage settings.")),
+                ("requested_start", models.DateField(blank=True, null=True)),
+                ("requested_end", models.DateField(blank=True, null=True)),
+                ("data_start", models.DateTimeField(help_text="Close time (ts_init) of the first bar used.")),
+                ("data_end", models.DateTimeField(help_text="Close time (ts_init) of the last bar used.")),
+                ("bar_count", models.PositiveIntegerField()),
+                (
+                    "code_hash",
+                    models.CharField(
+                        help_text="Hash of the strategy's code and its project dependencies.", max_length=64
+                    ),
+                ),
+                ("trade_count", models.PositiveIntegerField()),
+                ("total_return", models.FloatField()),
+                ("cagr", models.FloatField(blank=True, null=True)),
+                ("sharpe", models.FloatField(blank=True, null=True)),
+                ("max_drawdown", models.FloatField()),
+                ("metrics", models.JSONField(default=dict)),
+                (
+                    "trades",
+                    models.JSONField(
+                        default=list, help_text="Round trips: entry/exit time (ns), prices, quantity, P&L."
+                    ),
+                ),
+                (
+                    "equity_curve",
+                    models.JSONField(
+                        default=list, help_text="[[epoch_ms, equity], ...], thinned to at most 5,000 points."
+                    ),
+                ),
+                (
+                    "duration_seconds",
+                    models.FloatField(help_text="Wall time of the run, loading and storing included."),
+                ),
+                (
+                    "sweep",
+                    models.CharField(
+                        blank=True, db_index=True, help_text="Label shared by the runs of one sweep.", max_length=64
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

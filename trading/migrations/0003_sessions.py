@@ -5,56 +5,91 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trading', '0002_backtestrun'),
+        ("trading", "0002_backtestrun"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TradingSession',
+            name="TradingSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('environment', models.CharField(choices=[('paper', 'Paper'), ('live', 'Live')], db_index=True, max_length=8)),
-                ('account_id', models.CharField(max_length=32)),
-                ('sleeves', models.JSONField(help_text='[{strategy, instrument_id, bar_spec, params, code_hash}, ...]')),
-                ('risk_caps', models.JSONField(help_text='The caps in force: max_notional_per_order, max_order_submit_rate.')),
-                ('approvals', models.JSONField(blank=True, default=list, help_text='Live only: the approval behind each sleeve.')),
-                ('started_by', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('starting', 'Starting'), ('running', 'Running'), ('stopping', 'Stopping'), ('stopped', 'Stopped'), ('killed', 'Killed'), ('failed', 'Failed'), ('lost', 'Lost')], db_index=True, default='starting', max_length=10)),
-                ('stop_reason', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('stopped_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_owner', models.CharField(blank=True, max_length=200)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('host', models.CharField(blank=True, max_length=200)),
-                ('pid', models.IntegerField(blank=True, null=True)),
-                ('stop_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('kill_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('kill_flatten', models.BooleanField(default=False)),
-                ('kill_reason', models.CharField(blank=True, max_length=500)),
-                ('kill_requested_by', models.CharField(blank=True, max_length=200)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "environment",
+                    models.CharField(choices=[("paper", "Paper"), ("live", "Live")], db_index=True, max_length=8),
+                ),
+                ("account_id", models.CharField(max_length=32)),
+                (
+                    "sleeves",
+                    models.JSONField(help_text="[{strategy, instrument_id, bar_spec, params, code_hash}, ...]"),
+                ),
+                (
+                    "risk_caps",
+                    models.JSONField(help_text="The caps in force: max_notional_per_order, max_order_submit_rate."),
+                ),
+                (
+                    "approvals",
+                    models.JSONField(blank=True, default=list, help_text="Live only: the approval behind each sleeve."),
+                ),
+                ("started_by", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("starting", "Starting"),
+                            ("running", "Running"),
+                            ("stopping", "Stopping"),
+                            ("stopped", "Stopped"),
+                            ("killed", "Killed"),
+                            ("failed", "Failed"),
+                            ("lost", "Lost"),
+                        ],
+                        db_index=True,
+                        default="starting",
+                        max_length=10,
+                    ),
+                ),
+                ("stop_reason", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("stopped_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_owner", models.CharField(blank=True, max_length=200)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("host", models.CharField(blank=True, max_length=200)),
+                ("pid", models.IntegerField(blank=True, null=True)),
+                ("stop_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("kill_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("kill_flatten", models.BooleanField(default=False)),
+                ("kill_reason", models.CharField(blank=True, max_length=500)),
+                ("kill_requested_by", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['environment', 'status'], name='trading_tra_environ_a6f9a4_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["environment", "status"], name="trading_tra_environ_a6f9a4_idx")],
             },
         ),
         migrations.CreateModel(
-            name='SessionEvent',
+            name="SessionEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('environment', models.CharField(choices=[('paper', 'Paper'), ('live', 'Live')], max_length=8)),
-                ('kind', models.CharField(db_index=True, max_length=16)),
-                ('ts', models.DateTimeField()),
-                ('payload', models.JSONField(default=dict)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='trading.tradingsession')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("environment", models.CharField(choices=[("paper", "Paper"), ("live", "Live")], max_length=8)),
+                ("kind", models.CharField(db_index=True, max_length=16)),
+                ("ts", models.DateTimeField()),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="trading.tradingsession"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['session', 'id'], name='trading_ses_session_d13cd6_idx'), models.Index(fields=['environment', 'id'], name='trading_ses_environ_e40e02_idx')],
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(fields=["session", "id"], name="trading_ses_session_d13cd6_idx"),
+                    models.Index(fields=["environment", "id"], name="trading_ses_environ_e40e02_idx"),
+                ],
             },
         ),
     ]

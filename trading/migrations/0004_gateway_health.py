@@ -4,29 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trading', '0003_sessions'),
+        ("trading", "0003_sessions"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GatewayHealth',
+            name="GatewayHealth",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('environment', models.CharField(choices=[('paper', 'Paper'), ('live', 'Live')], max_length=8, unique=True)),
-                ('healthy', models.BooleanField(help_text='Null until the first check.', null=True)),
-                ('checked_at', models.DateTimeField(blank=True, help_text='When the latest check finished.', null=True)),
-                ('changed_at', models.DateTimeField(blank=True, help_text='When `healthy` last changed.', null=True)),
-                ('message', models.CharField(blank=True, help_text='One line: why the gateway is broken.', max_length=500)),
-                ('managed_accounts', models.JSONField(blank=True, default=list)),
-                ('down_at', models.DateTimeField(blank=True, help_text='When the latest healthy→broken transition was seen.', null=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, help_text='When an operator acknowledged the latest broken transition.', null=True)),
-                ('acknowledged_by', models.CharField(blank=True, max_length=200)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "environment",
+                    models.CharField(choices=[("paper", "Paper"), ("live", "Live")], max_length=8, unique=True),
+                ),
+                ("healthy", models.BooleanField(help_text="Null until the first check.", null=True)),
+                (
+                    "checked_at",
+                    models.DateTimeField(blank=True, help_text="When the latest check finished.", null=True),
+                ),
+                ("changed_at", models.DateTimeField(blank=True, help_text="When `healthy` last changed.", null=True)),
+                (
+                    "message",
+                    models.CharField(blank=True, help_text="One line: why the gateway is broken.", max_length=500),
+                ),
+                ("managed_accounts", models.JSONField(blank=True, default=list)),
+                (
+                    "down_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When the latest healthy→broken transition was seen.", null=True
+                    ),
+                ),
+                (
+                    "acknowledged_at",
+                    models.DateTimeField(
+                        blank=True, help_text="When an operator acknowledged the latest broken transition.", null=True
+                    ),
+                ),
+                ("acknowledged_by", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'verbose_name_plural': 'gateway health',
-                'ordering': ['environment'],
+                "verbose_name_plural": "gateway health",
+                "ordering": ["environment"],
             },
         ),
     ]

@@ -50,8 +50,9 @@ def send_alert(kind: str, environment: str, message: str, details: dict | None =
         return False
     try:
         data = json.dumps(alert_body(kind, environment, message, details), default=str).encode()
-        request = urllib.request.Request(url, data=data, method="POST",
-                                         headers={"Content-Type": "application/json", "User-Agent": "ats-monitor"})
+        request = urllib.request.Request(
+            url, data=data, method="POST", headers={"Content-Type": "application/json", "User-Agent": "ats-monitor"}
+        )
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
             response.read(1024)
         return True

@@ -16,10 +16,12 @@ class GatewayHealth(models.Model):
     managed_accounts = models.JSONField(default=list, blank=True)
     # A flap (down and up again between two page loads) must still reach an operator, so the banner follows the
     # latest healthy→broken transition, not the current state.
-    down_at = models.DateTimeField(null=True, blank=True,
-                                   help_text="When the latest healthy→broken transition was seen.")
-    acknowledged_at = models.DateTimeField(null=True, blank=True,
-                                           help_text="When an operator acknowledged the latest broken transition.")
+    down_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the latest healthy→broken transition was seen."
+    )
+    acknowledged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an operator acknowledged the latest broken transition."
+    )
     acknowledged_by = models.CharField(max_length=200, blank=True)
 
     class Meta:

@@ -76,8 +76,9 @@ def account_problem(gateway: GatewayConfig, accounts: list[str]) -> str:
     if not gateway.account_id:
         return f"no {gateway.environment} account is configured to check the gateway at {where} against"
     if gateway.account_id not in accounts:
-        return (f"account {gateway.account_id} is not managed by the gateway at {where} "
-                f"(it manages {', '.join(accounts)})")
+        return (
+            f"account {gateway.account_id} is not managed by the gateway at {where} (it manages {', '.join(accounts)})"
+        )
     return ""
 
 
@@ -99,8 +100,13 @@ class GatewayProbe:
         self._errors: list[int] = []
 
     def _broken(self, message: str, reason: str, accounts=(), **details) -> CheckResult:
-        return CheckResult(self.gateway.environment, False, message, tuple(accounts),
-                           {"reason": reason, "address": self.where, **details})
+        return CheckResult(
+            self.gateway.environment,
+            False,
+            message,
+            tuple(accounts),
+            {"reason": reason, "address": self.where, **details},
+        )
 
     def _on_disconnected(self) -> None:
         if self._quiet:
@@ -113,8 +119,9 @@ class GatewayProbe:
             self._errors.append(code)
         if code == CONNECTIVITY_LOST:
             self._connectivity_lost = True
-            self._note = self._broken(f"the gateway at {self.where} lost its connection to IB (1100)",
-                                      "connectivity", code=code)
+            self._note = self._broken(
+                f"the gateway at {self.where} lost its connection to IB (1100)", "connectivity", code=code
+            )
             self.wake.set()
         elif code in CONNECTIVITY_RESTORED:
             self._connectivity_lost = False
@@ -138,29 +145,36 @@ class GatewayProbe:
         self._connectivity_lost = False  # a fresh API session: only codes sent on it count
         self._quiet = True
         try:
-            await self.ib.connectAsync(self.gateway.host, self.gateway.port, clientId=self.client_id,
-                                       timeout=self.timeout, readonly=True, fetchFields=StartupFetchNONE)
+            await self.ib.connectAsync(
+                self.gateway.host,
+                self.gateway.port,
+                clientId=self.client_id,
+                timeout=self.timeout,
+                readonly=True,
+                fetchFields=StartupFetchNONE,
+            )
             return None
         except ConnectionRefusedError:
             return self._broken(f"connection refused at {self.where}: no gateway is listening", "refused")
         except TimeoutError:
             if CLIENT_ID_IN_USE in self._errors:
                 return self._client_id_in_use()
-            return self._broken(f"no API handshake from {self.where} within {self.timeout:g}s: gateway silent or hung",
-                                "timeout")
+            return self._broken(
+                f"no API handshake from {self.where} within {self.timeout:g}s: gateway silent or hung", "timeout"
+            )
         except ConnectionError:
             if CLIENT_ID_IN_USE in self._errors:
                 return self._client_id_in_use()
-            return self._broken(f"the gateway at {self.where} closed the API connection during the handshake",
-                                "closed")
+            return self._broken(f"the gateway at {self.where} closed the API connection during the handshake", "closed")
         except OSError as exc:
             return self._broken(f"cannot connect to {self.where}: {exc.strerror or type(exc).__name__}", "unreachable")
         finally:
             self._quiet = False
 
     def _client_id_in_use(self) -> CheckResult:
-        return self._broken(f"client id {self.client_id} is already in use at {self.where} (another monitor?)",
-                            "client-id-in-use")
+        return self._broken(
+            f"client id {self.client_id} is already in use at {self.where} (another monitor?)", "client-id-in-use"
+        )
 
     async def check(self) -> CheckResult:
         """Connect if needed, ask the time, and judge the managed accounts and the connectivity codes seen."""
@@ -172,8 +186,9 @@ class GatewayProbe:
             await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), self.timeout)
         except TimeoutError:
             self.close()  # a hung gateway: start over with a fresh connection next time
-            return self._broken(f"the gateway at {self.where} did not answer within {self.timeout:g}s (silent or hung)",
-                                "silent")
+            return self._broken(
+                f"the gateway at {self.where} did not answer within {self.timeout:g}s (silent or hung)", "silent"
+            )
         except ConnectionError:
             return self._broken(f"the gateway at {self.where} dropped the API connection", "dropped")
         accounts = list(self.ib.managedAccounts())
@@ -181,8 +196,12 @@ class GatewayProbe:
         if problem:
             return self._broken(problem, "accounts", accounts)
         if self._connectivity_lost:
-            return self._broken(f"the gateway at {self.where} lost its connection to IB (1100) and has not "
-                                "reported it restored", "connectivity", accounts, code=CONNECTIVITY_LOST)
+            return self._broken(
+                f"the gateway at {self.where} lost its connection to IB (1100) and has not reported it restored",
+                "connectivity",
+                accounts,
+                code=CONNECTIVITY_LOST,
+            )
         return CheckResult(self.gateway.environment, True, "", tuple(accounts), {"address": self.where})
 
 
@@ -214,16 +233,28 @@ def _close_db() -> None:
 
 def record_result(result: CheckResult):
     """Store one check result (sync; for the ORM thread)."""
-    return _with_fresh_connection(do_record_check, result.environment, result.healthy, result.message,
-                                  list(result.managed_accounts), result.details)
+    return _with_fresh_connection(
+        do_record_check,
+        result.environment,
+        result.healthy,
+        result.message,
+        list(result.managed_accounts),
+        result.details,
+    )
 
 
 class GatewayMonitor:
     """Watches every configured gateway and reaps lost sessions, until stop() is called."""
 
-    def __init__(self, gateways: list[GatewayConfig] | None = None, *, interval: float = DEFAULT_INTERVAL,
-                 timeout: float = DEFAULT_TIMEOUT, client_ids: dict[str, int] | None = None,
-                 reap_sessions: bool = True):
+    def __init__(
+        self,
+        gateways: list[GatewayConfig] | None = None,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        timeout: float = DEFAULT_TIMEOUT,
+        client_ids: dict[str, int] | None = None,
+        reap_sessions: bool = True,
+    ):
         if interval <= 0 or timeout <= 0:
             raise ValueError("interval and timeout must be positive")
         self.gateways = list(gateways) if gateways is not None else configured_gateways()

@@ -27,16 +27,20 @@ def gateway_states() -> list[dict]:
         health = rows.get(environment) or GatewayHealth(environment=environment)
         stale = health.checked_at is None or now - health.checked_at > STALE_AFTER
         gateway = settings.ATS.gateway(environment)
-        states.append({
-            "environment": environment,
-            "healthy": health.healthy,
-            "message": health.message if health.healthy is not None else "never checked: is monitor_gateways running?",
-            "checked_at": health.checked_at,
-            "changed_at": health.changed_at,
-            "down_at": health.down_at,
-            "needs_ack": health.needs_ack,
-            "stale": stale,
-            "managed_accounts": health.managed_accounts,
-            "address": f"{gateway.host}:{gateway.port}",
-        })
+        states.append(
+            {
+                "environment": environment,
+                "healthy": health.healthy,
+                "message": health.message
+                if health.healthy is not None
+                else "never checked: is monitor_gateways running?",
+                "checked_at": health.checked_at,
+                "changed_at": health.changed_at,
+                "down_at": health.down_at,
+                "needs_ack": health.needs_ack,
+                "stale": stale,
+                "managed_accounts": health.managed_accounts,
+                "address": f"{gateway.host}:{gateway.port}",
+            }
+        )
     return states

@@ -34,8 +34,13 @@ def _check_environment(environment: str) -> None:
         raise ValueError(f"unknown environment {environment!r}: expected paper or live")
 
 
-def do_record_check(environment: str, healthy: bool, message: str = "",
-                    managed_accounts: list[str] | None = None, details: dict | None = None) -> GatewayHealth:
+def do_record_check(
+    environment: str,
+    healthy: bool,
+    message: str = "",
+    managed_accounts: list[str] | None = None,
+    details: dict | None = None,
+) -> GatewayHealth:
     """Store one check's outcome; on a transition audit it, then (after commit) publish it and post the webhook."""
     _check_environment(environment)
     message = "" if healthy else one_line(message) or "broken (no reason given)"
@@ -55,10 +60,20 @@ def do_record_check(environment: str, healthy: bool, message: str = "",
             health.down_at = now
         health.save()
         if went_down or came_up:
-            payload = {"environment": environment, "healthy": bool(healthy), "message": message,
-                       "previous": previous, "managed_accounts": health.managed_accounts, **(details or {})}
-            record(Action.GATEWAY_DOWN if went_down else Action.GATEWAY_UP, actor=MONITOR_ACTOR,
-                   target=f"gateway:{environment}", payload=payload)
+            payload = {
+                "environment": environment,
+                "healthy": bool(healthy),
+                "message": message,
+                "previous": previous,
+                "managed_accounts": health.managed_accounts,
+                **(details or {}),
+            }
+            record(
+                Action.GATEWAY_DOWN if went_down else Action.GATEWAY_UP,
+                actor=MONITOR_ACTOR,
+                target=f"gateway:{environment}",
+                payload=payload,
+            )
             transaction.on_commit(lambda: announce_transition(health, previous, details or {}))
     return health
 
@@ -66,19 +81,38 @@ def do_record_check(environment: str, healthy: bool, message: str = "",
 def announce_transition(health: GatewayHealth, previous: bool | None, details: dict) -> None:
     """Tell the pages (telemetry) and the operators (webhook) about a transition; never raises."""
     environment, kind = health.environment, "gateway_up" if health.healthy else "gateway_down"
-    text = (f"{environment} gateway is healthy again" if health.healthy
-            else f"{environment} gateway is broken: {health.message}")
-    event = {"kind": "gateway", "transition": "up" if health.healthy else "down", "environment": environment,
-             "healthy": health.healthy, "message": health.message, "previous": previous,
-             "changed_at": health.changed_at.isoformat(), "ts": health.changed_at.isoformat(),
-             "needs_ack": health.needs_ack}
+    text = (
+        f"{environment} gateway is healthy again"
+        if health.healthy
+        else f"{environment} gateway is broken: {health.message}"
+    )
+    event = {
+        "kind": "gateway",
+        "transition": "up" if health.healthy else "down",
+        "environment": environment,
+        "healthy": health.healthy,
+        "message": health.message,
+        "previous": previous,
+        "changed_at": health.changed_at.isoformat(),
+        "ts": health.changed_at.isoformat(),
+        "needs_ack": health.needs_ack,
+    }
     try:
         publish(environment, event)
     except Exception:  # the pages resync from GatewayHealth; an alert must still go out
         log.warning("%s gateway: channel-layer publish failed", environment, exc_info=True)
     (log.info if health.healthy else log.error)("%s", text)
-    send_alert(kind, environment, text, {"message": health.message, "changed_at": health.changed_at.isoformat(),
-                                         "managed_accounts": health.managed_accounts, **details})
+    send_alert(
+        kind,
+        environment,
+        text,
+        {
+            "message": health.message,
+            "changed_at": health.changed_at.isoformat(),
+            "managed_accounts": health.managed_accounts,
+            **details,
+        },
+    )
 
 
 def do_acknowledge(environment: str, actor: str) -> GatewayHealth:
@@ -91,21 +125,39 @@ def do_acknowledge(environment: str, actor: str) -> GatewayHealth:
         if not health.needs_ack:
             raise AcknowledgeRefused(
                 f"nothing to acknowledge: the {environment} gateway outage of {health.down_at:%Y-%m-%d %H:%M:%S} UTC "
-                f"was acknowledged by {health.acknowledged_by or 'someone'} already")
+                f"was acknowledged by {health.acknowledged_by or 'someone'} already"
+            )
         health.acknowledged_at, health.acknowledged_by = timezone.now(), actor
         health.save(update_fields=["acknowledged_at", "acknowledged_by"])
-        record(Action.GATEWAY_CONNECTIVITY, actor=actor, target=f"gateway:{environment}",
-               payload={"acknowledged": True, "down_at": health.down_at.isoformat(), "healthy": health.healthy,
-                        "message": health.message})
+        record(
+            Action.GATEWAY_CONNECTIVITY,
+            actor=actor,
+            target=f"gateway:{environment}",
+            payload={
+                "acknowledged": True,
+                "down_at": health.down_at.isoformat(),
+                "healthy": health.healthy,
+                "message": health.message,
+            },
+        )
     return health
 
 
 def alert_lost_session(session, reason: str) -> None:
     """The reaper's alert for one session marked lost: the webhook (the audit entry is the reaper's own)."""
-    send_alert("session_lost", session.environment,
-               f"{session.environment} session #{session.pk} lost: {reason}; it is not restarted",
-               {"session": session.pk, "account_id": session.account_id, "reason": reason,
-                "lease_owner": session.lease_owner, "host": session.host, "pid": session.pid})
+    send_alert(
+        "session_lost",
+        session.environment,
+        f"{session.environment} session #{session.pk} lost: {reason}; it is not restarted",
+        {
+            "session": session.pk,
+            "account_id": session.account_id,
+            "reason": reason,
+            "lease_owner": session.lease_owner,
+            "host": session.host,
+            "pid": session.pid,
+        },
+    )
 
 
 def do_reap_lost_sessions() -> list[int]:

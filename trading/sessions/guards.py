@@ -24,8 +24,12 @@ class Sleeve:
     params: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"strategy": self.strategy, "instrument_id": self.instrument_id, "bar_spec": self.bar_spec,
-                "params": self.params}
+        return {
+            "strategy": self.strategy,
+            "instrument_id": self.instrument_id,
+            "bar_spec": self.bar_spec,
+            "params": self.params,
+        }
 
 
 def check_environment(environment: str) -> None:
@@ -84,11 +88,17 @@ def check_live_approvals(sleeves: list[Sleeve]) -> list[dict]:
         gate = may_trade_live(sleeve.strategy, sleeve.instrument_id, current_code_hash=current)
         if not gate.allowed:
             raise SessionRefused(f"live refused: {gate.reason}")
-        summary.append({
-            "strategy": sleeve.strategy, "instrument_id": sleeve.instrument_id, "approval_id": gate.approval.pk,
-            "approved_by": gate.approval.decided_by, "approved_at": gate.approval.created_at.isoformat(),
-            "note": gate.approval.note, "code_hash": current,
-        })
+        summary.append(
+            {
+                "strategy": sleeve.strategy,
+                "instrument_id": sleeve.instrument_id,
+                "approval_id": gate.approval.pk,
+                "approved_by": gate.approval.decided_by,
+                "approved_at": gate.approval.created_at.isoformat(),
+                "note": gate.approval.note,
+                "code_hash": current,
+            }
+        )
     return summary
 
 

@@ -49,6 +49,7 @@ def never_raise(handler):
     wrapped.__name__ = handler.__name__
     return wrapped
 
+
 POLL_SECONDS = 0.1  # how often the supervisor looks for a kill or stop request (the kill switch's latency)
 HEARTBEAT_SECONDS = 2.0
 START_TIMEOUT_SECONDS = float(os.environ.get("ATS_SESSION_START_TIMEOUT", "90"))
@@ -63,7 +64,13 @@ START_STAGES = {
     "_await_execution_reconciliation": "execution state could not be reconciled with the broker",
     "_await_portfolio_initialization": "the portfolio did not initialize in time",
 }
-CONNECTIVITY_CODES = {1100, 1101, 1102, 1300, 2110}  # IB: connectivity lost / restored (data kept or lost) / reset  # how often the positions and working orders known to the node are published
+CONNECTIVITY_CODES = {
+    1100,
+    1101,
+    1102,
+    1300,
+    2110,
+}  # IB: connectivity lost / restored (data kept or lost) / reset  # how often the positions and working orders known to the node are published
 
 
 def host_checks(session: TradingSession) -> None:
@@ -74,8 +81,9 @@ def host_checks(session: TradingSession) -> None:
         if code_hash(sleeve["strategy"]) != sleeve["code_hash"]:
             raise SessionRefused(f"{sleeve['strategy']} code changed since the session was created; start a new one")
     if session.environment == Environment.LIVE:
-        check_live_approvals([Sleeve(s["strategy"], s["instrument_id"], s["bar_spec"], s["params"])
-                              for s in session.sleeves])
+        check_live_approvals(
+            [Sleeve(s["strategy"], s["instrument_id"], s["bar_spec"], s["params"]) for s in session.sleeves]
+        )
 
 
 def run_session(session_id: int) -> str:
@@ -84,8 +92,12 @@ def run_session(session_id: int) -> str:
     session = services.acquire_lease(session_id, owner)  # SessionRefused when hosted elsewhere or finished
     actor = system_actor(f"session-{session_id}")
     if session.kill_requested_at:
-        services.do_finish_session(session_id, SessionStatus.KILLED, f"killed before start: {session.kill_reason}",
-                                   session.kill_requested_by or actor)
+        services.do_finish_session(
+            session_id,
+            SessionStatus.KILLED,
+            f"killed before start: {session.kill_reason}",
+            session.kill_requested_by or actor,
+        )
         return SessionStatus.KILLED
     gateway = settings.ATS.gateway(session.environment)
     gateway = type(gateway)(gateway.environment, gateway.host, gateway.port, session.account_id)
@@ -96,8 +108,10 @@ def run_session(session_id: int) -> str:
         try:
             accounts = managed_accounts(gateway, client_ids(session_id)[2])
         except Exception as exc:  # connection refused, timeout: the gateway is not there
-            raise SessionRefused(f"cannot reach the {session.environment} gateway at {gateway.host}:{gateway.port}: "
-                                 f"{type(exc).__name__} {exc}".strip()) from None
+            raise SessionRefused(
+                f"cannot reach the {session.environment} gateway at {gateway.host}:{gateway.port}: "
+                f"{type(exc).__name__} {exc}".strip()
+            ) from None
         check_gateway_accounts(session.environment, session.account_id, accounts)
     except SessionRefused as exc:
         record(Action.SESSION_REFUSED, actor=actor, target=f"session:{session_id}", payload={"reason": str(exc)})
@@ -143,9 +157,13 @@ class SessionHost:
         self.sink.emit("status", {"status": SessionStatus.STARTING, "message": "building node"})
         try:
             caps = self.session.risk_caps
-            config = node_config(self.session_id, self.gateway,
-                                 sorted({s["instrument_id"] for s in self.session.sleeves}),
-                                 caps["max_order_submit_rate"], log_level=os.environ.get("ATS_NODE_LOG_LEVEL", "INFO"))
+            config = node_config(
+                self.session_id,
+                self.gateway,
+                sorted({s["instrument_id"] for s in self.session.sleeves}),
+                caps["max_order_submit_rate"],
+                log_level=os.environ.get("ATS_NODE_LOG_LEVEL", "INFO"),
+            )
             self.node = build_node(config)
             self._add_strategies()
             self._install_gate(Decimal(caps["max_notional_per_order"]))
@@ -192,8 +210,13 @@ class SessionHost:
         claimed = set()
         for index, sleeve in enumerate(self.session.sleeves, start=1):
             strategy_class, _ = load_strategy(sleeve["strategy"])
-            config = build_config(sleeve["strategy"], sleeve["instrument_id"], sleeve["bar_spec"], sleeve["params"],
-                                  order_id_tag=f"{index:03d}")
+            config = build_config(
+                sleeve["strategy"],
+                sleeve["instrument_id"],
+                sleeve["bar_spec"],
+                sleeve["params"],
+                order_id_tag=f"{index:03d}",
+            )
             if config.instrument_id not in claimed:
                 # Orders and positions found at the broker on reconciliation (e.g. after a crash) belong to the
                 # instrument's first sleeve, so it manages them instead of entering again on top of them.
@@ -202,8 +225,11 @@ class SessionHost:
             strategy = strategy_class(config)
             self.node.trader.add_strategy(strategy)
             self.strategies.append(strategy)
-            self.sleeve_of[str(strategy.id)] = {"index": index, "strategy": sleeve["strategy"],
-                                                "instrument_id": sleeve["instrument_id"]}
+            self.sleeve_of[str(strategy.id)] = {
+                "index": index,
+                "strategy": sleeve["strategy"],
+                "instrument_id": sleeve["instrument_id"],
+            }
 
     # -- order gate and events -------------------------------------------------------------------------------------
 
@@ -212,28 +238,45 @@ class SessionHost:
 
         # The intent must be durable before the order may leave, so the event loop waits for this write. It runs on
         # a dedicated thread because Django refuses database calls from a thread that runs an event loop.
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"intent-audit-{self.session_id}",
-                                    initializer=_prepare_intent_connection)
+        writer = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"intent-audit-{self.session_id}", initializer=_prepare_intent_connection
+        )
 
         def audit_intent(order, notional):
             writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
 
         def write_intent(order, notional):
-            record(Action.ORDER_INTENT, actor=self.actor, target=f"session:{self.session_id}", payload={
-                "session": self.session_id, "sleeve": self.sleeve_of.get(str(order.strategy_id)),
-                "client_order_id": str(order.client_order_id), "instrument_id": str(order.instrument_id),
-                "side": str(order.side_string()), "quantity": str(order.quantity),
-                "order_type": order.type_string() if hasattr(order, "type_string") else str(order.order_type),
-                "price": str(order.price) if order.has_price else None,
-                "notional": str(notional) if notional is not None else None,
-            })
+            record(
+                Action.ORDER_INTENT,
+                actor=self.actor,
+                target=f"session:{self.session_id}",
+                payload={
+                    "session": self.session_id,
+                    "sleeve": self.sleeve_of.get(str(order.strategy_id)),
+                    "client_order_id": str(order.client_order_id),
+                    "instrument_id": str(order.instrument_id),
+                    "side": str(order.side_string()),
+                    "quantity": str(order.quantity),
+                    "order_type": order.type_string() if hasattr(order, "type_string") else str(order.order_type),
+                    "price": str(order.price) if order.has_price else None,
+                    "notional": str(notional) if notional is not None else None,
+                },
+            )
 
         def on_denied(order, reason, numbers):
             # Audited here with the rule and numbers; the OrderDenied event follows as telemetry only.
-            self.sink.emit("order", {"event": "OrderDenied", "client_order_id": str(order.client_order_id),
-                                     "instrument_id": str(order.instrument_id), "reason": reason, **numbers,
-                                     "sleeve": self.sleeve_of.get(str(order.strategy_id))},
-                           audit_action=Action.ORDER_DENIED)
+            self.sink.emit(
+                "order",
+                {
+                    "event": "OrderDenied",
+                    "client_order_id": str(order.client_order_id),
+                    "instrument_id": str(order.instrument_id),
+                    "reason": reason,
+                    **numbers,
+                    "sleeve": self.sleeve_of.get(str(order.strategy_id)),
+                },
+                audit_action=Action.ORDER_DENIED,
+            )
 
         self.gate = OrderGate(self.node.kernel, max_notional, audit_intent, on_denied)
         self.gate.install()
@@ -263,17 +306,28 @@ class SessionHost:
         """Surface the gateway's connectivity codes (1100 lost, 1101/1102 restored, ...) as telemetry and audit."""
         kernel = self.node.kernel
         engines = (kernel.exec_engine, kernel.data_engine)
-        clients = {id(c): c for engine in engines for adapter in engine._clients.values()
-                   if (c := getattr(adapter, "_client", None)) is not None}
+        clients = {
+            id(c): c
+            for engine in engines
+            for adapter in engine._clients.values()
+            if (c := getattr(adapter, "_client", None)) is not None
+        }
         for client in clients.values():
             original = client.process_error
 
             async def process_error(*, _original=original, _client_id=client._client_id, **kwargs):
                 code = kwargs.get("error_code")
                 if code in CONNECTIVITY_CODES:
-                    self.sink.emit("health", {"code": code, "message": str(kwargs.get("error_string", ""))[:300],
-                                              "client_id": _client_id, "connected": code in (1101, 1102)},
-                                   audit_action=Action.GATEWAY_CONNECTIVITY)
+                    self.sink.emit(
+                        "health",
+                        {
+                            "code": code,
+                            "message": str(kwargs.get("error_string", ""))[:300],
+                            "client_id": _client_id,
+                            "connected": code in (1101, 1102),
+                        },
+                        audit_action=Action.GATEWAY_CONNECTIVITY,
+                    )
                 await _original(**kwargs)
 
             # The IB client's wrapper looks process_error up on the instance for every error it dispatches.
@@ -292,12 +346,18 @@ class SessionHost:
 
     @never_raise
     def _on_position_event(self, event) -> None:
-        self.sink.emit("position", {
-            "event": type(event).__name__, "instrument_id": str(event.instrument_id),
-            "strategy_id": str(event.strategy_id), "signed_qty": float(event.signed_qty),
-            "avg_px_open": float(event.avg_px_open), "realized_pnl": str(event.realized_pnl),
-            "unrealized_pnl": str(event.unrealized_pnl),
-        })
+        self.sink.emit(
+            "position",
+            {
+                "event": type(event).__name__,
+                "instrument_id": str(event.instrument_id),
+                "strategy_id": str(event.strategy_id),
+                "signed_qty": float(event.signed_qty),
+                "avg_px_open": float(event.avg_px_open),
+                "realized_pnl": str(event.realized_pnl),
+                "unrealized_pnl": str(event.unrealized_pnl),
+            },
+        )
 
     @never_raise
     def _on_account_event(self, event) -> None:
@@ -306,9 +366,18 @@ class SessionHost:
 
     @never_raise
     def _on_bar(self, bar) -> None:
-        self.sink.emit("bar", {"bar_type": str(bar.bar_type), "ts": bar.ts_event, "open": float(bar.open),
-                               "high": float(bar.high), "low": float(bar.low), "close": float(bar.close),
-                               "volume": float(bar.volume)})
+        self.sink.emit(
+            "bar",
+            {
+                "bar_type": str(bar.bar_type),
+                "ts": bar.ts_event,
+                "open": float(bar.open),
+                "high": float(bar.high),
+                "low": float(bar.low),
+                "close": float(bar.close),
+                "volume": float(bar.volume),
+            },
+        )
 
     # -- supervision -------------------------------------------------------------------------------------------
 
@@ -346,8 +415,11 @@ class SessionHost:
                     self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "periodic")
                     last_snapshot = now
                 elif not running and now - started_at > START_TIMEOUT_SECONDS and not self.outcome:
-                    self._end(SessionStatus.FAILED, f"node did not start trading within {START_TIMEOUT_SECONDS:.0f}s "
-                                                    "(reconciliation failed or the gateway stopped answering)")
+                    self._end(
+                        SessionStatus.FAILED,
+                        f"node did not start trading within {START_TIMEOUT_SECONDS:.0f}s "
+                        "(reconciliation failed or the gateway stopped answering)",
+                    )
                 time.sleep(POLL_SECONDS)
         finally:
             close_old_connections()
@@ -356,26 +428,43 @@ class SessionHost:
         """Publish the positions and working orders the node holds (runs on the node's loop, where the cache is)."""
         try:
             cache = self.node.kernel.cache
-            self.sink.emit("snapshot", {
-                "reason": reason,
-                "positions": [{"instrument_id": str(p.instrument_id), "strategy_id": str(p.strategy_id),
-                               "signed_qty": float(p.signed_qty), "avg_px_open": float(p.avg_px_open)}
-                              for p in cache.positions_open()],
-                "working_orders": [{"client_order_id": str(o.client_order_id), "instrument_id": str(o.instrument_id),
-                                    "strategy_id": str(o.strategy_id), "side": o.side_string(),
-                                    "quantity": str(o.quantity), "type": o.type_string(),
-                                    "price": str(o.price) if o.has_price else None,
-                                    "venue_order_id": str(o.venue_order_id) if o.venue_order_id else None}
-                                   for o in cache.orders_open()],
-            })
+            self.sink.emit(
+                "snapshot",
+                {
+                    "reason": reason,
+                    "positions": [
+                        {
+                            "instrument_id": str(p.instrument_id),
+                            "strategy_id": str(p.strategy_id),
+                            "signed_qty": float(p.signed_qty),
+                            "avg_px_open": float(p.avg_px_open),
+                        }
+                        for p in cache.positions_open()
+                    ],
+                    "working_orders": [
+                        {
+                            "client_order_id": str(o.client_order_id),
+                            "instrument_id": str(o.instrument_id),
+                            "strategy_id": str(o.strategy_id),
+                            "side": o.side_string(),
+                            "quantity": str(o.quantity),
+                            "type": o.type_string(),
+                            "price": str(o.price) if o.has_price else None,
+                            "venue_order_id": str(o.venue_order_id) if o.venue_order_id else None,
+                        }
+                        for o in cache.orders_open()
+                    ],
+                },
+            )
         except Exception:
             log.exception("session %s: snapshot failed", self.session_id)
 
     def _abandon(self) -> None:
         """The node ignored the stop: record the outcome and end the process (nothing in it can be trusted)."""
         status, reason = self.outcome
-        log.error("session %s: node did not stop within %.0fs; exiting the host process", self.session_id,
-                  STOP_GRACE_SECONDS)
+        log.error(
+            "session %s: node did not stop within %.0fs; exiting the host process", self.session_id, STOP_GRACE_SECONDS
+        )
         self._finish(status, f"{reason} (node did not stop within {STOP_GRACE_SECONDS:.0f}s; host exited)")
         os._exit(3)
 
@@ -397,8 +486,11 @@ class SessionHost:
         from nautilus_trader.model.enums import TradingState
 
         session = await asyncio.to_thread(TradingSession.objects.get, pk=self.session_id)
-        self.outcome = (SessionStatus.KILLED, f"killed by {session.kill_requested_by}: {session.kill_reason}"
-                        + (" (halt and flatten)" if flatten else " (halt)"))
+        self.outcome = (
+            SessionStatus.KILLED,
+            f"killed by {session.kill_requested_by}: {session.kill_reason}"
+            + (" (halt and flatten)" if flatten else " (halt)"),
+        )
         risk = self.node.kernel.risk_engine
         risk.set_trading_state(TradingState.REDUCING if flatten else TradingState.HALTED)
         self.sink.emit("status", {"status": "halting", "flatten": flatten, "reason": session.kill_reason})
@@ -410,8 +502,14 @@ class SessionHost:
             await self._wait(lambda: not cache.positions_open(), FLATTEN_TIMEOUT_SECONDS)
             risk.set_trading_state(TradingState.HALTED)
         await self._wait(lambda: not cache.orders_open(), CANCEL_TIMEOUT_SECONDS)
-        self.sink.emit("status", {"status": "halted", "open_orders": len(cache.orders_open()),
-                                  "open_positions": len(cache.positions_open())})
+        self.sink.emit(
+            "status",
+            {
+                "status": "halted",
+                "open_orders": len(cache.orders_open()),
+                "open_positions": len(cache.positions_open()),
+            },
+        )
         await self.node.stop_async()
 
     def _cancel_everything(self) -> None:

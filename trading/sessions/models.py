@@ -31,8 +31,9 @@ class TradingSession(models.Model):
     risk_caps = models.JSONField(help_text="The caps in force: max_notional_per_order, max_order_submit_rate.")
     approvals = models.JSONField(default=list, blank=True, help_text="Live only: the approval behind each sleeve.")
     started_by = models.CharField(max_length=200)
-    status = models.CharField(max_length=10, choices=SessionStatus.choices, default=SessionStatus.STARTING,
-                              db_index=True)
+    status = models.CharField(
+        max_length=10, choices=SessionStatus.choices, default=SessionStatus.STARTING, db_index=True
+    )
     stop_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -27,12 +27,14 @@ def client_ids(session_id: int) -> tuple[int, int, int]:
     return base, base + 1, base + 2
 
 
-def node_config(session_id: int, gateway: GatewayConfig, instrument_ids: list[str], submit_rate: str,
-                log_level: str = "INFO") -> TradingNodeConfig:
+def node_config(
+    session_id: int, gateway: GatewayConfig, instrument_ids: list[str], submit_rate: str, log_level: str = "INFO"
+) -> TradingNodeConfig:
     """The node configuration for one session."""
     data_id, exec_id, _ = client_ids(session_id)
     provider = InteractiveBrokersInstrumentProviderConfig(
-        symbology_method=SymbologyMethod.IB_SIMPLIFIED, load_ids=frozenset(instrument_ids))
+        symbology_method=SymbologyMethod.IB_SIMPLIFIED, load_ids=frozenset(instrument_ids)
+    )
     return TradingNodeConfig(
         trader_id=f"ATS-{session_id:03d}",
         logging=LoggingConfig(log_level=log_level, log_colors=False),
@@ -44,15 +46,28 @@ def node_config(session_id: int, gateway: GatewayConfig, instrument_ids: list[st
             position_check_interval_secs=30.0,
         ),
         risk_engine=LiveRiskEngineConfig(max_order_submit_rate=submit_rate),
-        data_clients={IB: InteractiveBrokersDataClientConfig(
-            ibg_host=gateway.host, ibg_port=gateway.port, ibg_client_id=data_id, dockerized_gateway=None,
-            instrument_provider=provider)},
-        exec_clients={IB: InteractiveBrokersExecClientConfig(
-            ibg_host=gateway.host, ibg_port=gateway.port, ibg_client_id=exec_id, account_id=gateway.account_id,
-            # Reconcile every working order of the account, not only this client id's: orders placed from TWS or
-            # by an earlier node must be seen (and can be cancelled by the kill switch).
-            fetch_all_open_orders=True,
-            dockerized_gateway=None, instrument_provider=provider)},
+        data_clients={
+            IB: InteractiveBrokersDataClientConfig(
+                ibg_host=gateway.host,
+                ibg_port=gateway.port,
+                ibg_client_id=data_id,
+                dockerized_gateway=None,
+                instrument_provider=provider,
+            )
+        },
+        exec_clients={
+            IB: InteractiveBrokersExecClientConfig(
+                ibg_host=gateway.host,
+                ibg_port=gateway.port,
+                ibg_client_id=exec_id,
+                account_id=gateway.account_id,
+                # Reconcile every working order of the account, not only this client id's: orders placed from TWS or
+                # by an earlier node must be seen (and can be cancelled by the kill switch).
+                fetch_all_open_orders=True,
+                dockerized_gateway=None,
+                instrument_provider=provider,
+            )
+        },
         timeout_connection=30.0,
         timeout_reconciliation=15.0,
         timeout_portfolio=10.0,
@@ -83,8 +98,16 @@ def managed_accounts(gateway: GatewayConfig, client_id: int, timeout: float = 10
     getLoop.cache_clear()  # ib_async caches the first loop it sees; bind it to this one, and release it after
     client = IBClient()
     try:
-        loop.run_until_complete(client.connectAsync(gateway.host, gateway.port, clientId=client_id, timeout=timeout,
-                                                    readonly=True, fetchFields=StartupFetchNONE))
+        loop.run_until_complete(
+            client.connectAsync(
+                gateway.host,
+                gateway.port,
+                clientId=client_id,
+                timeout=timeout,
+                readonly=True,
+                fetchFields=StartupFetchNONE,
+            )
+        )
         return list(client.managedAccounts())
     finally:
         client.disconnect()

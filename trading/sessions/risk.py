@@ -22,8 +22,13 @@ RISK_ENDPOINT = "RiskEngine.execute"
 class OrderGate:
     """Audits every order intent before it can reach the gateway and denies orders over the notional cap."""
 
-    def __init__(self, kernel, max_notional: Decimal, audit_intent: Callable[[object, Decimal | None], None],
-                 on_denied: Callable[[object, str, dict], None]):
+    def __init__(
+        self,
+        kernel,
+        max_notional: Decimal,
+        audit_intent: Callable[[object, Decimal | None], None],
+        on_denied: Callable[[object, str, dict], None],
+    ):
         self._kernel = kernel
         self._cache = kernel.cache
         self._msgbus = kernel.msgbus
@@ -73,13 +78,22 @@ class OrderGate:
         if order.is_reduce_only:
             return None  # closing exposure is always allowed: a kill's flatten must not be blocked by the cap
         if price is None:
-            return ("notional", "no price to value the order (no limit price, quote, trade or bar yet): denied",
-                    {"cap": str(self.max_notional)})
+            return (
+                "notional",
+                "no price to value the order (no limit price, quote, trade or bar yet): denied",
+                {"cap": str(self.max_notional)},
+            )
         if notional > self.max_notional:
-            return ("notional",
-                    f"notional {notional:.2f} ({order.quantity} x {price}) exceeds the cap {self.max_notional}",
-                    {"notional": str(notional.quantize(Decimal('0.01'))), "cap": str(self.max_notional),
-                     "quantity": str(order.quantity), "price": str(price)})
+            return (
+                "notional",
+                f"notional {notional:.2f} ({order.quantity} x {price}) exceeds the cap {self.max_notional}",
+                {
+                    "notional": str(notional.quantize(Decimal("0.01"))),
+                    "cap": str(self.max_notional),
+                    "quantity": str(order.quantity),
+                    "price": str(price),
+                },
+            )
         return None
 
     def reference_price(self, order) -> Decimal | None:

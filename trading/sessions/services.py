@@ -52,21 +52,34 @@ def do_create_session(*, environment: str, sleeves: list, actor: str, account_id
     try:
         account_id, parsed, approvals = validate_session_request(environment, sleeves, account_id)
     except SessionRefused as exc:
-        raise refuse(environment, str(exc), actor, {"sleeves": sleeves if isinstance(sleeves, list) else None}) from None
+        raise refuse(
+            environment, str(exc), actor, {"sleeves": sleeves if isinstance(sleeves, list) else None}
+        ) from None
     caps = settings.ATS.risk(environment)
     with transaction.atomic():
         session = TradingSession.objects.create(
             environment=environment,
             account_id=account_id,
             sleeves=[{**s.as_dict(), "code_hash": code_hash(s.strategy)} for s in parsed],
-            risk_caps={"max_notional_per_order": str(caps.max_notional_per_order),
-                       "max_order_submit_rate": caps.max_order_submit_rate.nautilus},
+            risk_caps={
+                "max_notional_per_order": str(caps.max_notional_per_order),
+                "max_order_submit_rate": caps.max_order_submit_rate.nautilus,
+            },
             approvals=approvals,
             started_by=actor,
         )
-        record(Action.SESSION_START, actor=actor, target=f"session:{session.pk}",
-               payload={"environment": environment, "account_id": account_id, "sleeves": session.sleeves,
-                        "risk_caps": session.risk_caps, "approvals": approvals})
+        record(
+            Action.SESSION_START,
+            actor=actor,
+            target=f"session:{session.pk}",
+            payload={
+                "environment": environment,
+                "account_id": account_id,
+                "sleeves": session.sleeves,
+                "risk_caps": session.risk_caps,
+                "approvals": approvals,
+            },
+        )
     return session
 
 
@@ -92,29 +105,38 @@ def heartbeat(session_id: int, owner: str) -> TradingSession | None:
     """Extend the lease; return the session (with any stop/kill request), or None when the lease was taken away."""
     now = timezone.now()
     updated = TradingSession.objects.filter(pk=session_id, lease_owner=owner).update(
-        heartbeat_at=now, lease_expires_at=now + timedelta(seconds=LEASE_SECONDS))
+        heartbeat_at=now, lease_expires_at=now + timedelta(seconds=LEASE_SECONDS)
+    )
     return TradingSession.objects.get(pk=session_id) if updated else None
 
 
 def pending_request(session_id: int) -> tuple | None:
     """(kill_requested_at, kill_flatten, stop_requested_at) — read every few hundred ms by the host."""
-    return TradingSession.objects.filter(pk=session_id).values_list(
-        "kill_requested_at", "kill_flatten", "stop_requested_at").first()
+    return (
+        TradingSession.objects.filter(pk=session_id)
+        .values_list("kill_requested_at", "kill_flatten", "stop_requested_at")
+        .first()
+    )
 
 
 def do_mark_running(session_id: int) -> None:
     """The node reconciled and its strategies run."""
     TradingSession.objects.filter(pk=session_id, status=SessionStatus.STARTING).update(
-        status=SessionStatus.RUNNING, started_at=timezone.now())
+        status=SessionStatus.RUNNING, started_at=timezone.now()
+    )
 
 
 def do_finish_session(session_id: int, status: str, reason: str, actor: str) -> None:
     """Record how a session ended (stopped, killed, failed) and release its lease, with an audit entry."""
-    action = {SessionStatus.KILLED: Action.SESSION_KILL, SessionStatus.FAILED: Action.SESSION_FAILED,
-              SessionStatus.LOST: Action.SESSION_LOST}.get(status, Action.SESSION_STOP)
+    action = {
+        SessionStatus.KILLED: Action.SESSION_KILL,
+        SessionStatus.FAILED: Action.SESSION_FAILED,
+        SessionStatus.LOST: Action.SESSION_LOST,
+    }.get(status, Action.SESSION_STOP)
     with transaction.atomic():
         TradingSession.objects.filter(pk=session_id).update(
-            status=status, stop_reason=reason[:500], stopped_at=timezone.now(), lease_owner="", lease_expires_at=None)
+            status=status, stop_reason=reason[:500], stopped_at=timezone.now(), lease_owner="", lease_expires_at=None
+        )
         record(action, actor=actor, target=f"session:{session_id}", payload={"status": status, "reason": reason})
 
 
@@ -126,8 +148,9 @@ def _sessions_for(session_id: int | None, environment: str | None):
     return TradingSession.objects.filter(environment=environment, status__in=ACTIVE_STATUSES)
 
 
-def do_request_kill(*, actor: str, reason: str, flatten: bool = False, session_id: int | None = None,
-                    environment: str | None = None) -> list[int]:
+def do_request_kill(
+    *, actor: str, reason: str, flatten: bool = False, session_id: int | None = None, environment: str | None = None
+) -> list[int]:
     """Ask a session (or every active session of an environment) to halt, cancel its orders, optionally flatten.
 
     The request is persisted: a session still starting honours it, and a killed session stays killed.
@@ -148,9 +171,12 @@ def do_request_kill(*, actor: str, reason: str, flatten: bool = False, session_i
             session.kill_flatten = session.kill_flatten or flatten
             session.kill_reason, session.kill_requested_by = reason[:500], actor
             session.save(update_fields=["kill_requested_at", "kill_flatten", "kill_reason", "kill_requested_by"])
-            record(Action.SESSION_KILL, actor=actor, target=f"session:{session.pk}",
-                   payload={"requested": True, "flatten": flatten, "reason": reason,
-                            "environment": session.environment})
+            record(
+                Action.SESSION_KILL,
+                actor=actor,
+                target=f"session:{session.pk}",
+                payload={"requested": True, "flatten": flatten, "reason": reason, "environment": session.environment},
+            )
             killed.append(session.pk)
     # A session nobody hosts (never picked up, or its host died) is finished here: there is no node to halt.
     for pk in killed:
@@ -180,11 +206,15 @@ def do_mark_lost_sessions(alert=None) -> list[int]:
     """Mark active sessions whose lease expired as lost, audit and alert; never restart them."""
     now = timezone.now()
     stale = TradingSession.objects.filter(status__in=ACTIVE_STATUSES).filter(
-        Q(lease_expires_at__lt=now) | Q(lease_owner="", created_at__lt=now - timedelta(seconds=LEASE_SECONDS * 4)))
+        Q(lease_expires_at__lt=now) | Q(lease_owner="", created_at__lt=now - timedelta(seconds=LEASE_SECONDS * 4))
+    )
     lost = []
     for session in stale:
-        reason = (f"host {session.lease_owner or 'none'} stopped heartbeating"
-                  f" (last {session.heartbeat_at:%H:%M:%S} UTC)" if session.heartbeat_at else "no host ever picked it up")
+        reason = (
+            f"host {session.lease_owner or 'none'} stopped heartbeating (last {session.heartbeat_at:%H:%M:%S} UTC)"
+            if session.heartbeat_at
+            else "no host ever picked it up"
+        )
         do_finish_session(session.pk, SessionStatus.LOST, reason, system_actor("session-reaper"))
         if alert is not None:
             alert(session, reason)

@@ -35,5 +35,9 @@ def enqueue_session(session_id: int) -> str:
     """Queue a session for the dedicated sessions cluster (no timeout, one attempt, leases refuse duplicates)."""
     from django_q.tasks import async_task
 
-    return async_task("trading.sessions.tasks.host_session_task", session_id, cluster=SESSION_CLUSTER,
-                      task_name=f"session-{session_id}")
+    return async_task(
+        "trading.sessions.tasks.host_session_task",
+        session_id,
+        cluster=SESSION_CLUSTER,
+        task_name=f"session-{session_id}",
+    )

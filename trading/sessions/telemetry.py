@@ -89,15 +89,22 @@ class TelemetrySink:
     def _persist(self, batch: list) -> list[SessionEvent]:
         """Store the events, and the audit entries of those that are audited, in one transaction."""
         with transaction.atomic():
-            rows = SessionEvent.objects.bulk_create([
-                SessionEvent(session_id=self.session_id, environment=self.environment, kind=kind, ts=ts,
-                             payload=payload)
-                for kind, payload, _, _, ts in batch
-            ])
+            rows = SessionEvent.objects.bulk_create(
+                [
+                    SessionEvent(
+                        session_id=self.session_id, environment=self.environment, kind=kind, ts=ts, payload=payload
+                    )
+                    for kind, payload, _, _, ts in batch
+                ]
+            )
             for kind, payload, action, target, _ in batch:
                 if action:
-                    record(action, actor=self.actor, target=target or f"session:{self.session_id}",
-                           payload={"session": self.session_id, **payload})
+                    record(
+                        action,
+                        actor=self.actor,
+                        target=target or f"session:{self.session_id}",
+                        payload={"session": self.session_id, **payload},
+                    )
         return rows
 
     def _write(self, batch: list) -> None:
@@ -108,8 +115,13 @@ class TelemetrySink:
                 rows = self._persist(batch)
                 break
             except Exception:  # a busy or briefly unreachable database: wait and try again
-                log.warning("session %s: persisting %d telemetry events failed; retrying in %.1fs",
-                            self.session_id, len(batch), delay, exc_info=True)
+                log.warning(
+                    "session %s: persisting %d telemetry events failed; retrying in %.1fs",
+                    self.session_id,
+                    len(batch),
+                    delay,
+                    exc_info=True,
+                )
                 close_old_connections()
                 time.sleep(delay)
         else:
@@ -120,11 +132,22 @@ class TelemetrySink:
                 return
         for row in rows:
             try:
-                publish(self.environment, {"session": self.session_id, "id": row.pk, "kind": row.kind,
-                                           "ts": row.ts.isoformat(), "payload": row.payload})
+                publish(
+                    self.environment,
+                    {
+                        "session": self.session_id,
+                        "id": row.pk,
+                        "kind": row.kind,
+                        "ts": row.ts.isoformat(),
+                        "payload": row.payload,
+                    },
+                )
             except Exception:
-                log.warning("session %s: channel layer publish failed (pages resync from the database)",
-                            self.session_id, exc_info=True)
+                log.warning(
+                    "session %s: channel layer publish failed (pages resync from the database)",
+                    self.session_id,
+                    exc_info=True,
+                )
                 break
 
 
@@ -132,8 +155,12 @@ def order_event_payload(event, sleeve: dict | None) -> dict:
     """A JSON-able view of a Nautilus order event."""
     from nautilus_trader.model.functions import order_side_to_str
 
-    payload = {"event": type(event).__name__, "client_order_id": str(event.client_order_id),
-               "instrument_id": str(event.instrument_id), "strategy_id": str(event.strategy_id)}
+    payload = {
+        "event": type(event).__name__,
+        "client_order_id": str(event.client_order_id),
+        "instrument_id": str(event.instrument_id),
+        "strategy_id": str(event.strategy_id),
+    }
     if sleeve:
         payload["sleeve"] = sleeve
     for attr in ("venue_order_id", "reason", "order_side", "last_qty", "last_px", "commission", "trade_id"):

@@ -44,12 +44,16 @@ class SleeveConfig(StrategyConfig, kw_only=True, frozen=True):
     close_positions_on_stop: bool = True
 
     def __post_init__(self) -> None:
-        require(self.notional > 0 and math.isfinite(self.notional), "notional", "must be a positive amount", self.notional)
+        require(
+            self.notional > 0 and math.isfinite(self.notional), "notional", "must be a positive amount", self.notional
+        )
         if self.quantity is not None:
             require(self.quantity >= 1, "quantity", "must be at least 1", self.quantity)
         require(
             self.bar_type.instrument_id == self.instrument_id,
-            "bar_type", f"must be for {self.instrument_id}", str(self.bar_type),
+            "bar_type",
+            f"must be for {self.instrument_id}",
+            str(self.bar_type),
         )
 
 
@@ -99,7 +103,9 @@ class SleeveStrategy(Strategy):
     def has_working_orders(self) -> bool:
         """Whether orders this strategy sent are still open or in flight (live fills arrive later than the bar)."""
         if self._working:
-            self._working = {cid for cid in self._working if (o := self.cache.order(cid)) is not None and not o.is_closed}
+            self._working = {
+                cid for cid in self._working if (o := self.cache.order(cid)) is not None and not o.is_closed
+            }
         return bool(self._working)
 
     def send(self, order, position_id: PositionId | None = None) -> None:

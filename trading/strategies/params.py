@@ -75,7 +75,7 @@ def parse_params(params: dict | str | None) -> dict:
         except json.JSONDecodeError as exc:
             raise StrategyParamsError(f"params: not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(params, dict):
-        raise StrategyParamsError(f"params: expected a JSON object like {{\"buy_threshold\": 0.15}}, got {params!r}")
+        raise StrategyParamsError(f'params: expected a JSON object like {{"buy_threshold": 0.15}}, got {params!r}')
     return params
 
 
@@ -106,7 +106,9 @@ def build_config(
     for key in values:
         if key not in fields:
             raise StrategyParamsError(f"unknown parameter {key!r} (known: {', '.join(sorted(fields))})")
-    checked = {key: _check_type(key, msgspec.inspect.type_info(fields[key].type), value) for key, value in values.items()}
+    checked = {
+        key: _check_type(key, msgspec.inspect.type_info(fields[key].type), value) for key, value in values.items()
+    }
     try:
         return config_class(
             instrument_id=bar_type.instrument_id,
@@ -121,9 +123,7 @@ def build_config(
 def config_params(config: StrategyConfig) -> dict:
     """The user-settable parameters of a built config (defaults included), as JSON-ready values."""
     return {
-        f.name: getattr(config, f.name)
-        for f in msgspec.structs.fields(type(config))
-        if f.name not in _FIXED_FIELDS
+        f.name: getattr(config, f.name) for f in msgspec.structs.fields(type(config)) if f.name not in _FIXED_FIELDS
     }
 
 

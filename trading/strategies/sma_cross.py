@@ -26,7 +26,9 @@ class SMACrossConfig(SleeveConfig, kw_only=True, frozen=True):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.fast_period >= 1, "fast_period", "must be at least 1", self.fast_period)
-        require(self.slow_period > self.fast_period, "slow_period", "must be greater than fast_period", self.slow_period)
+        require(
+            self.slow_period > self.fast_period, "slow_period", "must be greater than fast_period", self.slow_period
+        )
 
 
 class SMACross(SleeveStrategy):

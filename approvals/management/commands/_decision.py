@@ -19,7 +19,9 @@ class DecisionCommand(BaseCommand):
     def handle(self, *args, **options):
         try:
             record = type(self).service(
-                strategy=options["strategy"], instrument_id=options["instrument"], note=options["note"],
+                strategy=options["strategy"],
+                instrument_id=options["instrument"],
+                note=options["note"],
                 actor=cli_actor(),
             )
         except ApprovalError as exc:

@@ -21,7 +21,9 @@ class SessionCommand(BaseCommand):
         parser.add_argument("--strategy", help="registered strategy name, e.g. ibs_reversion")
         parser.add_argument("--instrument", help="instrument id SYMBOL.VENUE, e.g. QQQ.NASDAQ")
         parser.add_argument("--bar-spec", default="1-DAY-LAST", help="bar spec, e.g. 1-DAY-LAST or 5-SECOND-LAST")
-        parser.add_argument("--params", default="{}", help='strategy parameters as JSON, e.g. \'{"buy_threshold": 0.15}\'')
+        parser.add_argument(
+            "--params", default="{}", help="strategy parameters as JSON, e.g. '{\"buy_threshold\": 0.15}'"
+        )
         parser.add_argument("--sleeves-json", help="a JSON file with a list of sleeves (a book) instead of one sleeve")
         parser.add_argument("--account", help="account id (default: the environment's configured account)")
 
@@ -43,8 +45,14 @@ class SessionCommand(BaseCommand):
             params = json.loads(options["params"] or "{}")
         except json.JSONDecodeError as exc:
             raise CommandError(f"--params: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        return [{"strategy": options["strategy"], "instrument_id": options["instrument"],
-                 "bar_spec": options["bar_spec"], "params": params}]
+        return [
+            {
+                "strategy": options["strategy"],
+                "instrument_id": options["instrument"],
+                "bar_spec": options["bar_spec"],
+                "params": params,
+            }
+        ]
 
     def confirm(self, options, account_id: str, sleeves, approvals) -> None:
         """Live asks for the account id; paper starts straight away."""
@@ -62,12 +70,15 @@ class SessionCommand(BaseCommand):
             raise CommandError(str(exc)) from None
         self.confirm(options, account_id, parsed, approvals)
         try:
-            session = do_create_session(environment=self.environment, sleeves=sleeves, actor=actor,
-                                        account_id=account_id)
+            session = do_create_session(
+                environment=self.environment, sleeves=sleeves, actor=actor, account_id=account_id
+            )
         except SessionRefused as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"{self.environment} session {session.pk} starting on account {account_id} "
-                          f"({len(parsed)} sleeve{'s' if len(parsed) > 1 else ''}); Ctrl-C stops it")
+        self.stdout.write(
+            f"{self.environment} session {session.pk} starting on account {account_id} "
+            f"({len(parsed)} sleeve{'s' if len(parsed) > 1 else ''}); Ctrl-C stops it"
+        )
         try:
             status = run_session(session.pk)
         except SessionRefused as exc:

@@ -26,9 +26,15 @@ class Command(BaseCommand):
 
         try:
             run = do_backtest_run(
-                strategy=options["strategy"], instrument_id=options["instrument"], bar_spec=options["bar_spec"],
-                params=options["params"], start=options["start"], end=options["end"],
-                costs=costs_from_options(options), actor=cli_actor(), progress=progress,
+                strategy=options["strategy"],
+                instrument_id=options["instrument"],
+                bar_spec=options["bar_spec"],
+                params=options["params"],
+                start=options["start"],
+                end=options["end"],
+                costs=costs_from_options(options),
+                actor=cli_actor(),
+                progress=progress,
             )
         except BacktestError as exc:
             raise CommandError(str(exc)) from None

@@ -10,8 +10,10 @@ from trading.strategies.params import StrategyParamsError, bar_type_for
 
 
 class Command(BaseCommand):
-    help = ("Download historical bars and the instrument definition from the IB gateway into the catalog. "
-            "Incremental: only dates the catalog does not cover yet are requested.")
+    help = (
+        "Download historical bars and the instrument definition from the IB gateway into the catalog. "
+        "Incremental: only dates the catalog does not cover yet are requested."
+    )
 
     def add_arguments(self, parser):
         gateway = settings.ATS.paper
@@ -19,9 +21,15 @@ class Command(BaseCommand):
         parser.add_argument("--bar-spec", required=True, help="Bar spec as Nautilus spells it, e.g. 1-DAY-LAST.")
         parser.add_argument("--start", required=True, help="First date, YYYY-MM-DD (inclusive).")
         parser.add_argument("--end", required=True, help="Last date, YYYY-MM-DD (inclusive).")
-        parser.add_argument("--host", default=gateway.host, help="Gateway host (default: the paper gateway, %(default)s).")
-        parser.add_argument("--port", type=int, default=gateway.port, help="Gateway port (default: the paper gateway, %(default)s).")
-        parser.add_argument("--client-id", type=int, default=17, help="IB API client id for this download (default %(default)s).")
+        parser.add_argument(
+            "--host", default=gateway.host, help="Gateway host (default: the paper gateway, %(default)s)."
+        )
+        parser.add_argument(
+            "--port", type=int, default=gateway.port, help="Gateway port (default: the paper gateway, %(default)s)."
+        )
+        parser.add_argument(
+            "--client-id", type=int, default=17, help="IB API client id for this download (default %(default)s)."
+        )
 
     def handle(self, *args, **options):
         bar = None
@@ -38,15 +46,25 @@ class Command(BaseCommand):
             start, end = parse_day("--start", options["start"]), parse_day("--end", options["end"])
             if start > end:
                 raise MarketDataError(f"--start {start.date()} is after --end {end.date()}")
-            result = fetch_bars(open_catalog(), bar_type, start, end, host=options["host"], port=options["port"],
-                                client_id=options["client_id"], progress=progress)
+            result = fetch_bars(
+                open_catalog(),
+                bar_type,
+                start,
+                end,
+                host=options["host"],
+                port=options["port"],
+                client_id=options["client_id"],
+                progress=progress,
+            )
         except (MarketDataError, StrategyParamsError) as exc:
             raise CommandError(str(exc)) from None
         finally:
             if bar is not None:
                 bar.close()
         if result.up_to_date:
-            self.stdout.write(f"{bar_type}: the catalog already holds {start.date()} .. {end.date()}; nothing to fetch.")
+            self.stdout.write(
+                f"{bar_type}: the catalog already holds {start.date()} .. {end.date()}; nothing to fetch."
+            )
             return
         self.stdout.write(
             f"{bar_type}: {result.received} bars received in {result.requests} request(s), {result.written} new "

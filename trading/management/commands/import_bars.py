@@ -8,8 +8,10 @@ from trading.strategies.params import StrategyParamsError
 
 
 class Command(BaseCommand):
-    help = ("Import bars from a CSV file (date|timestamp,open,high,low,close,volume) into the catalog. "
-            "The whole file is checked first: any malformed row is reported by line number and nothing is written.")
+    help = (
+        "Import bars from a CSV file (date|timestamp,open,high,low,close,volume) into the catalog. "
+        "The whole file is checked first: any malformed row is reported by line number and nothing is written."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV file with a header row.")

@@ -8,8 +8,10 @@ from trading.sessions.services import do_request_kill
 
 
 class Command(BaseCommand):
-    help = ("Kill switch: halt at once (no new orders), cancel every working order at the broker, optionally flatten, "
-            "then stop the node. Persisted: a killed session stays killed.")
+    help = (
+        "Kill switch: halt at once (no new orders), cancel every working order at the broker, optionally flatten, "
+        "then stop the node. Persisted: a killed session stays killed."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("session_id", nargs="?", type=int)
@@ -24,8 +26,13 @@ class Command(BaseCommand):
         if options["all"] and not options["env"]:
             raise CommandError("--all needs --env paper|live")
         try:
-            killed = do_request_kill(actor=cli_actor(), reason=options["reason"], flatten=options["flatten"],
-                                     session_id=options["session_id"], environment=options["env"])
+            killed = do_request_kill(
+                actor=cli_actor(),
+                reason=options["reason"],
+                flatten=options["flatten"],
+                session_id=options["session_id"],
+                environment=options["env"],
+            )
         except SessionRefused as exc:
             raise CommandError(str(exc)) from None
         what = "halt and flatten" if options["flatten"] else "halt"

@@ -19,18 +19,29 @@ from trading.monitoring.monitor import (
 
 
 class Command(BaseCommand):
-    help = ("Watch every configured IB Gateway (paper; live when enabled) and reap lost sessions, alerting on "
-            "transitions; --once checks once, prints one line per gateway and exits 1 if any is broken.")
+    help = (
+        "Watch every configured IB Gateway (paper; live when enabled) and reap lost sessions, alerting on "
+        "transitions; --once checks once, prints one line per gateway and exits 1 if any is broken."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, help="seconds between checks")
-        parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                            help="seconds a gateway gets to connect and to answer")
+        parser.add_argument(
+            "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds a gateway gets to connect and to answer"
+        )
         parser.add_argument("--once", action="store_true", help="check once, print, exit 1 if any gateway is broken")
-        parser.add_argument("--paper-client-id", type=int, help="ib_async client id on the paper gateway "
-                            f"(default {MONITOR_CLIENT_IDS['paper']}, with --once {ONCE_CLIENT_IDS['paper']})")
-        parser.add_argument("--live-client-id", type=int, help="ib_async client id on the live gateway "
-                            f"(default {MONITOR_CLIENT_IDS['live']}, with --once {ONCE_CLIENT_IDS['live']})")
+        parser.add_argument(
+            "--paper-client-id",
+            type=int,
+            help="ib_async client id on the paper gateway "
+            f"(default {MONITOR_CLIENT_IDS['paper']}, with --once {ONCE_CLIENT_IDS['paper']})",
+        )
+        parser.add_argument(
+            "--live-client-id",
+            type=int,
+            help="ib_async client id on the live gateway "
+            f"(default {MONITOR_CLIENT_IDS['live']}, with --once {ONCE_CLIENT_IDS['live']})",
+        )
 
     def handle(self, *args, **options):
         if options["interval"] <= 0 or options["timeout"] <= 0:
@@ -42,8 +53,9 @@ class Command(BaseCommand):
         for env in ("paper", "live"):
             if options[f"{env}_client_id"] is not None:
                 client_ids[env] = options[f"{env}_client_id"]
-        monitor = GatewayMonitor(configured_gateways(), interval=options["interval"], timeout=options["timeout"],
-                                 client_ids=client_ids)
+        monitor = GatewayMonitor(
+            configured_gateways(), interval=options["interval"], timeout=options["timeout"], client_ids=client_ids
+        )
         if options["once"]:
             results, lost = asyncio.run(monitor.check_once())
             for result in results:

@@ -19,20 +19,27 @@ class Command(SessionCommand):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--i-understand", metavar="ACCOUNT_ID",
-                            help="confirm non-interactively by giving the live account id")
+        parser.add_argument(
+            "--i-understand", metavar="ACCOUNT_ID", help="confirm non-interactively by giving the live account id"
+        )
 
     def confirm(self, options, account_id, sleeves, approvals):
         caps = settings.ATS.live_risk
-        lines = ["", "=== LIVE TRADING: REAL MONEY ===", f"account      : {account_id}",
-                 f"gateway      : {settings.ATS.live.host}:{settings.ATS.live.port}",
-                 f"risk caps    : max notional per order {caps.max_notional_per_order}, "
-                 f"max submit rate {caps.max_order_submit_rate.nautilus}"]
+        lines = [
+            "",
+            "=== LIVE TRADING: REAL MONEY ===",
+            f"account      : {account_id}",
+            f"gateway      : {settings.ATS.live.host}:{settings.ATS.live.port}",
+            f"risk caps    : max notional per order {caps.max_notional_per_order}, "
+            f"max submit rate {caps.max_order_submit_rate.nautilus}",
+        ]
         for sleeve, approval in zip(sleeves, approvals):
-            lines += [f"sleeve       : {sleeve.strategy} on {sleeve.instrument_id} ({sleeve.bar_spec})",
-                      f"  params     : {sleeve.params or '{}'}",
-                      f"  approved by: {approval['approved_by']} at {approval['approved_at']}",
-                      f"  note       : {approval['note']}"]
+            lines += [
+                f"sleeve       : {sleeve.strategy} on {sleeve.instrument_id} ({sleeve.bar_spec})",
+                f"  params     : {sleeve.params or '{}'}",
+                f"  approved by: {approval['approved_by']} at {approval['approved_at']}",
+                f"  note       : {approval['note']}",
+            ]
         self.stdout.write("\n".join(lines) + "\n")
         answer = options["i_understand"]
         if answer is None:
@@ -41,7 +48,10 @@ class Command(SessionCommand):
             else:
                 answer = input(f"Type the live account id ({account_id}) to start: ")
         if answer.strip() != account_id:
-            reason = "live start aborted: the typed account id did not match" if answer.strip() else \
-                "live start aborted: no account id typed"
+            reason = (
+                "live start aborted: the typed account id did not match"
+                if answer.strip()
+                else "live start aborted: no account id typed"
+            )
             refuse("live", reason, cli_actor())
             raise CommandError(reason)

@@ -38,12 +38,20 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--gateway", choices=["ibsim", "external"], default="ibsim",
-                            help="ibsim (default): start simulated gateways; external: use gateways already running")
+        parser.add_argument(
+            "--gateway",
+            choices=["ibsim", "external"],
+            default="ibsim",
+            help="ibsim (default): start simulated gateways; external: use gateways already running",
+        )
         parser.add_argument("--bind", default="127.0.0.1", help="address daphne listens on")
         parser.add_argument("--port", type=int, default=8000, help="port daphne listens on")
-        parser.add_argument("--ibsim-speed", type=float, default=1.0,
-                            help="ibsim time speed-up for the live price stream (e.g. 3600 for a quick demo)")
+        parser.add_argument(
+            "--ibsim-speed",
+            type=float,
+            default=1.0,
+            help="ibsim time speed-up for the live price stream (e.g. 3600 for a quick demo)",
+        )
 
     def handle(self, *args, **options):
         config = settings.ATS
@@ -57,11 +65,27 @@ class Command(BaseCommand):
                         f"port {gateway.port} ({gateway.environment} gateway) is in use already; stop what runs there "
                         "or use --gateway external"
                     )
-                commands.append((f"ibsim-{gateway.environment}", [
-                    sys.executable, "-m", "ibsim", "--host", gateway.host, "--port", str(gateway.port),
-                    "--account", gateway.account_id, "--speed", str(options["ibsim_speed"]),
-                    "--state", str(base / "var" / f"ibsim-{gateway.environment}.json"),
-                ], {}))
+                commands.append(
+                    (
+                        f"ibsim-{gateway.environment}",
+                        [
+                            sys.executable,
+                            "-m",
+                            "ibsim",
+                            "--host",
+                            gateway.host,
+                            "--port",
+                            str(gateway.port),
+                            "--account",
+                            gateway.account_id,
+                            "--speed",
+                            str(options["ibsim_speed"]),
+                            "--state",
+                            str(base / "var" / f"ibsim-{gateway.environment}.json"),
+                        ],
+                        {},
+                    )
+                )
         if _port_in_use(options["bind"], options["port"]):
             raise CommandError(f"port {options['port']} is in use already; pass --port to use another")
         manage = [sys.executable, "manage.py"]
@@ -69,11 +93,26 @@ class Command(BaseCommand):
         # Sessions run in their own cluster configuration: no timeout, one attempt, a child process per node.
         commands.append(("qcluster-sessions", manage + ["qcluster"], {"Q_CLUSTER_NAME": "sessions"}))
         commands.append(("gateway-monitor", manage + ["monitor_gateways"], {}))
-        commands.append(("daphne", [sys.executable, "-m", "daphne", "-b", options["bind"], "-p", str(options["port"]),
-                                    "ats_site.asgi:application"], {}))
+        commands.append(
+            (
+                "daphne",
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    options["bind"],
+                    "-p",
+                    str(options["port"]),
+                    "ats_site.asgi:application",
+                ],
+                {},
+            )
+        )
 
-        record(Action.SETTINGS_STARTUP, actor=system_actor("run_stack"), target="settings",
-               payload=public_summary(config))
+        record(
+            Action.SETTINGS_STARTUP, actor=system_actor("run_stack"), target="settings", payload=public_summary(config)
+        )
         children: dict[str, subprocess.Popen] = {}
         stopping = False
 
@@ -87,14 +126,17 @@ class Command(BaseCommand):
             for name, command, extra_env in commands:
                 # Each child leads its own process group, so stopping it reaches what it started too (the session
                 # cluster's node hosts stop cooperatively on SIGTERM).
-                children[name] = subprocess.Popen(command, cwd=base, env={**os.environ, **extra_env},
-                                                  start_new_session=True)
+                children[name] = subprocess.Popen(
+                    command, cwd=base, env={**os.environ, **extra_env}, start_new_session=True
+                )
                 self.stdout.write(f"started {name} (pid {children[name].pid})")
-            self.stdout.write(self.style.SUCCESS(
-                f"\nATS is up: http://{options['bind']}:{options['port']}/  (log in with the administrator "
-                "`make run` printed on first start, or create one: .venv/bin/python manage.py create_admin)\n"
-                f"paper gateway: {config.paper.host}:{config.paper.port} ({options['gateway']}); Ctrl-C stops everything"
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nATS is up: http://{options['bind']}:{options['port']}/  (log in with the administrator "
+                    "`make run` printed on first start, or create one: .venv/bin/python manage.py create_admin)\n"
+                    f"paper gateway: {config.paper.host}:{config.paper.port} ({options['gateway']}); Ctrl-C stops everything"
+                )
+            )
             while not stopping:
                 for name, child in children.items():
                     if child.poll() is not None:

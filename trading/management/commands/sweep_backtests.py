@@ -14,14 +14,21 @@ from trading.tasks import enqueue_sweep, new_sweep_label
 
 
 class Command(BaseCommand):
-    help = ("Backtest every combination of a parameter grid; each run is stored. Queues one django-q task per "
-            "combination (run `manage.py qcluster` for workers), or runs them here with --sync.")
+    help = (
+        "Backtest every combination of a parameter grid; each run is stored. Queues one django-q task per "
+        "combination (run `manage.py qcluster` for workers), or runs them here with --sync."
+    )
 
     def add_arguments(self, parser):
         add_run_arguments(parser)
-        parser.add_argument("--grid", required=True,
-                            help='Parameter grid as JSON: name -> list of values, e.g. \'{"buy_threshold": [0.1, 0.15]}\'.')
-        parser.add_argument("--sync", action="store_true", help="Run the grid in this process instead of queueing tasks.")
+        parser.add_argument(
+            "--grid",
+            required=True,
+            help="Parameter grid as JSON: name -> list of values, e.g. '{\"buy_threshold\": [0.1, 0.15]}'.",
+        )
+        parser.add_argument(
+            "--sync", action="store_true", help="Run the grid in this process instead of queueing tasks."
+        )
         parser.add_argument("--label", default="", help="Sweep label stored on every run (default: strategy + time).")
 
     def handle(self, *args, **options):
@@ -37,8 +44,9 @@ class Command(BaseCommand):
         label = options["label"] or new_sweep_label(strategy)
         actor = cli_actor()
         if not options["sync"]:
-            task_ids = enqueue_sweep(strategy, instrument, bar_spec, plan, options["start"], options["end"], costs,
-                                     actor=actor, sweep=label)
+            task_ids = enqueue_sweep(
+                strategy, instrument, bar_spec, plan, options["start"], options["end"], costs, actor=actor, sweep=label
+            )
             self.stdout.write(f"Sweep {label}: queued {len(task_ids)} backtest task(s) for the django-q workers.")
             done = BacktestRun.objects.filter(sweep=label).order_by("id")
             for run in done:  # with Q_CLUSTER sync=True the tasks have already run
@@ -48,9 +56,19 @@ class Command(BaseCommand):
         runs = []
         for params in tqdm(plan, unit="run", desc="sweep", disable=None):
             try:
-                runs.append(do_backtest_run(strategy=strategy, instrument_id=instrument, bar_spec=bar_spec,
-                                            params=params, start=options["start"], end=options["end"], costs=costs,
-                                            actor=actor, sweep=label))
+                runs.append(
+                    do_backtest_run(
+                        strategy=strategy,
+                        instrument_id=instrument,
+                        bar_spec=bar_spec,
+                        params=params,
+                        start=options["start"],
+                        end=options["end"],
+                        costs=costs,
+                        actor=actor,
+                        sweep=label,
+                    )
+                )
             except BacktestError as exc:
                 raise CommandError(str(exc)) from None
         for run in runs:  # after the bar, so rows and progress do not interleave on the terminal
