@@ -32,7 +32,7 @@ def normalize_payload(payload: dict | None) -> dict:
 
 def format_time(value: dt.datetime) -> str:
     """The canonical time string: UTC, microseconds."""
-    return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def canonical_json(seq: int, created_at: dt.datetime, actor: str, action: str, target: str, payload: dict) -> str:

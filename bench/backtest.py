@@ -66,8 +66,8 @@ def build_data(workdir: Path, minute_bars: int) -> None:
     spread = np.abs(rng.normal(0, 0.0006, (2, minute_bars))) * close
     high, low = np.maximum(open_, close) + spread[0], np.minimum(open_, close) - spread[1]
     bars = [
-        make_bar(bar_type, instrument, int(s), o, h, l, c, 1_000_000)
-        for s, o, h, l, c in zip(starts, open_, high, low, close, strict=True)
+        make_bar(bar_type, instrument, int(s), o, h, lo, c, 1_000_000)
+        for s, o, h, lo, c in zip(starts, open_, high, low, close, strict=True)
     ]
     catalog.write_data(bars)
 
@@ -162,7 +162,8 @@ def main() -> None:
         setup_django(workdir)
         build_data(workdir, args.minute_bars)
         print(
-            f"data ready in {time.perf_counter() - started:.1f} s (daily: QQQ.csv; minute: {args.minute_bars:,} generated bars)"
+            f"data ready in {time.perf_counter() - started:.1f} s "
+            f"(daily: QQQ.csv; minute: {args.minute_bars:,} generated bars)"
         )
         print(f"{'dataset':<8} {'path':<5} {'bars':>9} {'fills':>7} {'seconds':>8} {'bars/s':>9} {'fills/s':>8}")
         for dataset in DATASETS:

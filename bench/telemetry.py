@@ -209,9 +209,9 @@ def child(mode: str) -> None:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("daphne did not start")
+                    raise RuntimeError("daphne did not start") from exc
                 time.sleep(0.2)
         results = []
         for clients in CLIENT_COUNTS:

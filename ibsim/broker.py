@@ -12,10 +12,10 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from .contracts import CONTRACTS, StockContract
 
@@ -111,11 +111,9 @@ class Commission:
         """Commission owed for an order after ``shares`` filled worth ``value``."""
         if shares <= 0:
             return 0.0
-        if self.schedule == "tiered":
-            # Lowest-volume tier plus exchange (0.003) and clearing (0.0002) fees per share.
-            raw = max(0.0035 * shares, 0.35) + 0.0032 * shares
-        else:
-            raw = max(0.005 * shares, 1.0)
+        # Tiered: the lowest-volume tier plus exchange (0.003) and clearing (0.0002) fees per share.
+        tiered = max(0.0035 * shares, 0.35) + 0.0032 * shares
+        raw = tiered if self.schedule == "tiered" else max(0.005 * shares, 1.0)
         return round(min(raw, 0.01 * value) if value > 0 else raw, 4)
 
 
@@ -543,4 +541,4 @@ def _num(value) -> float | None:
 
 
 def _now_str(t: float | None = None) -> str:
-    return datetime.fromtimestamp(time.time() if t is None else t, timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(time.time() if t is None else t, UTC).strftime("%Y%m%d %H:%M:%S UTC")

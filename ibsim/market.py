@@ -25,7 +25,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +56,12 @@ def w_to_epoch(w: float) -> float:
 
 def w_to_date(w: float) -> date:
     """The UTC calendar date of a weekday-seconds instant."""
-    return datetime.fromtimestamp(w_to_epoch(w), timezone.utc).date()
+    return datetime.fromtimestamp(w_to_epoch(w), UTC).date()
 
 
 def date_to_w(d: date) -> float:
     """Weekday seconds at 00:00 UTC of a weekday."""
-    return epoch_to_w(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return epoch_to_w(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 class SimClock:
@@ -349,11 +349,11 @@ def parse_end_time(text: str, now: float) -> float:
     if not text:
         return now
     if "-" in text[:9] and len(text) >= 17:
-        dt = datetime.strptime(text[:17], "%Y%m%d-%H:%M:%S").replace(tzinfo=timezone.utc)
+        dt = datetime.strptime(text[:17], "%Y%m%d-%H:%M:%S").replace(tzinfo=UTC)
         return dt.timestamp()
     parts = text.split(" ")
     if len(parts[0]) == 8 and len(parts) == 1:
-        return datetime.strptime(parts[0], "%Y%m%d").replace(tzinfo=timezone.utc).timestamp() + DAY - 1
+        return datetime.strptime(parts[0], "%Y%m%d").replace(tzinfo=UTC).timestamp() + DAY - 1
     dt = datetime.strptime(parts[0] + " " + parts[1], "%Y%m%d %H:%M:%S")
     tz = parts[2] if len(parts) > 2 else "UTC"
     try:
@@ -361,5 +361,5 @@ def parse_end_time(text: str, now: float) -> float:
 
         zone = ZoneInfo(tz)
     except Exception:  # unknown zone names fall back to UTC
-        zone = timezone.utc
+        zone = UTC
     return dt.replace(tzinfo=zone).timestamp()

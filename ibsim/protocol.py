@@ -283,9 +283,9 @@ def parse_request(payload: bytes) -> Request:
         i = 0
         for key in layout:
             if key == "@contract":
-                args["contract"] = dict(zip(CONTRACT_KEYS, rest[i : i + len(CONTRACT_KEYS)]))
                 if len(rest) < i + len(CONTRACT_KEYS):
                     raise ProtocolError(f"{name}: truncated contract")
+                args["contract"] = dict(zip(CONTRACT_KEYS, rest[i : i + len(CONTRACT_KEYS)], strict=True))
                 i += len(CONTRACT_KEYS)
             else:
                 args[key] = rest[i] if i < len(rest) else None
@@ -293,10 +293,7 @@ def parse_request(payload: bytes) -> Request:
         if msg_id == 1:
             tail = rest[i:]
             # BAG legs are never sent for stocks; delta-neutral flag then generic ticks.
-            if tail and tail[0] == "1":
-                tail = tail[4:]
-            else:
-                tail = tail[1:]
+            tail = tail[4:] if tail and tail[0] == "1" else tail[1:]
             args["genericTickList"] = tail[0] if tail else ""
             args["snapshot"] = tail[1] if len(tail) > 1 else "0"
         required = [k for k in layout if k not in ("@contract",)][:2]
@@ -429,20 +426,20 @@ def contract_data_end(req_id: int) -> list[Any]:
 
 def historical_data(req_id: int, start: str, end: str, bars: list[tuple]) -> list[Any]:
     out: list[Any] = [17, req_id, start, end, len(bars)]
-    for date, o, h, l, c, v, wap, count in bars:
-        out += [date, o, h, l, c, v, wap, count]
+    for date, o, h, lo, c, v, wap, count in bars:
+        out += [date, o, h, lo, c, v, wap, count]
     return out
 
 
 def historical_data_update(req_id: int, bar: tuple) -> list[Any]:
-    date, o, h, l, c, v, wap, count = bar
-    return [90, req_id, count, date, o, c, h, l, wap, v]
+    date, o, h, lo, c, v, wap, count = bar
+    return [90, req_id, count, date, o, c, h, lo, wap, v]
 
 
 def real_time_bar(
-    req_id: int, t: int, o: float, h: float, l: float, c: float, v: float, wap: float, count: int
+    req_id: int, t: int, o: float, h: float, lo: float, c: float, v: float, wap: float, count: int
 ) -> list[Any]:
-    return [50, 3, req_id, t, o, h, l, c, v, wap, count]
+    return [50, 3, req_id, t, o, h, lo, c, v, wap, count]
 
 
 def head_timestamp(req_id: int, ts: str) -> list[Any]:

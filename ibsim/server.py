@@ -8,18 +8,20 @@ owned by :class:`GatewayServer`. Nothing account-related lives on a connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import protocol as P
 from .broker import Broker, BrokerError, Order
 from .contracts import CONTRACTS, StockContract, lookup, session_hours
-from .market import DAY, Market, STEP, epoch_to_w, parse_bar_size, parse_duration, parse_end_time, w_to_date, w_to_epoch
+from .market import DAY, STEP, Market, epoch_to_w, parse_bar_size, parse_duration, parse_end_time, w_to_date, w_to_epoch
 
 log = logging.getLogger("ibsim")
 
@@ -176,10 +178,8 @@ class GatewayServer:
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # stopping: a task's own failure is moot
                 await t
-            except (asyncio.CancelledError, Exception):
-                pass
         self._tasks = []
         if self._server:
             self._server.close()
@@ -227,7 +227,8 @@ class GatewayServer:
         return [c for c in self.connections.values() if c.ready and not c.closed]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = "%s:%s" % writer.get_extra_info("peername")[:2]
+        host, port = writer.get_extra_info("peername")[:2]
+        peer = f"{host}:{port}"
         conn = Connection(self._next_conn, writer, peer)
         self._next_conn += 1
         self.connections[conn.conn_id] = conn
@@ -524,7 +525,7 @@ class GatewayServer:
             return
         d = self.market.head_date(c.symbol)
         if req.args.get("formatDate") == "2":
-            ts = str(int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp()))
+            ts = str(int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()))
         else:
             ts = d.strftime("%Y%m%d 00:00:00 UTC")
         conn.send(P.head_timestamp(req_id, ts))
@@ -823,7 +824,7 @@ class GatewayServer:
         req_id = P.to_int(req.args["reqId"])
         account = req.args.get("account") or next(iter(self.broker.accounts))
         con_id = P.to_int(req.args.get("conId"))
-        for acc, c, p in self._positions(account):
+        for _account, c, p in self._positions(account):
             if c.con_id == con_id:
                 mark = self.market.last(c.symbol)
                 conn.send(
@@ -935,10 +936,7 @@ class GatewayServer:
             conn.send(P.historical_data_update(req_id, self._hist_row(hs, start, bar)))
 
     def _hist_row(self, hs: HistSub, start_w: float, bar: tuple) -> tuple:
-        if hs.daily:
-            date_s = w_to_date(start_w).strftime("%Y%m%d")
-        else:
-            date_s = _fmt_time(w_to_epoch(start_w), hs.format_date)
+        date_s = w_to_date(start_w).strftime("%Y%m%d") if hs.daily else _fmt_time(w_to_epoch(start_w), hs.format_date)
         o, h, lo, c, v, wap, n = bar
         return (date_s, o, h, lo, c, v, wap, n)
 
@@ -955,7 +953,7 @@ def _req_id(req: P.Request) -> int:
 def _fmt_time(epoch: float, fmt: int) -> str:
     if fmt == 2:
         return str(int(epoch))
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y%m%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d %H:%M:%S UTC")
 
 
 def _round_bar(values: tuple, tick: float) -> tuple:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .broker import Broker
 from .control import ControlServer
@@ -234,7 +235,7 @@ class SimHandle:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
 
-    def __enter__(self) -> "SimHandle":
+    def __enter__(self) -> SimHandle:
         return self
 
     def __exit__(self, *exc) -> None:

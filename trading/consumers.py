@@ -23,6 +23,7 @@ deduplicated by id, and a client reconnecting with its last id gets everything a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from urllib.parse import parse_qs
 
@@ -166,10 +167,8 @@ class TelemetryConsumer(AsyncJsonWebsocketConsumer):
             await self.send_backlog()
             self.live = True
             while True:
-                try:
+                with contextlib.suppress(TimeoutError):  # no wake-up: poll anyway
                     await asyncio.wait_for(self.wake.wait(), SAFETY_POLL_SECONDS if redis else POLL_SECONDS)
-                except asyncio.TimeoutError:
-                    pass
                 self.wake.clear()
                 rows = await db(self._fresh)()
                 await self.send_rows(rows)

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils import timezone
 
 
-class ConsolePermission(models.Model):
+class ConsolePermission(models.Model):  # noqa: DJ008 - no table and no rows, so nothing to print
     """Holds the console's environment permissions; it has no table and no rows."""
 
     class Meta:
@@ -58,5 +58,5 @@ class BacktestRun(models.Model):
 
 
 # Sessions live in their own module; importing them here registers them with the trading app.
-from trading.sessions.models import SessionEvent, TradingSession  # noqa: E402,F401
 from trading.monitoring.models import GatewayHealth  # noqa: E402,F401
+from trading.sessions.models import SessionEvent, TradingSession  # noqa: E402,F401

@@ -105,7 +105,8 @@ def prepare_backtest(
         day_end_ns(last) if last is not None else None,
     )
     if not bars:
-        span = f"{first.date() if first is not None else 'the beginning'} .. {last.date() if last is not None else 'the end'}"
+        span_start = first.date() if first is not None else "the beginning"
+        span = f"{span_start} .. {last.date() if last is not None else 'the end'}"
         raise BacktestError(f"no {config.bar_type} bars in the catalog for {span}")
     return PreparedBacktest(
         strategy=strategy,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django_q.tasks import async_task
 
@@ -69,7 +69,7 @@ def enqueue_backtest(
 
 def new_sweep_label(strategy: str) -> str:
     """A label that groups the runs of one sweep, e.g. ibs_reversion-20261126T101500Z."""
-    return f"{strategy}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S%fZ}"
+    return f"{strategy}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
 
 
 def enqueue_sweep(

@@ -142,7 +142,7 @@ def _render_live_confirm(request, environment, confirm, account_id, sleeves, app
 
     caps = settings.ATS.risk(environment)
     gateway = settings.ATS.gateway(environment)
-    rows = [{"sleeve": s, "approval": a} for s, a in zip(sleeves, approvals)]
+    rows = [{"sleeve": s, "approval": a} for s, a in zip(sleeves, approvals, strict=True)]
     return render(
         request,
         "trading/live_confirm.html",

@@ -19,9 +19,8 @@ def _entry() -> AuditEntry:
 
 
 def _refused(sql: str, params=()) -> None:
-    with pytest.raises(REFUSED, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    with pytest.raises(REFUSED, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def test_orm_update_delete_and_bulk_update_are_refused():
@@ -32,9 +31,8 @@ def test_orm_update_delete_and_bulk_update_are_refused():
         lambda: entry.delete(),
         lambda: AuditEntry.objects.bulk_update([AuditEntry(pk=entry.pk, seq=entry.seq, target="x")], ["target"]),
     ):
-        with pytest.raises(REFUSED, match="append-only"):
-            with transaction.atomic():
-                attempt()
+        with pytest.raises(REFUSED, match="append-only"), transaction.atomic():
+            attempt()
     entry.refresh_from_db()
     assert entry.payload == {"k": 1} and entry.target == "t"
 
@@ -42,9 +40,8 @@ def test_orm_update_delete_and_bulk_update_are_refused():
 def test_save_of_an_existing_entry_is_refused():
     entry = _entry()
     entry.target = "edited"
-    with pytest.raises(REFUSED, match="append-only"):
-        with transaction.atomic():
-            entry.save()
+    with pytest.raises(REFUSED, match="append-only"), transaction.atomic():
+        entry.save()
 
 
 def test_raw_sql_update_and_delete_are_refused():
@@ -89,9 +86,8 @@ def test_approvals_are_append_only_too(approved_demo):
     approval = GoLiveApproval.objects.get()
     _refused("UPDATE approvals_goliveapproval SET note = 'x' WHERE id = %s", [approval.pk])
     _refused("DELETE FROM approvals_goliveapproval WHERE id = %s", [approval.pk])
-    with pytest.raises(REFUSED, match="append-only"):
-        with transaction.atomic():
-            GoLiveApproval.objects.update(decision="revoke")
+    with pytest.raises(REFUSED, match="append-only"), transaction.atomic():
+        GoLiveApproval.objects.update(decision="revoke")
 
 
 def test_table_rebuild_drops_triggers_and_the_check_and_migrate_put_them_back():

@@ -148,21 +148,21 @@ def test_audit_anchor_prints_the_head():
 
 
 def test_a_domain_write_whose_audit_entry_fails_does_not_happen():
-    from approvals.models import GoLiveApproval
     from django.utils import timezone
 
-    with pytest.raises(ValueError):
-        with transaction.atomic():
-            GoLiveApproval.objects.create(
-                strategy="x",
-                instrument_id="QQQ.NASDAQ",
-                decision="approve",
-                code_hash="0" * 64,
-                decided_by="t",
-                note="n",
-                created_at=timezone.now(),
-            )
-            record("not.an.action", actor="system:test")
+    from approvals.models import GoLiveApproval
+
+    with pytest.raises(ValueError), transaction.atomic():
+        GoLiveApproval.objects.create(
+            strategy="x",
+            instrument_id="QQQ.NASDAQ",
+            decision="approve",
+            code_hash="0" * 64,
+            decided_by="t",
+            note="n",
+            created_at=timezone.now(),
+        )
+        record("not.an.action", actor="system:test")
     assert GoLiveApproval.objects.count() == 0
 
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from ib_async.decoder import Decoder as AsyncDecoder
 from ibapi.decoder import Decoder as IbapiDecoder
 from ibapi.wrapper import EWrapper
-from ib_async.decoder import Decoder as AsyncDecoder
 
 from ibsim import protocol as P
 from ibsim.broker import Execution, Order
@@ -207,7 +207,7 @@ def _recv_frames(s, wait=0.5):
             if not chunk:
                 break
             buf += chunk
-    except socket.timeout:
+    except TimeoutError:
         pass
     frames = []
     while len(buf) >= 4:

@@ -7,6 +7,7 @@ with ATS_UPDATE_DOCS_SCREENSHOTS=1 the Paper and Live page shots are also copied
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -39,18 +40,15 @@ PARAMS = '{"buy_threshold": 0.9, "sell_threshold": 0.95, "quantity": 10}'
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-USERS_SCRIPT = (
-    """
+USERS_SCRIPT = f"""
 from django.contrib.auth.models import Permission, User
 def make(name, *codes):
-    u = User.objects.create_user(name, password=%r)
+    u = User.objects.create_user(name, password={PASSWORD!r})
     for c in codes:
         u.user_permissions.add(Permission.objects.get(codename=c, content_type__app_label="trading"))
 make("operator", "view_console", "operate_paper", "operate_live")
 make("paperop", "view_console", "operate_paper")
 """
-    % PASSWORD
-)
 
 
 def _free_port() -> int:
@@ -79,29 +77,25 @@ class Stack:
     def __init__(self, root: Path):
         self.root = root
         self.procs: list[subprocess.Popen] = []
-        self.logs: list = []
 
     def spawn(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
-        log = open(self.root / f"{name}.log", "w")
-        self.logs.append(log)
-        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.root / f"{name}.log", "w") as log:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(
+                args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.procs.append(proc)
         return proc
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
             if proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)  # our own process group (start_new_session)
-                except ProcessLookupError:
-                    pass
         for proc in self.procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        for log in self.logs:
-            log.close()
 
 
 @pytest.fixture(scope="module")

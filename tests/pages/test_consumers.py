@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-import functools
-
-from asgiref.sync import async_to_sync
 
 from tests.pages.conftest import add_event, make_session
 from trading.routing import websocket_urlpatterns

@@ -49,15 +49,15 @@ class Stack:
 
     def host(self, session_id: int) -> subprocess.Popen:
         """Start `manage.py host_session ID` in a fresh process (one node per process)."""
-        log = open(self.logs / f"host-{session_id}-{time.monotonic_ns()}.log", "w")
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "host_session", str(session_id)],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        with open(self.logs / f"host-{session_id}-{time.monotonic_ns()}.log", "w") as log:
+            return subprocess.Popen(
+                [sys.executable, "manage.py", "host_session", str(session_id)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
 
 
 def _point_settings(settings, monkeypatch, port: int, live: bool = False) -> dict:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,24 +67,27 @@ def test_one_worker_hosts_two_sessions_in_a_row(paper_stack, broker):
 
         redis.Redis.from_url(REDIS_TEST_URL).flushdb()
         env["REDIS_URL"] = REDIS_TEST_URL
-    log = open(paper_stack.logs / "qcluster.log", "w")
-    cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    with open(paper_stack.logs / "qcluster.log", "w") as log:  # the child keeps its own copy of the descriptor
+        cluster = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         pids = []
         for round_ in range(2):
             session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
             _enqueue(session.pk, env, broker)
-            wait_until(lambda: status(session.pk) == SessionStatus.RUNNING, 90, message=f"session {round_ + 1} to run")
+            session_id = session.pk
+            wait_until(
+                lambda sid=session_id: status(sid) == SessionStatus.RUNNING, 90, message=f"session {round_ + 1} to run"
+            )
             wait_until(
                 lambda: [o for o in paper_stack.sim.orders() if o["status"] == "Submitted"],
                 30,
                 message="its working order at the broker",
             )
-            pids.append(TradingSession.objects.get(pk=session.pk).pid)
-            do_request_kill(actor="user:tester", reason=f"round {round_ + 1} done", session_id=session.pk)
-            wait_until(lambda: status(session.pk) == SessionStatus.KILLED, 30, message="the kill")
+            pids.append(TradingSession.objects.get(pk=session_id).pid)
+            do_request_kill(actor="user:tester", reason=f"round {round_ + 1} done", session_id=session_id)
+            wait_until(lambda sid=session_id: status(sid) == SessionStatus.KILLED, 30, message="the kill")
             assert not [o for o in paper_stack.sim.orders() if o["status"] == "Submitted"]
         # Each session got a fresh process (never a second node in one process), under the same single worker.
         assert pids[0] != pids[1]
@@ -96,33 +100,34 @@ def test_one_worker_hosts_two_sessions_in_a_row(paper_stack, broker):
             cluster.kill()
 
 
-def _start_ibsim(port: int, state: str, log) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ibsim",
-            "--port",
-            str(port),
-            "--account",
-            PAPER_ACCOUNT,
-            "--state",
-            state,
-            "--speed",
-            "1",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
+def _start_ibsim(port: int, state: str, log_path: Path) -> subprocess.Popen:
+    with open(log_path, "a") as log:  # appended to across the restart; the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ibsim",
+                "--port",
+                str(port),
+                "--account",
+                PAPER_ACCOUNT,
+                "--state",
+                state,
+                "--speed",
+                "1",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
     line = proc.stdout.readline()
     assert line.startswith("ibsim listening on "), line
     return proc
 
 
 def test_an_ibsim_restart_keeps_the_account_and_the_node_resumes(settings, monkeypatch, transactional_db, tmp_path):
-    log = open(tmp_path / "ibsim.log", "w")
+    log = tmp_path / "ibsim.log"
     state = str(tmp_path / "ibsim-state.json")
     with socket.socket() as probe:  # a fixed free port, so the restarted gateway comes back where it was
         probe.bind(("127.0.0.1", 0))
@@ -139,14 +144,14 @@ def test_an_ibsim_restart_keeps_the_account_and_the_node_resumes(settings, monke
         "ATS_SESSION_START_TIMEOUT": "30",
     }
     session = do_create_session(environment="paper", sleeves=PROBE, actor="user:tester")
-    host_log = open(tmp_path / "host.log", "w")
-    host = subprocess.Popen(
-        [sys.executable, "manage.py", "host_session", str(session.pk)],
-        cwd=ROOT,
-        env=env,
-        stdout=host_log,
-        stderr=subprocess.STDOUT,
-    )
+    with open(tmp_path / "host.log", "w") as host_log:
+        host = subprocess.Popen(
+            [sys.executable, "manage.py", "host_session", str(session.pk)],
+            cwd=ROOT,
+            env=env,
+            stdout=host_log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until(lambda: status(session.pk) == SessionStatus.RUNNING, 60, message="the session to run")
         wait_until(

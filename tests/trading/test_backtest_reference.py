@@ -25,7 +25,7 @@ BUY, SELL = 0.15, 0.8
 
 
 def reference_ibs_trades(frame: pd.DataFrame, buy: float, sell: float) -> pd.DataFrame:
-    """IBS rules with pandas: enter at the close when IBS < buy; exit at the close above the prior high or IBS > sell."""
+    """IBS rules in pandas: enter at the close when IBS < buy; exit at a close above the prior high or IBS > sell."""
     rng = frame["high"] - frame["low"]
     ibs = ((frame["close"] - frame["low"]) / rng).where(rng > 0)  # zero-range bar: NaN, no IBS signal
     prior_high = frame["high"].shift(1)

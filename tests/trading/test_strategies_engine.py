@@ -18,8 +18,8 @@ def daily_bars(rows: list[tuple[float, float, float, float]]):
     """Bars on consecutive days from (open, high, low, close) tuples."""
     first = pd.Timestamp("2020-01-01", tz="UTC")
     return [
-        make_bar(BAR_TYPE, INSTRUMENT, (first + pd.Timedelta(days=i)).value, o, h, l, c, 1000)
-        for i, (o, h, l, c) in enumerate(rows)
+        make_bar(BAR_TYPE, INSTRUMENT, (first + pd.Timedelta(days=i)).value, o, h, lo, c, 1000)
+        for i, (o, h, lo, c) in enumerate(rows)
     ]
 
 

@@ -98,7 +98,7 @@ def round_to_tick(value: float, instrument: Instrument) -> Price:
 
 
 def make_bar(
-    bar_type: BarType, instrument: Instrument, start_ns: int, o: float, h: float, l: float, c: float, v: float
+    bar_type: BarType, instrument: Instrument, start_ns: int, o: float, h: float, lo: float, c: float, v: float
 ) -> Bar:
     """One bar with prices rounded to the tick and adapter timestamps."""
     ts_event, ts_init = bar_timestamps(bar_type, start_ns)
@@ -106,7 +106,7 @@ def make_bar(
         bar_type=bar_type,
         open=round_to_tick(o, instrument),
         high=round_to_tick(h, instrument),
-        low=round_to_tick(l, instrument),
+        low=round_to_tick(lo, instrument),
         close=round_to_tick(c, instrument),
         volume=instrument.make_qty(v),
         ts_event=ts_event,

@@ -46,12 +46,12 @@ def read_bars_csv(path: str | Path, bar_type: BarType, instrument: Instrument) -
                 continue
             try:
                 start_ns = _parse_time(row[index[time_column]], daily=time_column == "date")
-                o, h, l, c, v = (_parse_number(name, row[index[name]]) for name in REQUIRED)
-                _check_bar(o, h, l, c, v)
+                o, h, lo, c, v = (_parse_number(name, row[index[name]]) for name in REQUIRED)
+                _check_bar(o, h, lo, c, v)
                 if previous_start is not None and start_ns <= previous_start:
                     raise ValueError(f"{time_column} is not after the previous row's")
                 previous_start = start_ns
-                bars.append(make_bar(bar_type, instrument, start_ns, o, h, l, c, v))
+                bars.append(make_bar(bar_type, instrument, start_ns, o, h, lo, c, v))
             except IndexError:
                 problems.append(f"line {line_number}: expected {len(header)} columns, got {len(row)}")
             except ValueError as exc:
@@ -91,12 +91,12 @@ def _parse_number(name: str, text: str) -> float:
     return value
 
 
-def _check_bar(o: float, h: float, l: float, c: float, v: float) -> None:
-    if min(o, h, l, c) <= 0:
+def _check_bar(o: float, h: float, lo: float, c: float, v: float) -> None:
+    if min(o, h, lo, c) <= 0:
         raise ValueError("prices must be positive")
-    if h < max(o, l, c):
+    if h < max(o, lo, c):
         raise ValueError(f"high {h} is below open, low or close")
-    if l > min(o, h, c):
-        raise ValueError(f"low {l} is above open, high or close")
+    if lo > min(o, h, c):
+        raise ValueError(f"low {lo} is above open, high or close")
     if v < 0:
         raise ValueError(f"volume {v} is negative")

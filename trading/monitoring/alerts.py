@@ -6,7 +6,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -34,7 +34,7 @@ def alert_body(kind: str, environment: str, message: str, details: dict | None =
         "environment": environment,
         "message": message,
         "details": details or {},
-        "sent_at": datetime.now(timezone.utc).isoformat(),
+        "sent_at": datetime.now(UTC).isoformat(),
         "text": f"[ATS {environment}] {message}",
     }
 

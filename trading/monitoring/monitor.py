@@ -10,6 +10,7 @@ goes through sync_to_async, because Django forbids the ORM inside a running loop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -280,10 +281,8 @@ class GatewayMonitor:
                 await self._record(result)
             except Exception:  # one bad cycle (database busy, ...) must not end the watch; the page shows it stale
                 log.exception("%s gateway: check cycle failed", probe.gateway.environment)
-            try:
+            with contextlib.suppress(TimeoutError):  # no wake-up: the next cycle is due
                 await asyncio.wait_for(probe.wake.wait(), self.interval)
-            except TimeoutError:
-                pass
 
     async def _reap(self) -> None:
         while True:

@@ -106,11 +106,13 @@ def check_gateway_accounts(environment: str, account_id: str, managed_accounts: 
     """After connecting: the gateway must manage our account, and its accounts must be of the environment's kind."""
     if account_id not in managed_accounts:
         raise SessionRefused(
-            f"the {environment} gateway does not manage account {account_id} (it manages {', '.join(managed_accounts) or 'none'})"
+            f"the {environment} gateway does not manage account {account_id} "
+            f"(it manages {', '.join(managed_accounts) or 'none'})"
         )
     pattern, kind = (PAPER_ACCOUNT_RE, "paper") if environment == Environment.PAPER else (LIVE_ACCOUNT_RE, "live")
     wrong = [a for a in managed_accounts if not pattern.match(a)]
     if wrong:
         raise SessionRefused(
-            f"the gateway on the {environment} port manages {', '.join(wrong)}, not {kind} accounts: wrong gateway on this port"
+            f"the gateway on the {environment} port manages {', '.join(wrong)}, not {kind} accounts: "
+            "wrong gateway on this port"
         )

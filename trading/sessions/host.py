@@ -23,8 +23,8 @@ from audit.models import Action
 from audit.services import record, system_actor
 from trading.sessions import services
 from trading.sessions.guards import (
-    Sleeve,
     SessionRefused,
+    Sleeve,
     check_account,
     check_environment,
     check_gateway_accounts,
@@ -57,20 +57,15 @@ FLATTEN_TIMEOUT_SECONDS = 15.0
 CANCEL_TIMEOUT_SECONDS = 5.0
 INTENT_AUDIT_TIMEOUT_SECONDS = 5.0  # an intent not recorded by then is treated as a failed write: no order
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
-SNAPSHOT_SECONDS = 5.0
+SNAPSHOT_SECONDS = 5.0  # how often the positions and working orders known to the node are published
 # Nautilus kernel start stages (each returns False on failure) and what their failure means for the operator.
 START_STAGES = {
     "_await_engines_connected": "the IB data or execution client did not connect in time",
     "_await_execution_reconciliation": "execution state could not be reconciled with the broker",
     "_await_portfolio_initialization": "the portfolio did not initialize in time",
 }
-CONNECTIVITY_CODES = {
-    1100,
-    1101,
-    1102,
-    1300,
-    2110,
-}  # IB: connectivity lost / restored (data kept or lost) / reset  # how often the positions and working orders known to the node are published
+# IB: connectivity lost / restored (data kept or lost) / reset.
+CONNECTIVITY_CODES = {1100, 1101, 1102, 1300, 2110}
 
 
 def host_checks(session: TradingSession) -> None:

@@ -8,8 +8,8 @@ path (its account check returns early for IB margin accounts), which is why the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList

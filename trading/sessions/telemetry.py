@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -66,7 +66,7 @@ class TelemetrySink:
 
     def emit(self, kind: str, payload: dict, audit_action: str | None = None, target: str = "") -> None:
         """Queue one event (cheap; safe from the node's event loop)."""
-        self._queue.put((kind, payload, audit_action, target, datetime.now(timezone.utc)))
+        self._queue.put((kind, payload, audit_action, target, datetime.now(UTC)))
 
     def close(self, timeout: float = 20.0) -> None:
         """Flush what is queued and stop the writer."""
@@ -97,7 +97,7 @@ class TelemetrySink:
                     for kind, payload, _, _, ts in batch
                 ]
             )
-            for kind, payload, action, target, _ in batch:
+            for _kind, payload, action, target, _ts in batch:
                 if action:
                     record(
                         action,

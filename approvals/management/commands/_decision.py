@@ -27,6 +27,6 @@ class DecisionCommand(BaseCommand):
         except ApprovalError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
-            f"{record.decision}d {record.strategy} on {record.instrument_id} (#{record.pk}, code {record.code_hash[:12]}) "
-            f"by {record.decided_by}"
+            f"{record.decision}d {record.strategy} on {record.instrument_id} "
+            f"(#{record.pk}, code {record.code_hash[:12]}) by {record.decided_by}"
         )

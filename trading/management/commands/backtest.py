@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from audit.services import cli_actor
-from trading.backtests.report import format_summary
 from trading.backtests.cli_options import add_run_arguments, costs_from_options
+from trading.backtests.report import format_summary
 from trading.services import BacktestError, do_backtest_run
 
 

@@ -68,7 +68,8 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"{bar_type}: {result.received} bars received in {result.requests} request(s), {result.written} new "
-            f"stored in {settings.ATS_CATALOG_DIR} (instrument {result.instrument.id}, tick {result.instrument.price_increment})."
+            f"stored in {settings.ATS_CATALOG_DIR} "
+            f"(instrument {result.instrument.id}, tick {result.instrument.price_increment})."
         )
         for error in result.gateway_errors:
             self.stderr.write(f"gateway: {error}")

@@ -33,7 +33,7 @@ class Command(SessionCommand):
             f"risk caps    : max notional per order {caps.max_notional_per_order}, "
             f"max submit rate {caps.max_order_submit_rate.nautilus}",
         ]
-        for sleeve, approval in zip(sleeves, approvals):
+        for sleeve, approval in zip(sleeves, approvals, strict=True):
             lines += [
                 f"sleeve       : {sleeve.strategy} on {sleeve.instrument_id} ({sleeve.bar_spec})",
                 f"  params     : {sleeve.params or '{}'}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -25,10 +26,8 @@ def _port_in_use(host: str, port: int) -> bool:
 
 
 def _signal_group(child: subprocess.Popen, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already gone, with everything it started
         os.killpg(child.pid, signum)
-    except ProcessLookupError:
-        pass  # already gone, with everything it started
 
 
 class Command(BaseCommand):
@@ -134,7 +133,8 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"\nATS is up: http://{options['bind']}:{options['port']}/  (log in with the administrator "
                     "`make run` printed on first start, or create one: .venv/bin/python manage.py create_admin)\n"
-                    f"paper gateway: {config.paper.host}:{config.paper.port} ({options['gateway']}); Ctrl-C stops everything"
+                    f"paper gateway: {config.paper.host}:{config.paper.port} ({options['gateway']}); "
+                    "Ctrl-C stops everything"
                 )
             )
             while not stopping:
@@ -146,9 +146,7 @@ class Command(BaseCommand):
             # In reverse order of start, one at a time: session hosts stop while the gateway is still up.
             for child in reversed(list(children.values())):
                 _signal_group(child, signal.SIGTERM)
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # the group is killed below
                     child.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    pass
                 _signal_group(child, signal.SIGKILL)
             self.stdout.write("stack stopped")

@@ -4,9 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from audit.services import cli_actor
+from trading.backtests.cli_options import add_run_arguments, costs_from_options
 from trading.backtests.report import format_sweep_row
 from trading.backtests.sweep import expand_grid, plan_sweep
-from trading.backtests.cli_options import add_run_arguments, costs_from_options
 from trading.models import BacktestRun
 from trading.services import BacktestError, do_backtest_run, prepare_backtest
 from trading.strategies.params import StrategyParamsError
