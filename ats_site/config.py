@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import environ
 
@@ -126,7 +127,7 @@ def parse_port(name: str, raw: str) -> int:
     return port
 
 
-def _account(name: str, raw: str, pattern: re.Pattern, kind: str) -> str:
+def _account(name: str, raw: str, pattern: re.Pattern[str], kind: str) -> str:
     value = raw.strip()
     if not pattern.match(value):
         raise ConfigError(f"{name}: {value!r} is not a {kind} account id")
@@ -137,7 +138,7 @@ def load_config(env: environ.Env) -> AtsConfig:
     """Read and validate every ATS_* variable; raise ConfigError with a one-line message on the first problem."""
 
     def raw(name: str, default: str) -> str:
-        return env.str(name, default=default)
+        return str(env.str(name, default=default))
 
     enable_live = parse_bool("ATS_ENABLE_LIVE_TRADING", raw("ATS_ENABLE_LIVE_TRADING", "false"))
     host = raw("ATS_IB_HOST", "127.0.0.1").strip()
@@ -194,7 +195,7 @@ def load_config(env: environ.Env) -> AtsConfig:
     )
 
 
-def public_summary(config: AtsConfig) -> dict:
+def public_summary(config: AtsConfig) -> dict[str, Any]:
     """The settings worth recording at start-up, with every secret reduced to whether it is set."""
     return {
         "enable_live_trading": config.enable_live_trading,

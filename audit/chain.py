@@ -25,9 +25,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"audit payload value of type {type(value).__name__} is not JSON-serializable")
 
 
-def normalize_payload(payload: dict | None) -> dict:
+def normalize_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
     """Round-trip a payload through JSON so what is hashed is exactly what the database gives back."""
-    return json.loads(json.dumps(payload or {}, default=_json_default))
+    normalized: dict[str, Any] = json.loads(json.dumps(payload or {}, default=_json_default))
+    return normalized
 
 
 def format_time(value: dt.datetime) -> str:
@@ -35,7 +36,9 @@ def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def canonical_json(seq: int, created_at: dt.datetime, actor: str, action: str, target: str, payload: dict) -> str:
+def canonical_json(
+    seq: int, created_at: dt.datetime, actor: str, action: str, target: str, payload: dict[str, Any]
+) -> str:
     """The entry's canonical JSON: sorted keys, no whitespace."""
     document = {
         "seq": seq,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,11 +46,11 @@ def equity_and_position(bars: BarSeries, fills: list[Fill], capital: float) -> t
     return equity, position
 
 
-def round_trips(fills: list[Fill]) -> list[dict]:
+def round_trips(fills: list[Fill]) -> list[dict[str, Any]]:
     """Trades as flat-to-flat round trips: times, average prices, quantity, commission, P&L and return."""
-    trades: list[dict] = []
+    trades: list[dict[str, Any]] = []
     position = 0.0
-    current: dict | None = None
+    current: dict[str, Any] | None = None
     for fill in fills:
         if current is None:
             current = {
@@ -73,7 +74,7 @@ def round_trips(fills: list[Fill]) -> list[dict]:
     return trades
 
 
-def _trade_record(t: dict, exit_ts: int) -> dict:
+def _trade_record(t: dict[str, Any], exit_ts: int) -> dict[str, Any]:
     buy_px = t["buy_value"] / t["buy_qty"]
     sell_px = t["sell_value"] / t["sell_qty"]
     long = t["direction"] > 0
@@ -93,8 +94,13 @@ def _trade_record(t: dict, exit_ts: int) -> dict:
 
 
 def compute_metrics(
-    bars: BarSeries, fills: list[Fill], trades: list[dict], capital: float, equity: np.ndarray, position: np.ndarray
-) -> dict:
+    bars: BarSeries,
+    fills: list[Fill],
+    trades: list[dict[str, Any]],
+    capital: float,
+    equity: np.ndarray,
+    position: np.ndarray,
+) -> dict[str, Any]:
     """The summary metrics of a run (see the module docstring for definitions)."""
     end_equity = float(equity[-1]) if len(equity) else capital
     total_return = end_equity / capital - 1
@@ -137,7 +143,7 @@ def _daily_returns(ts: np.ndarray, equity: np.ndarray, capital: float) -> np.nda
     return closes[1:] / closes[:-1] - 1
 
 
-def downsample_curve(ts: np.ndarray, equity: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> list[list]:
+def downsample_curve(ts: np.ndarray, equity: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> list[list[Any]]:
     """The equity curve as [[epoch_ms, equity], ...], thinned to at most max_points (always keeping the last)."""
     n = len(ts)
     if n == 0:

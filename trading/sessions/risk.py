@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList
 from nautilus_trader.model.enums import OrderSide, OrderStatus
 from nautilus_trader.model.events import OrderDenied
+from nautilus_trader.model.orders import Order
+from nautilus_trader.system.kernel import NautilusKernel
 
 RISK_ENDPOINT = "RiskEngine.execute"
+
+# (rule, one-line reason, the numbers behind it) for an order the gate refuses.
+Denial = tuple[str, str, dict[str, str]]
 
 
 class OrderGate:
@@ -24,11 +30,11 @@ class OrderGate:
 
     def __init__(
         self,
-        kernel,
+        kernel: NautilusKernel,
         max_notional: Decimal,
-        audit_intent: Callable[[object, Decimal | None], None],
-        on_denied: Callable[[object, str, dict], None],
-    ):
+        audit_intent: Callable[[Order, Decimal | None], None],
+        on_denied: Callable[[Order, str, dict[str, str]], None],
+    ) -> None:
         self._kernel = kernel
         self._cache = kernel.cache
         self._msgbus = kernel.msgbus
@@ -43,7 +49,7 @@ class OrderGate:
         self._msgbus.deregister(RISK_ENDPOINT, self._risk_engine.execute)
         self._msgbus.register(RISK_ENDPOINT, self.execute)
 
-    def execute(self, command) -> None:
+    def execute(self, command: Any) -> None:
         """Check a trading command; forward it to the RiskEngine or deny its orders."""
         if isinstance(command, SubmitOrder):
             orders = [command.order]
@@ -52,7 +58,7 @@ class OrderGate:
         else:  # cancels and modifies pass straight through: they never add risk
             self._risk_engine.execute(command)
             return
-        denial = None
+        denial: Denial | None = None
         for order in orders:
             price = self.reference_price(order)
             notional = self.notional(order, price)
@@ -73,7 +79,7 @@ class OrderGate:
             return
         self._risk_engine.execute(command)
 
-    def check_notional(self, order, price, notional):
+    def check_notional(self, order: Order, price: Decimal | None, notional: Decimal | None) -> Denial | None:
         """(rule, reason, numbers) when the order breaks the cap or cannot be valued, else None."""
         if order.is_reduce_only:
             return None  # closing exposure is always allowed: a kill's flatten must not be blocked by the cap
@@ -83,6 +89,7 @@ class OrderGate:
                 "no price to value the order (no limit price, quote, trade or bar yet): denied",
                 {"cap": str(self.max_notional)},
             )
+        assert notional is not None  # a known price gives a notional
         if notional > self.max_notional:
             return (
                 "notional",
@@ -96,35 +103,35 @@ class OrderGate:
             )
         return None
 
-    def reference_price(self, order) -> Decimal | None:
+    def reference_price(self, order: Order) -> Decimal | None:
         """The price to value an order at: its limit or trigger price, else the latest quote, trade or bar."""
+        price: Any = None  # a Nautilus Price
         if order.has_price:
-            return order.price.as_decimal()
-        if order.has_trigger_price:
-            return order.trigger_price.as_decimal()
-        instrument_id = order.instrument_id
-        quote = self._cache.quote_tick(instrument_id)
-        if quote is not None:
-            return (quote.ask_price if order.side == OrderSide.BUY else quote.bid_price).as_decimal()
-        trade = self._cache.trade_tick(instrument_id)
-        if trade is not None:
-            return trade.price.as_decimal()
-        latest = None
-        for bar_type in self._cache.bar_types(instrument_id=instrument_id):
-            bar = self._cache.bar(bar_type)
-            if bar is not None and (latest is None or bar.ts_event > latest.ts_event):
-                latest = bar
-        return latest.close.as_decimal() if latest is not None else None
+            price = order.price
+        elif order.has_trigger_price:
+            price = order.trigger_price
+        elif (quote := self._cache.quote_tick(order.instrument_id)) is not None:
+            price = quote.ask_price if order.side == OrderSide.BUY else quote.bid_price
+        elif (trade := self._cache.trade_tick(order.instrument_id)) is not None:
+            price = trade.price
+        else:
+            latest = None
+            for bar_type in self._cache.bar_types(instrument_id=order.instrument_id):
+                bar = self._cache.bar(bar_type)
+                if bar is not None and (latest is None or bar.ts_event > latest.ts_event):
+                    latest = bar
+            price = latest.close if latest is not None else None
+        return Decimal(price.as_decimal()) if price is not None else None
 
-    def notional(self, order, price: Decimal | None) -> Decimal | None:
+    def notional(self, order: Order, price: Decimal | None) -> Decimal | None:
         """Quantity x price x multiplier, or None when the price or instrument is unknown."""
         if price is None:
             return None
         instrument = self._cache.instrument(order.instrument_id)
-        multiplier = instrument.multiplier.as_decimal() if instrument is not None else Decimal(1)
-        return order.quantity.as_decimal() * price * multiplier
+        multiplier = Decimal(instrument.multiplier.as_decimal()) if instrument is not None else Decimal(1)
+        return Decimal(order.quantity.as_decimal()) * price * multiplier
 
-    def _deny(self, order, reason: str) -> None:
+    def _deny(self, order: Order, reason: str) -> None:
         # What the RiskEngine does for its own denials: the strategy receives OrderDenied.
         if order.status != OrderStatus.INITIALIZED:
             return
