@@ -16,8 +16,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .contracts import CONTRACTS, StockContract
+
+if TYPE_CHECKING:
+    from .market import Market
 
 WORKING = ("PreSubmitted", "Submitted")
 DONE = ("Filled", "Cancelled", "ApiCancelled", "Inactive")
@@ -126,7 +130,7 @@ class BrokerError(Exception):
         self.text = text
 
 
-Listener = Callable[[str, "Order | None", dict], None]
+Listener = Callable[[str, "Order | None", dict[str, Any]], None]
 
 
 class Broker:
@@ -160,11 +164,11 @@ class Broker:
 
     # ---------------------------------------------------------------- events and persistence
 
-    def emit(self, kind: str, order: Order | None, **info) -> None:
+    def emit(self, kind: str, order: Order | None, **info: Any) -> None:
         for fn in list(self.listeners):
             fn(kind, order, info)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "accounts": {a: asdict(acc) for a, acc in self.accounts.items()},
             "orders": [asdict(o) for o in self.orders.values()],
@@ -216,7 +220,7 @@ class Broker:
 
     # ---------------------------------------------------------------- orders
 
-    def new_order(self, client_id: int, order_id: int, args: dict, contract: StockContract) -> Order:
+    def new_order(self, client_id: int, order_id: int, args: dict[str, Any], contract: StockContract) -> Order:
         """Validate a placeOrder request and create the order (not yet acknowledged)."""
         account = args.get("account") or ""
         if not account:
@@ -266,7 +270,7 @@ class Broker:
         self.next_perm_id += 1
         return order
 
-    def accept(self, order: Order, market) -> None:
+    def accept(self, order: Order, market: Market) -> None:
         """Acknowledge an order (PreSubmitted, then Submitted) and fill it if it is marketable."""
         if self.reject_next > 0:
             self.reject_next -= 1
@@ -284,7 +288,7 @@ class Broker:
         self.emit("open", order)
         self.try_fill(order, market)
 
-    def modify(self, order: Order, args: dict, market) -> None:
+    def modify(self, order: Order, args: dict[str, Any], market: Market) -> None:
         """Apply a placeOrder for an existing working order id (price or quantity change)."""
         qty = _num(args.get("totalQuantity"))
         if qty and qty > 0:
@@ -325,7 +329,7 @@ class Broker:
 
     # ---------------------------------------------------------------- matching
 
-    def on_market(self, market, day: str) -> None:
+    def on_market(self, market: Market, day: str) -> None:
         """Re-check working orders against the current quote; expire DAY orders at day change."""
         if self.last_day and day != self.last_day:
             for o in self.working():
@@ -337,7 +341,7 @@ class Broker:
         for o in self.working():
             self.try_fill(o, market)
 
-    def try_fill(self, order: Order, market) -> None:
+    def try_fill(self, order: Order, market: Market) -> None:
         """Fill (part of) a working order if the market allows it."""
         if not order.is_working or order.remaining <= 0:
             return
@@ -347,16 +351,22 @@ class Broker:
         slip = self.slippage_ticks * c.min_tick * (1 if buy else -1)
         price = None
         if order.order_type in ("STP", "STP LMT") and not order.triggered:
-            if (buy and last >= order.aux_price) or (not buy and last <= order.aux_price):
+            stop = order.aux_price
+            if stop is None:  # only a seeded order can lack it; comparing with None raised TypeError here before
+                raise TypeError(f"{order.order_type} order {order.perm_id} has no stop price")
+            if (buy and last >= stop) or (not buy and last <= stop):
                 order.triggered = True
             else:
                 return
         if order.order_type in ("MKT", "STP"):
             price = (ask if buy else bid) + slip
         else:  # LMT, or a triggered STP LMT
-            if buy and ask <= order.lmt_price:
+            limit = order.lmt_price
+            if limit is None:  # only a seeded order can lack it; comparing with None raised TypeError here before
+                raise TypeError(f"{order.order_type} order {order.perm_id} has no limit price")
+            if buy and ask <= limit:
                 price = ask
-            elif not buy and bid >= order.lmt_price:
+            elif not buy and bid >= limit:
                 price = bid
         if price is None:
             if order.tif == "IOC":
@@ -481,7 +491,7 @@ class Broker:
 
     # ---------------------------------------------------------------- account values
 
-    def account_values(self, account: str, market) -> dict[str, float]:
+    def account_values(self, account: str, market: Market) -> dict[str, float]:
         """Cash, P&L and margin figures of an account at current prices."""
         acc = self.accounts[account]
         gross = 0.0
@@ -530,7 +540,7 @@ class Broker:
         }
 
 
-def _num(value) -> float | None:
+def _num(value: Any) -> float | None:
     if value in (None, ""):
         return None
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 VALID_EXCHANGES = (
     "SMART,AMEX,NYSE,CBOE,PHLX,ISE,CHX,ARCA,ISLAND,DRCTEDGE,BEX,BATS,EDGEA,BYX,IEX,EDGX,"
@@ -114,7 +115,7 @@ CONTRACTS: dict[str, StockContract] = {
 BY_CON_ID = {c.con_id: c for c in CONTRACTS.values()}
 
 
-def lookup(spec: dict) -> StockContract | None:
+def lookup(spec: dict[str, Any]) -> StockContract | None:
     """Resolve a request's contract fields to a known stock, or None (the gateway's error 200)."""
     con_id = spec.get("conId") or ""
     if con_id not in ("", "0"):

@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from .sim import IBSim
 
 
 class ControlServer:
     """HTTP/1.0 control endpoint bound to the simulator's host."""
 
-    def __init__(self, sim, host: str, port: int):
+    def __init__(self, sim: IBSim, host: str, port: int):
         self.sim = sim
         self.host = host
         self.port = port
@@ -67,7 +71,7 @@ class ControlServer:
         finally:
             writer.close()
 
-    async def route(self, path: str, q: dict) -> dict:
+    async def route(self, path: str, q: dict[str, str]) -> dict[str, Any]:
         sim = self.sim
         if path == "/state":
             return {

@@ -25,7 +25,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,12 @@ REF_MONDAY = 4 * DAY  # 1970-01-05 00:00 UTC in epoch seconds
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "daily"
 # Starting prices for the synthetic daily histories (approximate late-2026-agnostic levels).
 SYNTHETIC_BASE = {"AAPL": 190.0, "MSFT": 410.0, "IWM": 220.0}
+
+# (open, high, low, close, volume, wap, count) of one bar of the live path.
+Bar = tuple[float, float, float, float, float, float, int]
+# A daily bar with its date, and an intraday bar with its start in epoch seconds.
+DailyRow = tuple[date, float, float, float, float, float, float, int]
+IntradayRow = tuple[int, float, float, float, float, float, float, int]
 
 
 def epoch_to_w(t: float) -> float:
@@ -175,7 +181,8 @@ class SymbolPath:
     def price(self, k: int) -> float:
         """Price at step ``k`` rounded to the tick."""
         self.ensure(k)
-        return round(round(self._prices[max(k, 0)] / self.min_tick) * self.min_tick, 6)
+        raw: float = self._prices[max(k, 0)]
+        return round(round(raw / self.min_tick) * self.min_tick, 6)
 
     def window(self, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray]:
         """Prices and volumes for indices ``k0..k1`` inclusive (clamped at 0)."""
@@ -254,7 +261,7 @@ class Market:
 
     # ---------------------------------------------------------------- bars
 
-    def bar_between(self, symbol: str, w0: float, w1: float) -> tuple | None:
+    def bar_between(self, symbol: str, w0: float, w1: float) -> Bar | None:
         """OHLCV+wap+count of the live path over [w0, w1) (truncated at now), or None."""
         now_k = self.current_index()
         k0 = max(self.index_at(w0), 0)
@@ -273,9 +280,9 @@ class Market:
         wap = round(float(np.average(prices[1:], weights=traded)) if vol > 0 else c, 4)
         return o, hi, lo, c, vol, wap, max(int(len(traded)), 1)
 
-    def daily_bars(self, symbol: str, start: date, end: date) -> list[tuple]:
+    def daily_bars(self, symbol: str, start: date, end: date) -> list[DailyRow]:
         """Daily bars with dates in [start, end]: history, then live days up to today."""
-        out = []
+        out: list[DailyRow] = []
         for b in self.history[symbol]:
             if start <= b.day <= end:
                 out.append(
@@ -292,9 +299,9 @@ class Market:
             day += timedelta(days=1)
         return out
 
-    def intraday_bars(self, symbol: str, w_start: float, w_end: float, size: int) -> list[tuple]:
+    def intraday_bars(self, symbol: str, w_start: float, w_end: float, size: int) -> list[IntradayRow]:
         """Bars of ``size`` seconds with start in [w_start, w_end): (epoch_start, o,h,l,c,v,wap,n)."""
-        out = []
+        out: list[IntradayRow] = []
         w = max(math.floor(w_start / size) * size, math.floor(self.day0_w / size) * size)
         while w < w_end:
             bar = self.bar_between(symbol, w, w + size)
@@ -356,6 +363,7 @@ def parse_end_time(text: str, now: float) -> float:
         return datetime.strptime(parts[0], "%Y%m%d").replace(tzinfo=UTC).timestamp() + DAY - 1
     dt = datetime.strptime(parts[0] + " " + parts[1], "%Y%m%d %H:%M:%S")
     tz = parts[2] if len(parts) > 2 else "UTC"
+    zone: tzinfo
     try:
         from zoneinfo import ZoneInfo
 

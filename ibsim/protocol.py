@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .broker import Execution, Order
+    from .contracts import StockContract
 
 SERVER_VERSION = 178
 MIN_CLIENT_VERSION = 100
 MAX_FRAME = 1 << 20  # real requests are tiny; anything bigger is garbage
 UNSET_INT = 2147483647
 UNSET_DOUBLE = 1.7976931348623157e308
+
+# One historical bar as sent: (date, open, high, low, close, volume, wap, count).
+HistoricalBar = tuple[str, float, float, float, float, float, float, int]
 
 
 class ProtocolError(Exception):
@@ -372,7 +379,7 @@ def tick_by_tick_mid(req_id: int, t: int, mid: float) -> list[Any]:
     return [99, req_id, 4, t, mid]
 
 
-def contract_data(req_id: int, c, trading_hours: str, liquid_hours: str) -> list[Any]:
+def contract_data(req_id: int, c: StockContract, trading_hours: str, liquid_hours: str) -> list[Any]:
     out = [
         10,
         req_id,
@@ -424,14 +431,14 @@ def contract_data_end(req_id: int) -> list[Any]:
     return [52, 1, req_id]
 
 
-def historical_data(req_id: int, start: str, end: str, bars: list[tuple]) -> list[Any]:
+def historical_data(req_id: int, start: str, end: str, bars: list[HistoricalBar]) -> list[Any]:
     out: list[Any] = [17, req_id, start, end, len(bars)]
     for date, o, h, lo, c, v, wap, count in bars:
         out += [date, o, h, lo, c, v, wap, count]
     return out
 
 
-def historical_data_update(req_id: int, bar: tuple) -> list[Any]:
+def historical_data_update(req_id: int, bar: HistoricalBar) -> list[Any]:
     date, o, h, lo, c, v, wap, count = bar
     return [90, req_id, count, date, o, c, h, lo, wap, v]
 
@@ -446,7 +453,7 @@ def head_timestamp(req_id: int, ts: str) -> list[Any]:
     return [88, req_id, ts]
 
 
-def order_status(o) -> list[Any]:
+def order_status(o: Order) -> list[Any]:
     return [
         3,
         o.order_id,
@@ -463,7 +470,7 @@ def order_status(o) -> list[Any]:
     ]
 
 
-def _order_common_head(o, c) -> list[Any]:
+def _order_common_head(o: Order, c: StockContract) -> list[Any]:
     return [
         c.con_id,
         c.symbol,
@@ -490,7 +497,7 @@ def _order_common_head(o, c) -> list[Any]:
     ]
 
 
-def open_order(o, c, status: str | None = None) -> list[Any]:
+def open_order(o: Order, c: StockContract, status: str | None = None) -> list[Any]:
     """OPEN_ORDER at version 178 (no version field; layout of ibapi OrderDecoder)."""
     out: list[Any] = [5, o.order_id] + _order_common_head(o, c)
     out += [
@@ -605,7 +612,7 @@ def open_order_end() -> list[Any]:
     return [53, 1]
 
 
-def completed_order(o, c, completed_time: str) -> list[Any]:
+def completed_order(o: Order, c: StockContract, completed_time: str) -> list[Any]:
     """COMPLETED_ORDER at version 178 (layout of ibapi processCompletedOrderMsg)."""
     out: list[Any] = [101] + _order_common_head(o, c)
     out += [
@@ -690,7 +697,7 @@ def completed_orders_end() -> list[Any]:
     return [102]
 
 
-def execution_data(req_id: int, e, c) -> list[Any]:
+def execution_data(req_id: int, e: Execution, c: StockContract) -> list[Any]:
     return [
         11,
         req_id,
@@ -735,7 +742,7 @@ def commission_report(exec_id: str, commission: float, currency: str, realized: 
     return [59, 1, exec_id, commission, currency, UNSET_DOUBLE if realized is None else realized, UNSET_DOUBLE, ""]
 
 
-def position(account: str, c, qty: float, avg_cost: float) -> list[Any]:
+def position(account: str, c: StockContract, qty: float, avg_cost: float) -> list[Any]:
     return [
         61,
         3,
@@ -760,7 +767,7 @@ def position_end() -> list[Any]:
     return [62, 1]
 
 
-def position_multi(req_id: int, account: str, c, qty: float, avg_cost: float) -> list[Any]:
+def position_multi(req_id: int, account: str, c: StockContract, qty: float, avg_cost: float) -> list[Any]:
     return [
         71,
         1,
@@ -800,7 +807,14 @@ def account_value(key: str, value: str, currency: str, account: str) -> list[Any
 
 
 def portfolio_value(
-    c, qty: float, mark: float, value: float, avg_cost: float, unrealized: float, realized: float, account: str
+    c: StockContract,
+    qty: float,
+    mark: float,
+    value: float,
+    avg_cost: float,
+    unrealized: float,
+    realized: float,
+    account: str,
 ) -> list[Any]:
     return [
         7,
@@ -854,7 +868,7 @@ def market_rule(rule_id: int, min_tick: float) -> list[Any]:
     return [93, rule_id, 1, 0, min_tick]
 
 
-def symbol_samples(req_id: int, contracts: list) -> list[Any]:
+def symbol_samples(req_id: int, contracts: list[StockContract]) -> list[Any]:
     out: list[Any] = [79, req_id, len(contracts)]
     for c in contracts:
         out += [c.con_id, c.symbol, "STK", c.primary_exchange, c.currency, 0, c.long_name, ""]

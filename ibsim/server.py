@@ -12,16 +12,27 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import protocol as P
-from .broker import Broker, BrokerError, Order
+from .broker import Broker, BrokerError, Order, Position
 from .contracts import CONTRACTS, StockContract, lookup, session_hours
-from .market import DAY, STEP, Market, epoch_to_w, parse_bar_size, parse_duration, parse_end_time, w_to_date, w_to_epoch
+from .market import (
+    DAY,
+    STEP,
+    Bar,
+    Market,
+    epoch_to_w,
+    parse_bar_size,
+    parse_duration,
+    parse_end_time,
+    w_to_date,
+    w_to_epoch,
+)
 
 log = logging.getLogger("ibsim")
 
@@ -76,7 +87,7 @@ class HistSub:
     daily: bool
     format_date: int
     last_start: float = -1.0
-    last_sent: tuple | None = None
+    last_sent: Bar | None = None
 
 
 @dataclass
@@ -93,7 +104,7 @@ class Connection:
     md_type: int = 1
     mkt: dict[int, str] = field(default_factory=dict)
     tbt: dict[int, tuple[str, str]] = field(default_factory=dict)
-    rtbars: dict[int, list] = field(default_factory=dict)  # reqId -> [symbol, next step index]
+    rtbars: dict[int, list[Any]] = field(default_factory=dict)  # reqId -> [symbol, next step index]
     hist: dict[int, HistSub] = field(default_factory=dict)
     positions_sub: bool = False
     acct_updates: str | None = None
@@ -127,6 +138,10 @@ class Connection:
             self.writer.close()
 
 
+# A request handler; ``start_api`` is the one coroutine among them.
+Handler = Callable[[Connection, P.Request], Coroutine[Any, Any, None] | None]
+
+
 class GatewayServer:
     """Listens for TWS API clients and serves them from one broker and one market."""
 
@@ -148,15 +163,15 @@ class GatewayServer:
         self.tick_interval = tick_interval
         self.on_change = on_change
         self.connections: dict[int, Connection] = {}
-        self.order_log: list[dict] = []
+        self.order_log: list[dict[str, Any]] = []
         self.silent = False
         self.data_paused = False
         self.ack_delay = 0.0
         self._next_conn = 1
         self._server: asyncio.base_events.Server | None = None
-        self._tasks: list[asyncio.Task] = []
-        self._ack_queue: asyncio.Queue | None = None
-        self._last_k = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ack_queue: asyncio.Queue[tuple[float, Callable[[], object]]] | None = None
+        self._last_k: int | None = None
         self._refuse_until = 0.0
         broker.listeners.append(self._on_broker_event)
 
@@ -204,7 +219,7 @@ class GatewayServer:
             self._server = None
         self._refuse_until = time.monotonic() + seconds
 
-        async def reopen():
+        async def reopen() -> None:
             await asyncio.sleep(seconds)
             if self._server is None:
                 await self._listen()
@@ -219,7 +234,10 @@ class GatewayServer:
         for c in self._ready():
             c.error(-1, code, CONNECTIVITY_TEXT[code])
             if code == 1101:  # market data subscriptions are gone; clients must resubscribe
-                c.mkt.clear(), c.tbt.clear(), c.rtbars.clear(), c.hist.clear()
+                c.mkt.clear()
+                c.tbt.clear()
+                c.rtbars.clear()
+                c.hist.clear()
 
     # ---------------------------------------------------------------- connection handling
 
@@ -245,7 +263,13 @@ class GatewayServer:
             self.connections.pop(conn.conn_id, None)
 
     def _log(
-        self, conn: Connection, msg_id: int | None, name: str, fields: list[str], args: dict, error: str | None = None
+        self,
+        conn: Connection,
+        msg_id: int | None,
+        name: str,
+        fields: list[str],
+        args: dict[str, Any],
+        error: str | None = None,
     ) -> None:
         self.order_log.append(
             {
@@ -325,7 +349,7 @@ class GatewayServer:
         except (P.ProtocolError, ValueError, KeyError) as exc:
             conn.error(_req_id(req), 320, f"Error reading request: {req.name}: {exc}")
 
-    def _handlers(self) -> dict[int, Callable]:
+    def _handlers(self) -> dict[int, Handler]:
         return {
             1: self.req_mkt_data,
             2: self.cancel_mkt_data,
@@ -398,44 +422,45 @@ class GatewayServer:
         if self.data_paused:
             conn.error(-1, 1100, CONNECTIVITY_TEXT[1100])
 
-    def req_managed_accts(self, conn, req):
+    def req_managed_accts(self, conn: Connection, req: P.Request) -> None:
         conn.send(P.managed_accounts(list(self.broker.accounts)))
 
-    def req_ids(self, conn, req):
+    def req_ids(self, conn: Connection, req: P.Request) -> None:
+        assert conn.client_id is not None  # only startApi runs before the session is ready (see _dispatch)
         conn.send(P.next_valid_id(self.broker.next_valid_id(conn.client_id)))
 
-    def req_current_time(self, conn, req):
+    def req_current_time(self, conn: Connection, req: P.Request) -> None:
         conn.send(P.current_time(int(self.market.clock.now())))
 
-    def req_current_time_millis(self, conn, req):
+    def req_current_time_millis(self, conn: Connection, req: P.Request) -> None:
         conn.send([109, int(self.market.clock.now() * 1000)])
 
-    def req_market_data_type(self, conn, req):
+    def req_market_data_type(self, conn: Connection, req: P.Request) -> None:
         conn.md_type = P.to_int(req.args.get("marketDataType"), 1)
 
-    def req_user_info(self, conn, req):
+    def req_user_info(self, conn: Connection, req: P.Request) -> None:
         conn.send(P.user_info(P.to_int(req.args.get("reqId"))))
 
-    def req_family_codes(self, conn, req):
+    def req_family_codes(self, conn: Connection, req: P.Request) -> None:
         conn.send([78, 0])
 
-    def req_market_rule(self, conn, req):
+    def req_market_rule(self, conn: Connection, req: P.Request) -> None:
         conn.send(P.market_rule(P.to_int(req.args.get("marketRuleId")), 0.01))
 
-    def req_matching_symbols(self, conn, req):
+    def req_matching_symbols(self, conn: Connection, req: P.Request) -> None:
         pattern = (req.args.get("pattern") or "").upper()
         found = [c for s, c in CONTRACTS.items() if s.startswith(pattern)] if pattern else []
         conn.send(P.symbol_samples(P.to_int(req.args.get("reqId")), found))
 
     # ---------------------------------------------------------------- contracts
 
-    def _contract(self, conn: Connection, req_id: int, spec: dict) -> StockContract | None:
+    def _contract(self, conn: Connection, req_id: int, spec: dict[str, Any]) -> StockContract | None:
         c = lookup(spec)
         if c is None:
             conn.error(req_id, 200, NO_SECDEF)
         return c
 
-    def req_contract_details(self, conn, req):
+    def req_contract_details(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         c = self._contract(conn, req_id, req.args["contract"])
         if c is None:
@@ -447,7 +472,7 @@ class GatewayServer:
 
     # ---------------------------------------------------------------- market data
 
-    def req_mkt_data(self, conn, req):
+    def req_mkt_data(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         c = self._contract(conn, req_id, req.args["contract"])
         if c is None:
@@ -460,7 +485,7 @@ class GatewayServer:
         else:
             conn.mkt[req_id] = c.symbol
 
-    def cancel_mkt_data(self, conn, req):
+    def cancel_mkt_data(self, conn: Connection, req: P.Request) -> None:
         conn.mkt.pop(P.to_int(req.args["reqId"]), None)
 
     def _send_quote(self, conn: Connection, req_id: int, symbol: str, full: bool = False) -> None:
@@ -478,11 +503,11 @@ class GatewayServer:
                 conn.send(P.tick_size(req_id, 8, v / 100))
             conn.send(P.tick_price(req_id, 9, self.market.history[symbol][-1].close, 0, 0))
 
-    def _today_bar(self, symbol: str):
+    def _today_bar(self, symbol: str) -> Bar | None:
         w0 = math.floor(self.market.clock.now_w() / DAY) * DAY
         return self.market.bar_between(symbol, w0, w0 + DAY)
 
-    def req_tick_by_tick(self, conn, req):
+    def req_tick_by_tick(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         c = self._contract(conn, req_id, req.args["contract"])
         if c is None:
@@ -494,7 +519,7 @@ class GatewayServer:
         conn.tbt[req_id] = (c.symbol, kind)
         self._send_tbt(conn, req_id, c.symbol, kind)
 
-    def cancel_tick_by_tick(self, conn, req):
+    def cancel_tick_by_tick(self, conn: Connection, req: P.Request) -> None:
         conn.tbt.pop(P.to_int(req.args["reqId"]), None)
 
     def _send_tbt(self, conn: Connection, req_id: int, symbol: str, kind: str) -> None:
@@ -508,17 +533,17 @@ class GatewayServer:
         else:
             conn.send(P.tick_by_tick_mid(req_id, t, round((bid + ask) / 2, 4)))
 
-    def req_real_time_bars(self, conn, req):
+    def req_real_time_bars(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         c = self._contract(conn, req_id, req.args["contract"])
         if c is None:
             return
         conn.rtbars[req_id] = [c.symbol, self.market.current_index()]
 
-    def cancel_real_time_bars(self, conn, req):
+    def cancel_real_time_bars(self, conn: Connection, req: P.Request) -> None:
         conn.rtbars.pop(P.to_int(req.args["reqId"]), None)
 
-    def req_head_timestamp(self, conn, req):
+    def req_head_timestamp(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         c = self._contract(conn, req_id, req.args["contract"])
         if c is None:
@@ -530,7 +555,7 @@ class GatewayServer:
             ts = d.strftime("%Y%m%d 00:00:00 UTC")
         conn.send(P.head_timestamp(req_id, ts))
 
-    def req_historical_data(self, conn, req):
+    def req_historical_data(self, conn: Connection, req: P.Request) -> None:
         a = req.args
         req_id = P.to_int(a["reqId"])
         c = self._contract(conn, req_id, a["contract"])
@@ -554,11 +579,11 @@ class GatewayServer:
         if daily:
             # N days of duration means N daily bars ending with the end date's bar.
             start_day = w_to_date(math.floor(end_w / DAY) * DAY - (math.ceil(span / DAY) - 1) * DAY)
-            raw = self.market.daily_bars(c.symbol, start_day, w_to_date(end_w))
-            bars = [(b[0].strftime("%Y%m%d"), *_round_bar(b[1:], c.min_tick)) for b in raw]
+            daily_rows = self.market.daily_bars(c.symbol, start_day, w_to_date(end_w))
+            bars = [(b[0].strftime("%Y%m%d"), *_round_bar(b[1:], c.min_tick)) for b in daily_rows]
         else:
-            raw = self.market.intraday_bars(c.symbol, start_w, end_w, size)
-            bars = [(_fmt_time(b[0], fmt), *b[1:]) for b in raw]
+            intraday_rows = self.market.intraday_bars(c.symbol, start_w, end_w, size)
+            bars = [(_fmt_time(b[0], fmt), *b[1:]) for b in intraday_rows]
         if not bars:
             conn.error(req_id, 162, "Historical Market Data Service error message:HMDS query returned no data")
             return
@@ -568,7 +593,7 @@ class GatewayServer:
         if keep:
             conn.hist[req_id] = HistSub(c.symbol, size, daily, fmt)
 
-    def cancel_historical_data(self, conn, req):
+    def cancel_historical_data(self, conn: Connection, req: P.Request) -> None:
         conn.hist.pop(P.to_int(req.args["reqId"]), None)
 
     # ---------------------------------------------------------------- orders
@@ -580,12 +605,13 @@ class GatewayServer:
     def _contract_of(self, order: Order) -> StockContract:
         return CONTRACTS[order.symbol]
 
-    def place_order(self, conn, req):
+    def place_order(self, conn: Connection, req: P.Request) -> None:
         order_id = P.to_int(req.args["orderId"])
         c = lookup(req.args["contract"])
         if c is None:
             conn.error(order_id, 200, NO_SECDEF)
             return
+        assert conn.client_id is not None  # only startApi runs before the session is ready (see _dispatch)
         existing = self.broker.find(conn.client_id, order_id)
         if existing is not None and existing.is_working:
             self._after_ack(lambda: self._guard(conn, order_id, self.broker.modify, existing, req.args, self.market))
@@ -600,16 +626,17 @@ class GatewayServer:
             return
         self._after_ack(lambda: self.broker.accept(order, self.market))
 
-    def _guard(self, conn: Connection, req_id: int, fn: Callable, *args) -> None:
+    def _guard(self, conn: Connection, req_id: int, fn: Callable[..., object], *args: Any) -> None:
         try:
             fn(*args)
         except BrokerError as exc:
             conn.error(req_id, exc.code, exc.text)
 
-    def cancel_order(self, conn, req):
+    def cancel_order(self, conn: Connection, req: P.Request) -> None:
         order_id = P.to_int(req.args["orderId"])
 
-        def do():
+        def do() -> None:
+            assert conn.client_id is not None  # only startApi runs before the session is ready (see _dispatch)
             order = self.broker.find(conn.client_id, order_id)
             if order is None:
                 conn.error(order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found.")
@@ -618,10 +645,10 @@ class GatewayServer:
 
         self._after_ack(do)
 
-    def req_global_cancel(self, conn, req):
+    def req_global_cancel(self, conn: Connection, req: P.Request) -> None:
         self._after_ack(self.broker.cancel_all)
 
-    def _after_ack(self, fn: Callable[[], None]) -> None:
+    def _after_ack(self, fn: Callable[[], object]) -> None:
         if self.ack_delay > 0 and self._ack_queue is not None:
             self._ack_queue.put_nowait((time.monotonic() + self.ack_delay, fn))
         else:
@@ -630,6 +657,7 @@ class GatewayServer:
     async def _ack_worker(self) -> None:
         # One FIFO queue keeps delayed acknowledgements in the order requests arrived.
         while True:
+            assert self._ack_queue is not None  # start() creates the queue before this task
             due, fn = await self._ack_queue.get()
             delay = due - time.monotonic()
             if delay > 0:
@@ -644,25 +672,25 @@ class GatewayServer:
         conn.send(P.open_order(o, c))
         conn.send(P.order_status(o))
 
-    def req_open_orders(self, conn, req):
+    def req_open_orders(self, conn: Connection, req: P.Request) -> None:
         for o in self.broker.working():
             if o.client_id == conn.client_id or conn.client_id == 0:
                 self._send_open(conn, o)
         conn.send(P.open_order_end())
 
-    def req_all_open_orders(self, conn, req):
+    def req_all_open_orders(self, conn: Connection, req: P.Request) -> None:
         for o in self.broker.working():
             self._send_open(conn, o)
         conn.send(P.open_order_end())
 
-    def req_completed_orders(self, conn, req):
+    def req_completed_orders(self, conn: Connection, req: P.Request) -> None:
         api_only = req.args.get("apiOnly") == "1"
         for o in self.broker.orders.values():
             if o.status in ("Filled", "Cancelled", "Inactive") and not (api_only and o.placed_elsewhere):
                 conn.send(P.completed_order(o, self._contract_of(o), o.completed_time))
         conn.send(P.completed_orders_end())
 
-    def req_executions(self, conn, req):
+    def req_executions(self, conn: Connection, req: P.Request) -> None:
         a = req.args
         req_id = P.to_int(a.get("reqId"))
         client = P.to_int(a.get("clientId"))
@@ -693,7 +721,7 @@ class GatewayServer:
 
     # ---------------------------------------------------------------- account
 
-    def _positions(self, account: str | None = None):
+    def _positions(self, account: str | None = None) -> Iterator[tuple[str, StockContract, Position]]:
         for acc in self.broker.accounts.values():
             if account and acc.account_id != account:
                 continue
@@ -701,16 +729,16 @@ class GatewayServer:
                 if p.qty != 0:
                     yield acc.account_id, CONTRACTS[sym], p
 
-    def req_positions(self, conn, req):
+    def req_positions(self, conn: Connection, req: P.Request) -> None:
         for account, c, p in self._positions():
             conn.send(P.position(account, c, p.qty, round(p.avg_cost, 6)))
         conn.send(P.position_end())
         conn.positions_sub = True
 
-    def cancel_positions(self, conn, req):
+    def cancel_positions(self, conn: Connection, req: P.Request) -> None:
         conn.positions_sub = False
 
-    def req_positions_multi(self, conn, req):
+    def req_positions_multi(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         account = req.args.get("account") or ""
         for acc_id, c, p in self._positions(account if account not in ("", "All") else None):
@@ -743,13 +771,13 @@ class GatewayServer:
                 conn.send(P.account_summary(req_id, account, tag, value, cur))
         conn.send(P.account_summary_end(req_id))
 
-    def req_account_summary(self, conn, req):
+    def req_account_summary(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         group, tags = req.args.get("groupName") or "All", req.args.get("tags") or ""
         conn.acct_summary[req_id] = (group, tags)
         self._send_summary(conn, req_id, group, tags)
 
-    def cancel_account_summary(self, conn, req):
+    def cancel_account_summary(self, conn: Connection, req: P.Request) -> None:
         conn.acct_summary.pop(P.to_int(req.args["reqId"]), None)
 
     def _send_account_updates(self, conn: Connection, account: str, portfolio: bool = True) -> None:
@@ -779,7 +807,7 @@ class GatewayServer:
         now = datetime.fromtimestamp(self.market.clock.now(), ZoneInfo("America/New_York"))
         conn.send(P.account_update_time(now.strftime("%H:%M")))
 
-    def req_account_updates(self, conn, req):
+    def req_account_updates(self, conn: Connection, req: P.Request) -> None:
         if req.args.get("subscribe") != "1":
             conn.acct_updates = None
             return
@@ -800,7 +828,7 @@ class GatewayServer:
                 conn.send(P.account_update_multi(req_id, acc, key, _money(values[key]), "USD"))
         conn.send(P.account_update_multi_end(req_id))
 
-    def req_account_updates_multi(self, conn, req):
+    def req_account_updates_multi(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         account = req.args.get("account") or ""
         if account not in ("", "All") and account not in self.broker.accounts:
@@ -809,10 +837,10 @@ class GatewayServer:
         conn.acct_multi[req_id] = account
         self._send_multi(conn, req_id, account)
 
-    def cancel_account_updates_multi(self, conn, req):
+    def cancel_account_updates_multi(self, conn: Connection, req: P.Request) -> None:
         conn.acct_multi.pop(P.to_int(req.args["reqId"]), None)
 
-    def req_pnl(self, conn, req):
+    def req_pnl(self, conn: Connection, req: P.Request) -> None:
         account = req.args.get("account") or next(iter(self.broker.accounts))
         if account not in self.broker.accounts:
             conn.error(P.to_int(req.args["reqId"]), 321, f"Error validating request: account {account} is not managed")
@@ -820,7 +848,7 @@ class GatewayServer:
         v = self.broker.account_values(account, self.market)
         conn.send(P.pnl(P.to_int(req.args["reqId"]), 0.0, round(v["UnrealizedPnL"], 2), round(v["RealizedPnL"], 2)))
 
-    def req_pnl_single(self, conn, req):
+    def req_pnl_single(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
         account = req.args.get("account") or next(iter(self.broker.accounts))
         con_id = P.to_int(req.args.get("conId"))
@@ -842,7 +870,7 @@ class GatewayServer:
 
     # ---------------------------------------------------------------- broker events -> clients
 
-    def _on_broker_event(self, kind: str, order: Order | None, info: dict) -> None:
+    def _on_broker_event(self, kind: str, order: Order | None, info: dict[str, Any]) -> None:
         if order is not None:
             targets = self._targets(order)
             c = self._contract_of(order)
@@ -935,7 +963,7 @@ class GatewayServer:
             hs.last_sent = bar
             conn.send(P.historical_data_update(req_id, self._hist_row(hs, start, bar)))
 
-    def _hist_row(self, hs: HistSub, start_w: float, bar: tuple) -> tuple:
+    def _hist_row(self, hs: HistSub, start_w: float, bar: Bar) -> P.HistoricalBar:
         date_s = w_to_date(start_w).strftime("%Y%m%d") if hs.daily else _fmt_time(w_to_epoch(start_w), hs.format_date)
         o, h, lo, c, v, wap, n = bar
         return (date_s, o, h, lo, c, v, wap, n)
@@ -943,8 +971,11 @@ class GatewayServer:
 
 def _req_id(req: P.Request) -> int:
     for key in ("reqId", "orderId"):
+        value = req.args.get(key)
+        if value is None:  # int(None) raised TypeError: try the next key
+            continue
         try:
-            return int(req.args.get(key))
+            return int(value)
         except (TypeError, ValueError):
             pass
     return -1
@@ -956,10 +987,13 @@ def _fmt_time(epoch: float, fmt: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%d %H:%M:%S UTC")
 
 
-def _round_bar(values: tuple, tick: float) -> tuple:
+def _round_bar(values: Bar, tick: float) -> Bar:
     # Bundled closes carry 4 decimals after rescaling; clients expect prices on the tick grid.
     o, h, lo, c, v, wap, n = values
-    r = lambda x: round(round(x / tick) * tick, 6)  # noqa: E731
+
+    def r(x: float) -> float:
+        return round(round(x / tick) * tick, 6)
+
     return r(o), r(h), r(lo), r(c), v, wap, n
 
 

@@ -100,7 +100,7 @@ class IBSim:
         if not self.state_file or self._loop is None or self._save_handle is not None:
             return
 
-        def run():
+        def run() -> None:
             self._save_handle = None
             try:
                 self.save()
@@ -111,7 +111,7 @@ class IBSim:
 
     # ---------------------------------------------------------------- inspection
 
-    def received(self, name: str | None = None, client_id: int | None = None) -> list[dict]:
+    def received(self, name: str | None = None, client_id: int | None = None) -> list[dict[str, Any]]:
         """The order log: every inbound message, optionally filtered by name or client id."""
         return [
             e
@@ -119,16 +119,16 @@ class IBSim:
             if (name is None or e["name"] == name) and (client_id is None or e["client_id"] == client_id)
         ]
 
-    def orders(self) -> list[dict]:
+    def orders(self) -> list[dict[str, Any]]:
         """All orders the broker knows, with status."""
         return [asdict(o) for o in self.broker.orders.values()]
 
-    def positions(self, account: str | None = None) -> dict[str, dict]:
+    def positions(self, account: str | None = None) -> dict[str, dict[str, Any]]:
         """Positions of one account (default: the first) by symbol."""
         acc = self.broker.accounts[account or self.accounts[0]]
         return {s: asdict(p) for s, p in acc.positions.items() if p.qty != 0}
 
-    def executions(self) -> list[dict]:
+    def executions(self) -> list[dict[str, Any]]:
         """Every execution booked, oldest first."""
         return [asdict(e) for e in self.broker.executions]
 
@@ -138,7 +138,8 @@ class IBSim:
 
     def client_ids(self) -> list[int]:
         """Client ids of the sessions currently connected."""
-        return sorted(c.client_id for c in self.server._ready())
+        # A session is ready only once startApi has set its client id.
+        return sorted(c.client_id for c in self.server._ready() if c.client_id is not None)
 
     # ---------------------------------------------------------------- seeding and faults
 
@@ -154,8 +155,8 @@ class IBSim:
         qty: float,
         order_type: str = "LMT",
         lmt_price: float | None = None,
-        **kw,
-    ) -> dict:
+        **kw: Any,
+    ) -> dict[str, Any]:
         """Create a working order "placed elsewhere"; returns it as a dict."""
         return asdict(self.broker.seed_working_order(account, symbol, action, qty, order_type, lmt_price, **kw))
 
@@ -207,10 +208,10 @@ class SimHandle:
         self.port = sim.port
         self.control_port = sim.control_port
 
-    def call(self, fn: Callable, *args, timeout: float = 30, **kwargs) -> Any:
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float = 30, **kwargs: Any) -> Any:
         """Run ``fn(*args)`` on the simulator's loop and return its result (awaits coroutines)."""
 
-        async def run():
+        async def run() -> Any:
             result = fn(*args, **kwargs)
             if asyncio.iscoroutine(result):
                 result = await result
@@ -218,7 +219,7 @@ class SimHandle:
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         # Every public IBSim method is available on the handle, executed on the sim's loop.
         attr = getattr(self.sim, name)
         if callable(attr) and not name.startswith("_"):
@@ -238,17 +239,17 @@ class SimHandle:
     def __enter__(self) -> SimHandle:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-def run_in_thread(**kwargs) -> SimHandle:
+def run_in_thread(**kwargs: Any) -> SimHandle:
     """Start an IBSim (same keyword arguments) on its own loop in a daemon thread."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
     box: dict[str, Any] = {}
 
-    def main():
+    def main() -> None:
         asyncio.set_event_loop(loop)
         try:
             sim = IBSim(**kwargs)
