@@ -856,8 +856,12 @@ def account_update_multi_end(req_id: int) -> list[Any]:
     return [74, 1, req_id]
 
 
-def family_codes(account: str) -> list[Any]:
-    return [78, 1, account, ""]
+def family_codes(accounts: list[str]) -> list[Any]:
+    """FAMILY_CODES: one entry per account; individual accounts are in no family, so each code is empty."""
+    out: list[Any] = [78, len(accounts)]
+    for account in accounts:
+        out += [account, ""]
+    return out
 
 
 def user_info(req_id: int) -> list[Any]:

@@ -442,7 +442,7 @@ class GatewayServer:
         conn.send(P.user_info(P.to_int(req.args.get("reqId"))))
 
     def req_family_codes(self, conn: Connection, req: P.Request) -> None:
-        conn.send([78, 0])
+        conn.send(P.family_codes(list(self.broker.accounts)))
 
     def req_market_rule(self, conn: Connection, req: P.Request) -> None:
         conn.send(P.market_rule(P.to_int(req.args.get("marketRuleId")), 0.01))

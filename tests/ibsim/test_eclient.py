@@ -53,6 +53,9 @@ class App(EWrapper, EClient):
     def commissionAndFeesReport(self, report):
         self.events.append(("commission", report.execId, report.commissionAndFees))
 
+    def familyCodes(self, familyCodes):
+        self.events.append(("family_codes", [(c.accountID, c.familyCodeStr) for c in familyCodes]))
+
     def wait(self, pred, timeout=5.0):
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -122,3 +125,16 @@ def test_eclient_contract_history_place_cancel_fill(sim):
         thread.join(5)
     assert sim.positions(ACCOUNT)["QQQ"]["qty"] == 25
     assert [o["status"] for o in sim.orders()] == ["Filled", "Cancelled"]
+
+
+def test_family_codes_name_each_managed_account(sim):
+    app = App()
+    app.connect("127.0.0.1", sim.port, clientId=4)
+    thread = threading.Thread(target=app.run, daemon=True)
+    thread.start()
+    try:
+        app.reqFamilyCodes()
+        assert app.wait(lambda e: e[0] == "family_codes")[0][1] == [(ACCOUNT, "")]
+    finally:
+        app.disconnect()
+        thread.join(5)
