@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 
 from django import forms
 
 from trading.strategies.registry import strategy_names
-
-_PARAM_PREFIX = re.compile(r"^(\w+): (.*)$")
 
 
 def _strategy_choices():

@@ -11,14 +11,13 @@ class Environment(models.TextChoices):
 class SessionStatus(models.TextChoices):
     STARTING = "starting", "Starting"
     RUNNING = "running", "Running"
-    STOPPING = "stopping", "Stopping"
     STOPPED = "stopped", "Stopped"
     KILLED = "killed", "Killed"
     FAILED = "failed", "Failed"
     LOST = "lost", "Lost"
 
 
-ACTIVE_STATUSES = (SessionStatus.STARTING, SessionStatus.RUNNING, SessionStatus.STOPPING)
+ACTIVE_STATUSES = (SessionStatus.STARTING, SessionStatus.RUNNING)
 FINAL_STATUSES = (SessionStatus.STOPPED, SessionStatus.KILLED, SessionStatus.FAILED, SessionStatus.LOST)
 
 
