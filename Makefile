@@ -9,7 +9,7 @@ PYTHON := $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/
 endif
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/ats
 
-.PHONY: run test venv bench clean
+.PHONY: run test test-fast lint hooks venv bench clean
 
 venv: $(VENV)/.installed
 
@@ -20,17 +20,34 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+# The embedded demo runs with DEBUG on (and so a throwaway SECRET_KEY unless one is set); production sets neither.
+run: export DEBUG = true
 run: venv
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py create_admin --if-none
 	$(PY) manage.py run_stack
 
-test: venv
+# ruff (lint rules and formatting) and strict mypy on the files pyproject.toml lists.
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+# The fast tier: every test not marked e2e (no ibsim, TradingNode, daphne, django-q cluster or browser), on SQLite.
+test-fast: venv
+	$(PY) -m pytest -m "not e2e"
+
+# The whole suite, after lint.
+test: lint
 	$(PY) -m pytest
 	@echo "== PostgreSQL pass: the database-trigger, chain and approval tests against $(PG_TEST_URL)"
 	DATABASE_URL=$(PG_TEST_URL) $(PY) -m pytest -m postgres
 
+hooks: venv
+	$(PY) -m pre_commit install
+
+bench: export DEBUG = true
 bench: venv
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 

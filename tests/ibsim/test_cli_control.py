@@ -29,6 +29,7 @@ def test_help_documents_every_option():
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.e2e
 def test_subprocess_listens_serves_and_saves_state_on_sigterm(tmp_path):
     state = tmp_path / "state.json"
     proc = subprocess.Popen(
@@ -83,6 +84,7 @@ def test_subprocess_listens_serves_and_saves_state_on_sigterm(tmp_path):
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.e2e
 def test_control_port_inspects_and_injects_faults():
     with run_in_thread(accounts=[ACCOUNT], speed=0, control_port=0) as sim:
         base = f"http://127.0.0.1:{sim.control_port}"

@@ -11,7 +11,7 @@ from ibapi.wrapper import EWrapper
 
 from tests.ibsim.conftest import ACCOUNT
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 
 class App(EWrapper, EClient):

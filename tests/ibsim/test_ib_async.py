@@ -8,7 +8,7 @@ from ib_async import IB, LimitOrder, MarketOrder, Stock
 from ibsim import run_in_thread
 from tests.ibsim.conftest import ACCOUNT, run
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 
 async def connect(port, client_id=1, timeout=3):

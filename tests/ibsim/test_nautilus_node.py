@@ -14,6 +14,7 @@ from tests.ibsim.conftest import ACCOUNT
 
 SCRIPT = Path(__file__).with_name("node_script.py")
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
 EXEC_CLIENT_ID = 12  # node_script.py's exec client id
 DATA_CLIENT_ID = 11
 

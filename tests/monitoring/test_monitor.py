@@ -18,7 +18,7 @@ from tests.monitoring.conftest import (
 )
 from trading.monitoring.models import GatewayHealth
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 
 def health(environment="paper"):

@@ -38,7 +38,7 @@ PAPER_ACCOUNT, LIVE_ACCOUNT = "DU1234567", "U7654321"
 PASSWORD = "browser-test-pw-1"
 PARAMS = '{"buy_threshold": 0.9, "sell_threshold": 0.95, "quantity": 10}'
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(240)]
 
 USERS_SCRIPT = f"""
 from django.contrib.auth.models import Permission, User

@@ -11,7 +11,7 @@ from tests.sessions.conftest import PAPER_ACCOUNT, finish, wait_until
 from trading.sessions.models import SessionEvent, SessionStatus, TradingSession
 from trading.sessions.services import do_create_session, do_mark_lost_sessions, do_request_kill
 
-pytestmark = [pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 
 def probe(action: str, count: int = 1, instrument: str = "QQQ.NASDAQ") -> list:

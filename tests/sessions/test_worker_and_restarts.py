@@ -16,7 +16,7 @@ from trading.sessions.models import SessionEvent, SessionStatus, TradingSession
 from trading.sessions.services import do_create_session, do_request_kill
 from trading.sessions.tasks import enqueue_session
 
-pytestmark = [pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 PROBE = [
     {

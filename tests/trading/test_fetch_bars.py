@@ -16,6 +16,7 @@ from trading.strategies.params import bar_type_for
 
 QQQ_CSV = Path(__file__).resolve().parents[2] / "data" / "daily" / "QQQ.csv"
 DAILY = bar_type_for("QQQ.NASDAQ", "1-DAY-LAST")
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
