@@ -1,6 +1,7 @@
 """Django settings for ATS. Everything comes from the environment (and an optional .env at the repo root)."""
 
 import os
+import secrets
 from pathlib import Path
 
 import environ
@@ -15,14 +16,16 @@ _env_file = BASE_DIR / ".env"
 if _env_file.exists():
     environ.Env.read_env(str(_env_file), overwrite=False)
 
-DEBUG = parse_bool("DEBUG", env.str("DEBUG", default="true"))
+# Off unless asked for: `make run` and the test suite turn it on for the embedded demo.
+DEBUG = parse_bool("DEBUG", env.str("DEBUG", default="false"))
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ConfigError("SECRET_KEY: required when DEBUG is false")
-    # Development only: a fixed key is harmless while DEBUG keeps the app off production.
-    SECRET_KEY = "dev-insecure-key-only-for-debug-" + "x" * 32
+    # Development only: a throwaway key, never a known one. Exported so the processes this one starts (the
+    # stack's web server and workers, the session hosts a test spawns) sign and check with the same key.
+    SECRET_KEY = os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

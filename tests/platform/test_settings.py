@@ -99,3 +99,46 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def _without(*names: str) -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in names}
+
+
+def test_debug_is_off_by_default_so_no_secret_key_refuses_to_start():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=_without("DEBUG", "SECRET_KEY"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "configuration error: SECRET_KEY: required when DEBUG is false"
+
+
+SHOW_KEYS = (
+    "import subprocess, sys; from django.conf import settings; print(settings.SECRET_KEY); "
+    "print(subprocess.run([sys.executable, '-c', 'import os; print(os.environ[\"SECRET_KEY\"])'], "
+    "capture_output=True, text=True, check=True).stdout.strip())"
+)
+
+
+def test_debug_without_a_key_makes_a_throwaway_key_that_started_processes_share():
+    keys = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", SHOW_KEYS],
+            cwd=ROOT,
+            env={**_without("SECRET_KEY"), "DEBUG": "true"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        own, child = result.stdout.split()
+        assert own == child  # a process it starts (daphne, a worker, a session host) signs with the same key
+        assert len(own) >= 50
+        keys.append(own)
+    assert keys[0] != keys[1]  # never a fixed, known key
