@@ -2,6 +2,7 @@
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from ibapi.client import EClient
@@ -66,6 +67,20 @@ class App(EWrapper, EClient):
         raise AssertionError(f"timed out; events: {self.events[-10:]}")
 
 
+@contextmanager
+def connected(port: int, client_id: int):
+    """An App connected to the gateway, its reader loop in a thread; disconnected on exit."""
+    app = App()
+    app.connect("127.0.0.1", port, clientId=client_id)
+    thread = threading.Thread(target=app.run, daemon=True)
+    thread.start()
+    try:
+        yield app
+    finally:
+        app.disconnect()
+        thread.join(5)
+
+
 def qqq():
     c = Contract()
     c.symbol, c.secType, c.exchange, c.primaryExchange, c.currency = "QQQ", "STK", "SMART", "NASDAQ", "USD"
@@ -73,11 +88,7 @@ def qqq():
 
 
 def test_eclient_contract_history_place_cancel_fill(sim):
-    app = App()
-    app.connect("127.0.0.1", sim.port, clientId=3)
-    thread = threading.Thread(target=app.run, daemon=True)
-    thread.start()
-    try:
+    with connected(sim.port, 3) as app:
         deadline = time.time() + 5
         while app.next_id is None and time.time() < deadline:
             time.sleep(0.01)
@@ -120,21 +131,11 @@ def test_eclient_contract_history_place_cancel_fill(sim):
         app.cancelOrder(2, OrderCancel())
         app.wait(lambda e: e == ("error", 2, 202))
         app.wait(lambda e: e[:3] == ("status", 2, "Cancelled"))
-    finally:
-        app.disconnect()
-        thread.join(5)
     assert sim.positions(ACCOUNT)["QQQ"]["qty"] == 25
     assert [o["status"] for o in sim.orders()] == ["Filled", "Cancelled"]
 
 
 def test_family_codes_name_each_managed_account(sim):
-    app = App()
-    app.connect("127.0.0.1", sim.port, clientId=4)
-    thread = threading.Thread(target=app.run, daemon=True)
-    thread.start()
-    try:
+    with connected(sim.port, 4) as app:
         app.reqFamilyCodes()
         assert app.wait(lambda e: e[0] == "family_codes")[0][1] == [(ACCOUNT, "")]
-    finally:
-        app.disconnect()
-        thread.join(5)
