@@ -134,6 +134,14 @@ def _account(name: str, raw: str, pattern: re.Pattern[str], kind: str) -> str:
     return value
 
 
+def check_production_secret_key(key: str) -> None:
+    """Refuse a key Django's deploy check would call weak: it signs sessions and password-reset links."""
+    if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-"):
+        raise ConfigError(
+            "SECRET_KEY: too weak for DEBUG=false (at least 50 characters, 5 of them distinct, not 'django-insecure-')"
+        )
+
+
 def load_config(env: environ.Env) -> AtsConfig:
     """Read and validate every ATS_* variable; raise ConfigError with a one-line message on the first problem."""
 

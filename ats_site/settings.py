@@ -6,7 +6,7 @@ from pathlib import Path
 
 import environ
 
-from ats_site.config import ConfigError, load_config, parse_bool
+from ats_site.config import ConfigError, check_production_secret_key, load_config, parse_bool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -20,6 +20,8 @@ if _env_file.exists():
 DEBUG = parse_bool("DEBUG", env.str("DEBUG", default="false"))
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if SECRET_KEY and not DEBUG:
+    check_production_secret_key(SECRET_KEY)
 if not SECRET_KEY:
     if not DEBUG:
         raise ConfigError("SECRET_KEY: required when DEBUG is false")

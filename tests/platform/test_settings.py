@@ -86,6 +86,13 @@ def test_missing_secret_key_in_production_is_one_line():
     assert result.stderr.strip() == "configuration error: SECRET_KEY: required when DEBUG is false"
 
 
+@pytest.mark.parametrize("key", ["   ", "short-key", "a" * 60, "django-insecure-" + "Zq9-x!v" * 10])
+def test_a_weak_secret_key_in_production_is_one_line(key):
+    result = _manage("check", DEBUG="false", SECRET_KEY=key)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("configuration error: SECRET_KEY: too weak for DEBUG=false")
+
+
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     result = _manage(
         "check",
