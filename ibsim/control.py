@@ -13,6 +13,7 @@
 ``/ack-delay?seconds=S``    delay order acknowledgements
 ``/speed?x=X``              change the clock speed
 ``/advance?seconds=S``      move simulated time forward
+``/move?symbol=QQQ&fraction=-0.2`` gap a price (here down 20%) from the next step on
 ``/seed-position?account=&symbol=&qty=&avg_cost=``
 ``/seed-order?account=&symbol=&action=&qty=&order_type=&lmt_price=&client_id=``
 ==========================  ==================================================================
@@ -105,6 +106,8 @@ class ControlServer:
         if path == "/advance":
             sim.advance(float(q["seconds"]))
             return {"now": sim.clock.now()}
+        if path == "/move":
+            return {"last": sim.move_price(q["symbol"], float(q["fraction"]))}
         if path == "/seed-position":
             sim.seed_position(q["account"], q["symbol"], float(q["qty"]), float(q["avg_cost"]))
             return {"positions": sim.positions(q["account"])}

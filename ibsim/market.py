@@ -178,6 +178,11 @@ class SymbolPath:
             self._volumes[self._n : self._n + m] = np.floor(self._step_volume * self._rng.uniform(0.3, 1.7, m)) + 1
             self._n += m
 
+    def shift(self, k_from: int, factor: float) -> None:
+        """Scale the path from step ``k_from`` on (a gap); later steps keep walking from the new level."""
+        self.ensure(k_from)
+        self._prices[max(k_from, 0) : self._n] *= factor
+
     def price(self, k: int) -> float:
         """Price at step ``k`` rounded to the tick."""
         self.ensure(k)
@@ -241,6 +246,14 @@ class Market:
         return w_to_epoch(self.day0_w + k * STEP)
 
     # ---------------------------------------------------------------- quotes
+
+    def move(self, symbol: str, fraction: float) -> float:
+        """Gap the symbol's price by ``fraction`` (-0.2: down 20%) from the next step on; return the new last."""
+        if not -1 < fraction < 10:
+            raise ValueError(f"a move must be above -100%, got {fraction:+.0%}")
+        k = self.current_index() + 1
+        self.paths[symbol].shift(k, 1 + fraction)
+        return self.last(symbol, k)
 
     def last(self, symbol: str, k: int | None = None) -> float:
         return self.paths[symbol].price(self.current_index() if k is None else k)

@@ -143,6 +143,10 @@ class IBSim:
 
     # ---------------------------------------------------------------- seeding and faults
 
+    def move_price(self, symbol: str, fraction: float) -> float:
+        """Gap a symbol's price by ``fraction`` from the next 5-second step on (for loss scenarios)."""
+        return self.market.move(symbol, fraction)
+
     def seed_position(self, account: str, symbol: str, qty: float, avg_cost: float) -> None:
         """Set a position as if opened elsewhere."""
         self.broker.seed_position(account, symbol, qty, avg_cost)

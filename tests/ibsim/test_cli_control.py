@@ -104,3 +104,19 @@ def test_control_port_inspects_and_injects_faults():
         assert get("/log")["log"] == []
         with pytest.raises(urllib.error.HTTPError):
             get("/nope")
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.e2e
+def test_a_price_gap_moves_the_market_from_the_next_step_and_bad_moves_are_refused():
+    with run_in_thread(accounts=[ACCOUNT], speed=0, control_port=0) as sim:
+        before = sim.sim.market.last("QQQ")
+        with urllib.request.urlopen(f"http://127.0.0.1:{sim.control_port}/move?symbol=QQQ&fraction=-0.2") as resp:
+            gapped = json.loads(resp.read())["last"]
+        assert sim.sim.market.last("QQQ") == before  # the current step keeps its price
+        sim.advance(5)
+        assert sim.sim.market.last("QQQ") == pytest.approx(gapped) == pytest.approx(before * 0.8, rel=0.01)
+        bid, ask, *_ = sim.sim.market.quote("QQQ")
+        assert bid < before * 0.85 and ask < before * 0.85
+        with pytest.raises(ValueError, match="above -100%"):
+            sim.move_price("QQQ", -1.5)
