@@ -7,6 +7,7 @@ it and exit instead of showing a traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -44,10 +45,53 @@ class SubmitRate:
 
 @dataclass(frozen=True)
 class RiskCaps:
-    """Per-environment risk caps enforced beneath every strategy."""
+    """Per-environment risk limits enforced beneath every strategy; money is in the account currency."""
 
-    max_notional_per_order: Decimal
-    max_order_submit_rate: SubmitRate
+    max_notional_per_order: Decimal  # one order, valued at the worse of its own price and the market
+    max_order_submit_rate: SubmitRate  # Nautilus's RiskEngine throttle
+    max_price_deviation: Decimal  # a limit or stop price further than this fraction from the market is refused
+    max_position_notional: Decimal  # per instrument, working orders counted as if filled
+    max_gross_exposure: Decimal  # the session's instruments together, working orders counted as if filled
+    max_open_orders: int  # working orders at the broker, this order included
+    duplicate_window_seconds: Decimal  # the same instrument, side and quantity again from a sleeve within this
+    max_daily_loss: Decimal  # realized + unrealized since the trading day's start: the loss breaker trips
+    max_drawdown: Decimal  # from the session's equity peak: the loss breaker trips
+
+    def as_dict(self) -> dict[str, str]:
+        """The limits as strings, as a session records the ones in force."""
+        return {
+            "max_notional_per_order": str(self.max_notional_per_order),
+            "max_order_submit_rate": self.max_order_submit_rate.nautilus,
+            "max_price_deviation": str(self.max_price_deviation),
+            "max_position_notional": str(self.max_position_notional),
+            "max_gross_exposure": str(self.max_gross_exposure),
+            "max_open_orders": str(self.max_open_orders),
+            "duplicate_window_seconds": str(self.duplicate_window_seconds),
+            "max_daily_loss": str(self.max_daily_loss),
+            "max_drawdown": str(self.max_drawdown),
+        }
+
+    def described(self) -> list[tuple[str, str]]:
+        """(label, value) for each limit."""
+        return describe_limits(self.as_dict())
+
+    @classmethod
+    def from_dict(cls, values: dict[str, str]) -> RiskCaps:
+        """The limits a session recorded (see as_dict); a record missing one is refused, never filled in."""
+        missing = [name for name in cls.__dataclass_fields__ if name not in values]
+        if missing:
+            raise ConfigError(f"the session recorded no {', '.join(missing)} limit; start a new session")
+        return cls(
+            max_notional_per_order=Decimal(values["max_notional_per_order"]),
+            max_order_submit_rate=parse_rate("max_order_submit_rate", values["max_order_submit_rate"]),
+            max_price_deviation=Decimal(values["max_price_deviation"]),
+            max_position_notional=Decimal(values["max_position_notional"]),
+            max_gross_exposure=Decimal(values["max_gross_exposure"]),
+            max_open_orders=int(values["max_open_orders"]),
+            duplicate_window_seconds=Decimal(values["duplicate_window_seconds"]),
+            max_daily_loss=Decimal(values["max_daily_loss"]),
+            max_drawdown=Decimal(values["max_drawdown"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -69,6 +113,7 @@ class AtsConfig:
     live: GatewayConfig
     paper_risk: RiskCaps
     live_risk: RiskCaps
+    account_currency: str
     audit_hmac_key: str
     alert_webhook_url: str
 
@@ -106,6 +151,32 @@ def parse_cap(name: str, raw: str) -> Decimal:
     return value
 
 
+def parse_fraction(name: str, raw: str) -> Decimal:
+    """Parse a fraction in (0, 1), written 0.1 or 10%."""
+    text = str(raw).strip()
+    percent = text.endswith("%")
+    try:
+        value = Decimal(text.removesuffix("%").strip())
+    except InvalidOperation:
+        raise ConfigError(f"{name}: {raw!r} is not a number") from None
+    if percent:
+        value /= 100
+    if not value.is_finite() or not 0 < value < 1:
+        raise ConfigError(f"{name}: must be a fraction between 0 and 1 (e.g. 0.10 or 10%), got {raw!r}")
+    return value
+
+
+def parse_count(name: str, raw: str) -> int:
+    """Parse a positive whole number."""
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
+    if value < 1:
+        raise ConfigError(f"{name}: must be at least 1, got {raw!r}")
+    return value
+
+
 def parse_bool(name: str, raw: str) -> bool:
     """Parse a boolean strictly: a typo in a safety flag must not silently mean 'off' or 'on'."""
     lowered = str(raw).strip().lower()
@@ -114,6 +185,34 @@ def parse_bool(name: str, raw: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+# Each limit: (field, environment-variable suffix, paper default, live default, parser, label). Live is tighter.
+RISK_LIMITS: tuple[tuple[str, str, str, str, Callable[[str, str], Any], str], ...] = (
+    ("max_notional_per_order", "MAX_NOTIONAL_PER_ORDER", "25000", "5000", parse_cap, "max notional per order"),
+    ("max_order_submit_rate", "MAX_ORDER_SUBMIT_RATE", "10/00:00:01", "2/00:00:01", parse_rate, "max submit rate"),
+    ("max_price_deviation", "MAX_PRICE_DEVIATION", "0.10", "0.05", parse_fraction, "price collar (from market)"),
+    ("max_position_notional", "MAX_POSITION_NOTIONAL", "50000", "10000", parse_cap, "max position per instrument"),
+    ("max_gross_exposure", "MAX_GROSS_EXPOSURE", "100000", "20000", parse_cap, "max gross exposure"),
+    ("max_open_orders", "MAX_OPEN_ORDERS", "20", "5", parse_count, "max open orders"),
+    ("duplicate_window_seconds", "DUPLICATE_WINDOW", "1", "1", parse_cap, "duplicate-order window (s)"),
+    ("max_daily_loss", "MAX_DAILY_LOSS", "2500", "500", parse_cap, "max daily loss (breaker)"),
+    ("max_drawdown", "MAX_DRAWDOWN", "5000", "1000", parse_cap, "max drawdown (breaker)"),
+)
+
+
+def describe_limits(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(label, value) for each limit a session recorded, in the order above, for summaries and pages."""
+    return [(label, values[field]) for field, *_, label in RISK_LIMITS if field in values]
+
+
+def _looseness(field: str, value: Any) -> Decimal:
+    """A number that grows as the limit loosens, to compare live against paper."""
+    if isinstance(value, SubmitRate):
+        return Decimal(value.count) / Decimal(value.seconds)
+    if field == "duplicate_window_seconds":  # a shorter window lets more duplicates through
+        return -Decimal(value)
+    return Decimal(value)
 
 
 def parse_port(name: str, raw: str) -> int:
@@ -170,27 +269,20 @@ def load_config(env: environ.Env) -> AtsConfig:
     else:
         live_account = ""
 
-    paper_risk = RiskCaps(
-        parse_cap("ATS_PAPER_RISK_MAX_NOTIONAL_PER_ORDER", raw("ATS_PAPER_RISK_MAX_NOTIONAL_PER_ORDER", "25000")),
-        parse_rate("ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE", raw("ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE", "10/00:00:01")),
-    )
-    live_risk = RiskCaps(
-        parse_cap("ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER", raw("ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER", "5000")),
-        parse_rate("ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE", raw("ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE", "2/00:00:01")),
-    )
+    paper_risk = _risk_caps(raw, "PAPER")
+    live_risk = _risk_caps(raw, "LIVE")
     allow_looser = parse_bool("ATS_ALLOW_LIVE_CAPS_LOOSER", raw("ATS_ALLOW_LIVE_CAPS_LOOSER", "false"))
     if not allow_looser:
-        if live_risk.max_notional_per_order > paper_risk.max_notional_per_order:
-            raise ConfigError(
-                "ATS_LIVE_RISK_MAX_NOTIONAL_PER_ORDER: looser than ATS_PAPER_RISK_MAX_NOTIONAL_PER_ORDER "
-                f"({live_risk.max_notional_per_order} > {paper_risk.max_notional_per_order}); "
-                "set ATS_ALLOW_LIVE_CAPS_LOOSER=true to allow it"
-            )
-        if live_risk.max_order_submit_rate.per_second > paper_risk.max_order_submit_rate.per_second:
-            raise ConfigError(
-                "ATS_LIVE_RISK_MAX_ORDER_SUBMIT_RATE: looser than ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE; "
-                "set ATS_ALLOW_LIVE_CAPS_LOOSER=true to allow it"
-            )
+        for field, suffix, *_ in RISK_LIMITS:
+            live, paper = getattr(live_risk, field), getattr(paper_risk, field)
+            if _looseness(field, live) > _looseness(field, paper):
+                raise ConfigError(
+                    f"ATS_LIVE_RISK_{suffix}: looser than ATS_PAPER_RISK_{suffix} ({_shown(live)} vs {_shown(paper)}); "
+                    "set ATS_ALLOW_LIVE_CAPS_LOOSER=true to allow it"
+                )
+    currency = raw("ATS_ACCOUNT_CURRENCY", "USD").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError(f"ATS_ACCOUNT_CURRENCY: {currency!r} is not a three-letter currency code")
 
     return AtsConfig(
         enable_live_trading=enable_live,
@@ -198,9 +290,23 @@ def load_config(env: environ.Env) -> AtsConfig:
         live=GatewayConfig("live", host, live_port, live_account),
         paper_risk=paper_risk,
         live_risk=live_risk,
+        account_currency=currency,
         audit_hmac_key=raw("ATS_AUDIT_HMAC_KEY", ""),
         alert_webhook_url=raw("ATS_ALERT_WEBHOOK_URL", "").strip(),
     )
+
+
+def _shown(value: Any) -> str:
+    return value.nautilus if isinstance(value, SubmitRate) else str(value)
+
+
+def _risk_caps(raw: Callable[[str, str], str], environment: str) -> RiskCaps:
+    """Read one environment's limits (ATS_PAPER_RISK_* or ATS_LIVE_RISK_*)."""
+    values = {}
+    for field, suffix, paper_default, live_default, parse, _ in RISK_LIMITS:
+        name = f"ATS_{environment}_RISK_{suffix}"
+        values[field] = parse(name, raw(name, paper_default if environment == "PAPER" else live_default))
+    return RiskCaps(**values)
 
 
 def public_summary(config: AtsConfig) -> dict[str, Any]:
@@ -209,14 +315,9 @@ def public_summary(config: AtsConfig) -> dict[str, Any]:
         "enable_live_trading": config.enable_live_trading,
         "paper": {"host": config.paper.host, "port": config.paper.port, "account_id": config.paper.account_id},
         "live": {"host": config.live.host, "port": config.live.port, "account_id": config.live.account_id},
-        "paper_risk": {
-            "max_notional_per_order": str(config.paper_risk.max_notional_per_order),
-            "max_order_submit_rate": config.paper_risk.max_order_submit_rate.nautilus,
-        },
-        "live_risk": {
-            "max_notional_per_order": str(config.live_risk.max_notional_per_order),
-            "max_order_submit_rate": config.live_risk.max_order_submit_rate.nautilus,
-        },
+        "paper_risk": config.paper_risk.as_dict(),
+        "live_risk": config.live_risk.as_dict(),
+        "account_currency": config.account_currency,
         "audit_hmac_key": "set" if config.audit_hmac_key else "unset",
         "alert_webhook": "set" if config.alert_webhook_url else "unset",
     }

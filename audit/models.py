@@ -30,6 +30,8 @@ class Action(models.TextChoices):
     GATEWAY_DOWN = "gateway.down", "Gateway down"
     GATEWAY_UP = "gateway.up", "Gateway up"
     GATEWAY_CONNECTIVITY = "gateway.connectivity", "Gateway connectivity"
+    BREAKER_TRIPPED = "risk.breaker_tripped", "Loss breaker tripped"
+    BREAKER_RESET = "risk.breaker_reset", "Loss breaker reset"
     BACKTEST_RUN = "backtest.run", "Backtest run"
 
 

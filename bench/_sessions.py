@@ -27,6 +27,10 @@ def prepare_environment(**extra: str) -> None:
             "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog",
             "ATS_NODE_LOG_LEVEL": "WARNING",
             "LOG_LEVEL": "WARNING",
+            # Every limit stays on; these are raised so a run of hundreds of working orders stays inside them.
+            "ATS_PAPER_RISK_MAX_OPEN_ORDERS": "1000",
+            "ATS_PAPER_RISK_MAX_POSITION_NOTIONAL": "10000000",
+            "ATS_PAPER_RISK_MAX_GROSS_EXPOSURE": "10000000",
             **extra,
         }
     )

@@ -119,6 +119,7 @@ def session_row(session: TradingSession, now=None) -> dict:
         "kill_requested": bool(session.kill_requested_at),
         "stop_requested": bool(session.stop_requested_at),
         "stop_reason": session.stop_reason,
+        "breaker": session.breaker_reason if session.breaker_tripped_at else None,
     }
 
 

@@ -35,4 +35,9 @@ urlpatterns = [
     path("<env:environment>/sessions/<int:session_id>/", views.session_detail, name="session"),
     path("<env:environment>/sessions/<int:session_id>/kill", views.session_kill, name="session_kill"),
     path("<env:environment>/sessions/<int:session_id>/stop", views.session_stop, name="session_stop"),
+    path(
+        "<env:environment>/sessions/<int:session_id>/reset-breaker",
+        views.session_reset_breaker,
+        name="session_reset_breaker",
+    ),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -14,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from ats_site.config import describe_limits
 from audit.services import user_actor
 from trading import selectors
 from trading.forms import KillForm, LiveConfirmForm, StartSessionForm
@@ -89,6 +91,8 @@ def _render_environment(request, environment, form=None, status=200):
     context = _env_context(
         request,
         environment,
+        limits=settings.ATS.risk(environment).described(),
+        account_currency=settings.ATS.account_currency,
         form=form or StartSessionForm(),
         strategy_help=help_params,
         kill_form=KillForm(),
@@ -138,7 +142,6 @@ def start_session(request, environment):
 
 
 def _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals, status=200):
-    from django.conf import settings
 
     caps = settings.ATS.risk(environment)
     gateway = settings.ATS.gateway(environment)
@@ -153,6 +156,7 @@ def _render_live_confirm(request, environment, confirm, account_id, sleeves, app
             account_id=account_id,
             rows=rows,
             caps=caps,
+            account_currency=settings.ATS.account_currency,
             gateway=f"{gateway.host}:{gateway.port}",
         ),
         status=status,
@@ -264,6 +268,7 @@ def session_detail(request, environment, session_id):
             request,
             environment,
             session=session,
+            limits=describe_limits(session.risk_caps),
             row=selectors.session_row(session),
             kill_form=KillForm(),
             audit_trail=selectors.session_audit_trail(session.pk),
@@ -306,6 +311,27 @@ def session_stop(request, environment, session_id):
     try:
         do_request_stop(session_id=session.pk, actor=user_actor(request.user))
         messages.info(request, f"stop requested for session {session.pk}")
+    except SessionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("trading:session", environment=environment, session_id=session.pk)
+
+
+@require_POST
+@environment_view(operate=True)
+def session_reset_breaker(request, environment, session_id):
+    """Re-arm a tripped loss breaker, with a reason (audited)."""
+    from trading.sessions.guards import SessionRefused
+    from trading.sessions.services import do_reset_breaker
+
+    session = _session_or_404(environment, session_id)
+    try:
+        do_reset_breaker(
+            session_id=session.pk,
+            environment=environment,
+            actor=user_actor(request.user),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.info(request, f"loss breaker of session {session.pk} reset; it trades again")
     except SessionRefused as exc:
         messages.error(request, str(exc))
     return redirect("trading:session", environment=environment, session_id=session.pk)

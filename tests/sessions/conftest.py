@@ -91,17 +91,19 @@ def _point_settings(settings, monkeypatch, port: int, live: bool = False) -> dic
 
 
 def register_probe(monkeypatch) -> None:
-    """Register the probe strategy in this process for one test (hosts get it through ATS_STRATEGY_CATALOGS)."""
+    """Register the test strategies in this process for one test (hosts get them through ATS_STRATEGY_CATALOGS)."""
     from trading.strategies import registry
 
     registry.strategy_names()  # load the built-in catalogue first
-    monkeypatch.setitem(
-        registry._REGISTRY,
-        "order_probe",
+    for spec in (
         registry.StrategySpec(
             "order_probe", "tests.sessions.probe_strategy", "OrderProbe", "OrderProbeConfig", "test probe"
         ),
-    )
+        registry.StrategySpec(
+            "adversary", "tests.sessions.adversary_strategy", "Adversary", "AdversaryConfig", "test adversary"
+        ),
+    ):
+        monkeypatch.setitem(registry._REGISTRY, spec.name, spec)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Registers the test-only order probe (loaded through ATS_STRATEGY_CATALOGS in the session tests)."""
+"""Registers the test-only strategies (loaded through ATS_STRATEGY_CATALOGS in the session tests)."""
 
 from trading.strategies.registry import StrategySpec, register
 
@@ -9,5 +9,14 @@ register(
         strategy_class="OrderProbe",
         config_class="OrderProbeConfig",
         summary="Test probe: places market, working or burst orders on the first quote.",
+    )
+)
+register(
+    StrategySpec(
+        name="adversary",
+        module="tests.sessions.adversary_strategy",
+        strategy_class="Adversary",
+        config_class="AdversaryConfig",
+        summary="Test adversary: tries every known way around the order gate, one step at a time.",
     )
 )

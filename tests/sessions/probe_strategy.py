@@ -18,9 +18,11 @@ class OrderProbeConfig(SleeveConfig, kw_only=True, frozen=True):
     ----------
     action : str
         What to do on the first quote: "market" (one market buy of `count` shares), "working" (one limit buy
-        far below the market, which stays working), "burst" (`count` limit buys far below the market at once),
-        "paced" (`count` limit buys far below the market, one every `interval_ms`, each submit time printed as
-        `PROBE_SUBMIT <client_order_id> <unix ns>` for latency benchmarks), or "none".
+        4% below the market, which stays working and is inside the gate's price collar), "burst" (`count` such
+        limit buys at once, of 1, 2, 3... shares so none is a duplicate), "paced" (`count` such limit buys, one
+        every `interval_ms`, of 1 to 10 shares in turn, each submit time printed as
+        `PROBE_SUBMIT <client_order_id> <unix ns>` for latency benchmarks), "accumulate" (one market buy of
+        `count` shares, then a market buy of 1 share every `interval_ms`), or "none".
     count : int
         Shares for "market" and "working"; orders for "burst" and "paced".
     interval_ms : int
@@ -48,24 +50,30 @@ class OrderProbe(SleeveStrategy):
             return
         self._acted = True
         iid = self.config.instrument_id
-        if self.config.action == "market":
+        if self.config.action in ("market", "accumulate"):
             self.submit_order(self.order_factory.market(iid, OrderSide.BUY, Quantity.from_int(self.config.count)))
+            if self.config.action == "accumulate":
+                self.clock.set_timer(
+                    "probe-accumulate", timedelta(milliseconds=self.config.interval_ms), callback=self._buy_one
+                )
             return
-        far_below = Price(round(tick.bid_price.as_double() * 0.5, 2), 2)
+        far_below = Price(round(tick.bid_price.as_double() * 0.96, 2), 2)
         if self.config.action == "paced":
             self._far_below, self._sent = far_below, 0
             self.clock.set_timer(
                 "probe-paced", timedelta(milliseconds=self.config.interval_ms), callback=self._paced_submit
             )
             return
-        orders = self.config.count if self.config.action == "burst" else 1
-        quantity = 1 if self.config.action == "burst" else self.config.count
-        for _ in range(orders):
+        quantities = range(1, self.config.count + 1) if self.config.action == "burst" else [self.config.count]
+        for quantity in quantities:
             self.submit_order(
                 self.order_factory.limit(
                     iid, OrderSide.BUY, Quantity.from_int(quantity), far_below, time_in_force=TimeInForce.GTC
                 )
             )
+
+    def _buy_one(self, event) -> None:
+        self.submit_order(self.order_factory.market(self.config.instrument_id, OrderSide.BUY, Quantity.from_int(1)))
 
     def _paced_submit(self, event) -> None:
         if self._sent >= self.config.count:
@@ -75,7 +83,7 @@ class OrderProbe(SleeveStrategy):
         order = self.order_factory.limit(
             self.config.instrument_id,
             OrderSide.BUY,
-            Quantity.from_int(1),
+            Quantity.from_int(1 + self._sent % 10),
             self._far_below,
             time_in_force=TimeInForce.GTC,
         )

@@ -118,12 +118,24 @@ def test_run_live_prints_the_summary_before_asking(live_enabled, capsys):
         "ibs_reversion on QQQ.NASDAQ",
         "buy_threshold",
         "0.2",
-        "max notional per order 5000",
-        "2/00:00:01",
         "approved by: user:approver",
         "2w paper, 14 trades",
+        "risk limits  : money in USD",
     ):
         assert expected in summary, expected
+    # Every limit in force, by name and value.
+    for label, value in [
+        ("max notional per order", "5000"),
+        ("max submit rate", "2/00:00:01"),
+        ("price collar (from market)", "0.05"),
+        ("max position per instrument", "10000"),
+        ("max gross exposure", "20000"),
+        ("max open orders", "5"),
+        ("duplicate-order window (s)", "1"),
+        ("max daily loss (breaker)", "500"),
+        ("max drawdown (breaker)", "1000"),
+    ]:
+        assert f"  {label:<27}: {value}\n" in summary, label
 
 
 @pytest.mark.parametrize(

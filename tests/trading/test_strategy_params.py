@@ -19,6 +19,7 @@ def test_defaults_and_bar_type():
         "notional": 10_000.0,
         "quantity": None,
         "close_positions_on_stop": True,
+        "allow_short": False,  # long-only unless the sleeve says otherwise; the order gate enforces it
         "buy_threshold": 0.15,
         "sell_threshold": 0.8,
     }
@@ -71,8 +72,8 @@ def test_unknown_key_lists_the_known_ones():
     with pytest.raises(StrategyParamsError) as caught:
         build_config("ibs_reversion", "QQQ.NASDAQ", "1-DAY-LAST", '{"buy_treshold": 0.1}')
     assert str(caught.value) == (
-        "unknown parameter 'buy_treshold' (known: buy_threshold, close_positions_on_stop, notional, quantity, "
-        "sell_threshold)"
+        "unknown parameter 'buy_treshold' (known: allow_short, buy_threshold, close_positions_on_stop, notional, "
+        "quantity, sell_threshold)"
     )
 
 

@@ -19,9 +19,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import close_old_connections
 
+from ats_site.config import RiskCaps
 from audit.models import Action
 from audit.services import record, system_actor
 from trading.sessions import services
+from trading.sessions.breaker import LossBreaker, Trip, trading_day
 from trading.sessions.guards import (
     SessionRefused,
     Sleeve,
@@ -58,6 +60,7 @@ CANCEL_TIMEOUT_SECONDS = 5.0
 INTENT_AUDIT_TIMEOUT_SECONDS = 5.0  # an intent not recorded by then is treated as a failed write: no order
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
 SNAPSHOT_SECONDS = 5.0  # how often the positions and working orders known to the node are published
+BREAKER_SECONDS = 1.0  # how often the session's P&L is checked against its loss breaker
 # Nautilus kernel start stages (each returns False on failure) and what their failure means for the operator.
 START_STAGES = {
     "_await_engines_connected": "the IB data or execution client did not connect in time",
@@ -141,6 +144,9 @@ class SessionHost:
         self.outcome: tuple[str, str] | None = None  # (status, reason) once decided
         self._stop = threading.Event()
         self._kill_started = False
+        self.gate_denied: set[str] = set()  # client order ids whose denial the gate has audited already
+        self.breaker: LossBreaker | None = None  # built with the node, from the limits the session recorded
+        self._breaker_reset_seen = session.breaker_reset_at
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -151,17 +157,20 @@ class SessionHost:
         self.sink.start()
         self.sink.emit("status", {"status": SessionStatus.STARTING, "message": "building node"})
         try:
-            caps = self.session.risk_caps
+            caps = RiskCaps.from_dict(self.session.risk_caps)
+            self.breaker = LossBreaker(
+                caps.max_daily_loss, caps.max_drawdown, tripped=bool(self.session.breaker_tripped_at)
+            )
             config = node_config(
                 self.session_id,
                 self.gateway,
                 sorted({s["instrument_id"] for s in self.session.sleeves}),
-                caps["max_order_submit_rate"],
+                caps.max_order_submit_rate.nautilus,
                 log_level=os.environ.get("ATS_NODE_LOG_LEVEL", "INFO"),
             )
             self.node = build_node(config)
             self._add_strategies()
-            self._install_gate(Decimal(caps["max_notional_per_order"]))
+            self._install_gate(caps)
             self._subscribe_events()
             self._watch_connectivity()
             self._watch_start_stages()
@@ -228,8 +237,9 @@ class SessionHost:
 
     # -- order gate and events -------------------------------------------------------------------------------------
 
-    def _install_gate(self, max_notional: Decimal) -> None:
+    def _install_gate(self, caps: RiskCaps) -> None:
         from trading.sessions.risk import OrderGate
+        from trading.sessions.risk_rules import SleeveScope
 
         # The intent must be durable before the order may leave, so the event loop waits for this write. It runs on
         # a dedicated thread because Django refuses database calls from a thread that runs an event loop.
@@ -247,33 +257,44 @@ class SessionHost:
                 target=f"session:{self.session_id}",
                 payload={
                     "session": self.session_id,
-                    "sleeve": self.sleeve_of.get(str(order.strategy_id)),
-                    "client_order_id": str(order.client_order_id),
-                    "instrument_id": str(order.instrument_id),
-                    "side": str(order.side_string()),
+                    "sleeve": self.sleeve_of.get(order.strategy_id),
+                    "client_order_id": order.client_order_id,
+                    "instrument_id": order.instrument_id,
+                    "side": order.side_name,
                     "quantity": str(order.quantity),
-                    "order_type": order.type_string() if hasattr(order, "type_string") else str(order.order_type),
-                    "price": str(order.price) if order.has_price else None,
+                    "order_type": order.order_type,
+                    "price": str(order.limit_price) if order.limit_price is not None else None,
+                    "trigger_price": str(order.trigger_price) if order.trigger_price is not None else None,
+                    "reduce_only": order.reduce_only,
+                    "modify": order.is_modify,
                     "notional": str(notional) if notional is not None else None,
                 },
             )
 
-        def on_denied(order, reason, numbers):
-            # Audited here with the rule and numbers; the OrderDenied event follows as telemetry only.
+        def on_denied(order, denial):
+            # Audited here with the rule and numbers; the OrderDenied event that follows is telemetry only.
+            self.gate_denied.add(order.client_order_id)
             self.sink.emit(
                 "order",
                 {
-                    "event": "OrderDenied",
-                    "client_order_id": str(order.client_order_id),
-                    "instrument_id": str(order.instrument_id),
-                    "reason": reason,
-                    **numbers,
-                    "sleeve": self.sleeve_of.get(str(order.strategy_id)),
+                    "event": "OrderModifyRejected" if order.is_modify else "OrderDenied",
+                    "client_order_id": order.client_order_id,
+                    "instrument_id": order.instrument_id,
+                    "reason": denial.reason,
+                    "rule": denial.rule,
+                    **denial.numbers,
+                    "modify": order.is_modify,
+                    "sleeve": self.sleeve_of.get(order.strategy_id),
                 },
                 audit_action=Action.ORDER_DENIED,
             )
 
-        self.gate = OrderGate(self.node.kernel, max_notional, audit_intent, on_denied)
+        sleeves = {
+            str(strategy.id): SleeveScope(str(strategy.config.instrument_id), bool(strategy.config.allow_short))
+            for strategy in self.strategies
+        }
+        self.gate = OrderGate(self.node.kernel, caps, sleeves, settings.ATS.account_currency, audit_intent, on_denied)
+        self.gate.reducing = self.breaker.tripped
         self.gate.install()
 
     def _subscribe_events(self) -> None:
@@ -335,7 +356,8 @@ class SessionHost:
         name = type(event).__name__
         payload = order_event_payload(event, self.sleeve_of.get(str(event.strategy_id)))
         action = AUDITED_ORDER_EVENTS.get(name)
-        if name == "OrderDenied" and payload.get("reason", "").startswith(("notional", "no price", "audit write")):
+        if name in ("OrderDenied", "OrderModifyRejected") and str(event.client_order_id) in self.gate_denied:
+            self.gate_denied.discard(str(event.client_order_id))
             action = None  # the gate audited its own denial with rule and numbers
         self.sink.emit("fill" if name == "OrderFilled" else "order", payload, audit_action=action)
 
@@ -378,7 +400,7 @@ class SessionHost:
 
     def _supervise(self) -> None:
         """Heartbeat, detect the start, and watch for kill and stop requests (persisted in the database)."""
-        started_at, last_beat, last_snapshot, running = time.monotonic(), 0.0, 0.0, False
+        started_at, last_beat, last_snapshot, last_breaker, running = time.monotonic(), 0.0, 0.0, 0.0, False
         outcome_seen_at = None
         try:
             while not self._stop.is_set():
@@ -400,6 +422,12 @@ class SessionHost:
                 elif request and request[2] and not self.outcome:
                     self.outcome = (SessionStatus.STOPPED, "stop requested by the operator")
                     self._on_loop(self._stop_node())
+                if request and request[3] != self._breaker_reset_seen:
+                    self._breaker_reset_seen = request[3]
+                    self.node.get_event_loop().call_soon_threadsafe(self._reset_breaker)
+                if running and now - last_breaker >= BREAKER_SECONDS:
+                    self.node.get_event_loop().call_soon_threadsafe(self._check_breaker)
+                    last_breaker = now
                 if not running and self._trader_running():
                     running = True
                     services.do_mark_running(self.session_id)
@@ -454,6 +482,63 @@ class SessionHost:
         except Exception:
             log.exception("session %s: snapshot failed", self.session_id)
 
+    # -- loss breaker (runs on the node's loop, where the portfolio is) --------------------------------------------
+
+    def _session_pnl(self) -> Decimal | None:
+        """Realized + unrealized P&L of the session's instruments, or None while a position cannot be marked."""
+        from nautilus_trader.model.identifiers import InstrumentId
+
+        portfolio = self.node.kernel.portfolio
+        total = Decimal(0)
+        for iid in {s["instrument_id"] for s in self.session.sleeves}:
+            instrument_id = InstrumentId.from_str(iid)
+            realized = portfolio.realized_pnl(instrument_id)
+            unrealized = portfolio.unrealized_pnl(instrument_id)
+            if unrealized is None and not portfolio.is_flat(instrument_id):
+                return None
+            for money in (realized, unrealized):
+                total += money.as_decimal() if money is not None else Decimal(0)
+        return total
+
+    def _check_breaker(self) -> None:
+        try:
+            pnl = self._session_pnl()
+            if pnl is None or self.breaker is None:
+                return
+            trip = self.breaker.observe(pnl, trading_day(self.node.kernel.clock.utc_now()))
+            if trip is not None:
+                self._trip_breaker(trip)
+        except Exception:
+            log.exception("session %s: loss breaker check failed", self.session_id)
+
+    def _trip_breaker(self, trip: Trip) -> None:
+        """Only risk-reducing orders from now on; record, audit and alert off the loop."""
+        from nautilus_trader.model.enums import TradingState
+
+        self.gate.reducing = True
+        if not self._kill_started:
+            self.node.kernel.risk_engine.set_trading_state(TradingState.REDUCING)
+        self.sink.emit("status", {"status": "reducing", "reason": trip.reason})
+        self.sink.emit("risk", {"breaker": "tripped", "rule": trip.rule, "reason": trip.reason, **trip.numbers})
+        numbers = {"rule": trip.rule, **trip.numbers}
+        self.node.get_event_loop().create_task(
+            asyncio.to_thread(services.do_trip_breaker, self.session_id, trip.reason, numbers, self.actor)
+        )
+
+    def _reset_breaker(self) -> None:
+        """The operator reset it (the reset audited itself): trade again, re-armed from the P&L of now."""
+        from nautilus_trader.model.enums import TradingState
+
+        if self.breaker is None or not self.breaker.tripped:
+            return
+        pnl = self._session_pnl()
+        self.breaker.reset(pnl if pnl is not None else self.breaker.day_start + self.breaker.daily)
+        self.gate.reducing = False
+        if not self._kill_started:
+            self.node.kernel.risk_engine.set_trading_state(TradingState.ACTIVE)
+        self.sink.emit("risk", {"breaker": "reset"})
+        self.sink.emit("status", {"status": SessionStatus.RUNNING, "message": "loss breaker reset by an operator"})
+
     def _abandon(self) -> None:
         """The node ignored the stop: record the outcome and end the process (nothing in it can be trusted)."""
         status, reason = self.outcome
@@ -492,6 +577,9 @@ class SessionHost:
         self._cancel_everything()
         cache = self.node.kernel.cache
         if flatten:
+            # Flatten once the cancels are confirmed: the gate counts a working order as if it filled, so a
+            # closing order is verified reduce-only only against what can no longer trade.
+            await self._wait(lambda: not cache.orders_open(), CANCEL_TIMEOUT_SECONDS)
             for strategy in self.strategies:
                 strategy.close_all_positions(strategy.config.instrument_id)
             await self._wait(lambda: not cache.positions_open(), FLATTEN_TIMEOUT_SECONDS)

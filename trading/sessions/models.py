@@ -27,7 +27,7 @@ class TradingSession(models.Model):
     environment = models.CharField(max_length=8, choices=Environment.choices, db_index=True)
     account_id = models.CharField(max_length=32)
     sleeves = models.JSONField(help_text="[{strategy, instrument_id, bar_spec, params, code_hash}, ...]")
-    risk_caps = models.JSONField(help_text="The caps in force: max_notional_per_order, max_order_submit_rate.")
+    risk_caps = models.JSONField(help_text="The risk limits in force (ats_site.config.RiskCaps.as_dict).")
     approvals = models.JSONField(default=list, blank=True, help_text="Live only: the approval behind each sleeve.")
     started_by = models.CharField(max_length=200)
     status = models.CharField(
@@ -49,6 +49,10 @@ class TradingSession(models.Model):
     kill_flatten = models.BooleanField(default=False)
     kill_reason = models.CharField(max_length=500, blank=True)
     kill_requested_by = models.CharField(max_length=200, blank=True)
+    # The loss breaker: while tripped the session only reduces risk; an operator's reset (audited) re-arms it.
+    breaker_tripped_at = models.DateTimeField(null=True, blank=True)
+    breaker_reason = models.CharField(max_length=500, blank=True)
+    breaker_reset_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

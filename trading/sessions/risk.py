@@ -1,9 +1,11 @@
-"""The order gate beneath every strategy: audit each order intent, then enforce the notional cap, fail closed.
+"""The order gate beneath every strategy: audit each order intent, then apply the pre-trade rules, fail closed.
 
-Nautilus routes every order (from strategies, the emulator and exec algorithms alike) through the message bus
-endpoint `RiskEngine.execute`. The gate takes that endpoint and hands approved commands to the RiskEngine, so
-no strategy can reach the broker around it. Nautilus's own `max_notional_per_order` is not enforced on the IB
-path (its account check returns early for IB margin accounts), which is why the cap lives here.
+Nautilus routes every order command (from strategies, the emulator and exec algorithms alike) through the message
+bus endpoint `RiskEngine.execute`. The gate takes that endpoint and hands approved commands to the RiskEngine, so
+no strategy can reach the broker around it. Submits, order lists and modifies are judged (a modify as the order it
+would become); cancels pass. The rules themselves live in `risk_rules`; this module reads the node's cache for them.
+Nautilus's own `max_notional_per_order` is not enforced on the IB path (its account check returns early for IB
+margin accounts), which is why the caps live here.
 """
 
 from __future__ import annotations
@@ -13,36 +15,57 @@ from decimal import Decimal
 from typing import Any
 
 from nautilus_trader.core.uuid import UUID4
-from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList
-from nautilus_trader.model.enums import OrderSide, OrderStatus
+from nautilus_trader.execution.messages import ModifyOrder, SubmitOrder, SubmitOrderList
+from nautilus_trader.model.enums import OrderSide, OrderStatus, PriceType
 from nautilus_trader.model.events import OrderDenied
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
+from nautilus_trader.model.objects import Currency
 from nautilus_trader.model.orders import Order
 from nautilus_trader.system.kernel import NautilusKernel
 
-RISK_ENDPOINT = "RiskEngine.execute"
+from ats_site.config import RiskCaps
+from trading.sessions.risk_rules import (
+    BUY,
+    SELL,
+    Denial,
+    DuplicateWindow,
+    InstrumentState,
+    OrderView,
+    SleeveScope,
+    WorkingOrder,
+    check_order,
+    valuation_price,
+)
 
-# (rule, one-line reason, the numbers behind it) for an order the gate refuses.
-Denial = tuple[str, str, dict[str, str]]
+RISK_ENDPOINT = "RiskEngine.execute"
 
 
 class OrderGate:
-    """Audits every order intent before it can reach the gateway and denies orders over the notional cap."""
+    """Audits every order intent before it can reach the gateway and denies what breaks a pre-trade rule."""
 
     def __init__(
         self,
         kernel: NautilusKernel,
-        max_notional: Decimal,
-        audit_intent: Callable[[Order, Decimal | None], None],
-        on_denied: Callable[[Order, str, dict[str, str]], None],
+        caps: RiskCaps,
+        sleeves: dict[str, SleeveScope],
+        account_currency: str,
+        audit_intent: Callable[[OrderView, Decimal | None], None],
+        on_denied: Callable[[OrderView, Denial], None],
     ) -> None:
-        self._kernel = kernel
         self._cache = kernel.cache
         self._msgbus = kernel.msgbus
         self._clock = kernel.clock
         self._risk_engine = kernel.risk_engine
-        self.max_notional = Decimal(max_notional)
+        self.caps = caps
+        self.sleeves = sleeves
+        self._account_currency = account_currency
         self._audit_intent = audit_intent
         self._on_denied = on_denied
+        self._duplicates = DuplicateWindow(caps.duplicate_window_seconds)
+        # Orders let through that the cache may not show as working yet (the IB client submits them on a later
+        # loop turn): a burst in one callback must still count every order before it.
+        self._sent: dict[str, WorkingOrder] = {}
+        self.reducing = False  # set while the session's loss breaker is tripped
 
     def install(self) -> None:
         """Take over the RiskEngine's endpoint; the RiskEngine then only sees what the gate lets through."""
@@ -53,86 +76,163 @@ class OrderGate:
         """Check a trading command; forward it to the RiskEngine or deny its orders."""
         if isinstance(command, SubmitOrder):
             orders = [command.order]
+            views = [self._view(command.order)]
         elif isinstance(command, SubmitOrderList):
             orders = list(command.order_list.orders)
-        else:  # cancels and modifies pass straight through: they never add risk
+            views = [self._view(order) for order in orders]
+        elif isinstance(command, ModifyOrder) and (order := self._cache.order(command.client_order_id)) is not None:
+            orders = [order]
+            views = [self._view(order, command)]
+        else:  # cancels, and modifies of unknown orders (the RiskEngine refuses those itself)
             self._risk_engine.execute(command)
             return
-        denial: Denial | None = None
-        for order in orders:
-            price = self.reference_price(order)
-            notional = self.notional(order, price)
-            try:
-                # Written before the order can leave: if this write fails, the order is not sent.
-                self._audit_intent(order, notional)
-            except Exception as exc:  # any failure to audit means no order
-                denial = ("audit", f"audit write failed, order not sent: {type(exc).__name__}: {exc}"[:300], {})
-                break
-            denial = self.check_notional(order, price, notional)
-            if denial:
-                break
-        if denial:
-            rule, reason, numbers = denial
-            for order in orders:
-                self._deny(order, reason)
-                self._on_denied(order, reason, {"rule": rule, **numbers})
+        denial = self._judge(views)
+        if denial is not None:
+            for order, view in zip(orders, views, strict=True):
+                self._deny(order, view, denial.reason)
+                self._on_denied(view, denial)
             return
+        now = self._clock.timestamp_ns()
+        for view in views:
+            if not view.is_modify:
+                self._duplicates.remember(view, now)
+                self._sent[view.client_order_id] = WorkingOrder(
+                    view.client_order_id, view.instrument_id, view.side, view.quantity
+                )
         self._risk_engine.execute(command)
 
-    def check_notional(self, order: Order, price: Decimal | None, notional: Decimal | None) -> Denial | None:
-        """(rule, reason, numbers) when the order breaks the cap or cannot be valued, else None."""
-        if order.is_reduce_only:
-            return None  # closing exposure is always allowed: a kill's flatten must not be blocked by the cap
-        if price is None:
-            return (
-                "notional",
-                "no price to value the order (no limit price, quote, trade or bar yet): denied",
-                {"cap": str(self.max_notional)},
+    def _judge(self, views: list[OrderView]) -> Denial | None:
+        """Audit each intent, then check it; the orders of a list count against each other in turn."""
+        working = self._working_orders()
+        now = self._clock.timestamp_ns()
+        for view in views:
+            instruments = self._instrument_states(view, working)
+            state = instruments[view.instrument_id]
+            notional = None
+            if state.reference_price is not None and state.to_account_currency is not None:
+                notional = state.value(view.quantity, valuation_price(view, state))
+            try:
+                # Written before the order can leave: if this write fails, the order is not sent.
+                self._audit_intent(view, notional)
+            except Exception as exc:  # any failure to audit means no order
+                return Denial("audit", f"audit write failed, order not sent: {type(exc).__name__}: {exc}"[:300])
+            open_orders = len({w.client_order_id for w in working})
+            denial = check_order(
+                view, instruments, self.sleeves, self.caps, open_orders, self._duplicates, now, self.reducing
             )
-        assert notional is not None  # a known price gives a notional
-        if notional > self.max_notional:
-            return (
-                "notional",
-                f"notional {notional:.2f} ({order.quantity} x {price}) exceeds the cap {self.max_notional}",
-                {
-                    "notional": str(notional.quantize(Decimal("0.01"))),
-                    "cap": str(self.max_notional),
-                    "quantity": str(order.quantity),
-                    "price": str(price),
-                },
-            )
+            if denial is not None:
+                return denial
+            working = [w for w in working if w.client_order_id != view.client_order_id]
+            working.append(WorkingOrder(view.client_order_id, view.instrument_id, view.side, view.quantity))
         return None
 
-    def reference_price(self, order: Order) -> Decimal | None:
-        """The price to value an order at: its limit or trigger price, else the latest quote, trade or bar."""
+    # -- reading the node's state ------------------------------------------------------------------------------
+
+    def _view(self, order: Order, modify: ModifyOrder | None = None) -> OrderView:
+        """The order as the gate judges it; for a modify, as the modify would leave it."""
+        quantity = modify.quantity if modify is not None and modify.quantity is not None else order.quantity
+        limit = order.price if order.has_price else None
+        trigger = order.trigger_price if order.has_trigger_price else None
+        if modify is not None:
+            limit = modify.price if modify.price is not None else limit
+            trigger = modify.trigger_price if modify.trigger_price is not None else trigger
+        return OrderView(
+            client_order_id=str(order.client_order_id),
+            strategy_id=str(order.strategy_id),
+            instrument_id=str(order.instrument_id),
+            side=BUY if order.side == OrderSide.BUY else SELL,
+            quantity=Decimal(quantity.as_decimal()),
+            order_type=order.type_string(),
+            limit_price=Decimal(limit.as_decimal()) if limit is not None else None,
+            trigger_price=Decimal(trigger.as_decimal()) if trigger is not None else None,
+            reduce_only=bool(order.is_reduce_only),
+            is_modify=modify is not None,
+        )
+
+    def _working_orders(self) -> list[WorkingOrder]:
+        """Every order that could still fill: working and in flight at the broker, and sent but not yet submitted."""
+        working = {
+            str(o.client_order_id): WorkingOrder(
+                str(o.client_order_id),
+                str(o.instrument_id),
+                BUY if o.side == OrderSide.BUY else SELL,
+                Decimal(o.leaves_qty.as_decimal()),
+            )
+            for o in [*self._cache.orders_open(), *self._cache.orders_inflight()]
+        }
+        for client_order_id, sent in list(self._sent.items()):
+            order = self._cache.order(ClientOrderId(client_order_id))
+            if client_order_id in working or (order is not None and order.is_closed):
+                del self._sent[client_order_id]  # the cache tells its story now
+            else:
+                working[client_order_id] = sent
+        return list(working.values())
+
+    def _instrument_states(self, view: OrderView, working: list[WorkingOrder]) -> dict[str, InstrumentState]:
+        """Position, prices and working orders of the session's instruments (and the order's own)."""
+        instrument_ids = {s.instrument_id for s in self.sleeves.values()} | {view.instrument_id}
+        return {
+            iid: self._instrument_state(iid, view.side if iid == view.instrument_id else 0, working)
+            for iid in instrument_ids
+        }
+
+    def _instrument_state(self, iid: str, side: int, working: list[WorkingOrder]) -> InstrumentState:
+        instrument_id = InstrumentId.from_str(iid)
+        instrument = self._cache.instrument(instrument_id)
+        position = sum(
+            (Decimal(str(p.signed_qty)) for p in self._cache.positions_open(instrument_id=instrument_id)), Decimal(0)
+        )
+        if instrument is None:
+            return InstrumentState(position=position, reference_price=None)
+        return InstrumentState(
+            position=position,
+            reference_price=self.reference_price(instrument_id, side),
+            multiplier=Decimal(instrument.multiplier.as_decimal()),
+            to_account_currency=self._rate(instrument),
+            working=tuple(w for w in working if w.instrument_id == iid),
+        )
+
+    def reference_price(self, instrument_id: InstrumentId, side: int) -> Decimal | None:
+        """The market: the ask for a buy, the bid for a sell (the mid for neither), else the last trade or bar."""
         price: Any = None  # a Nautilus Price
-        if order.has_price:
-            price = order.price
-        elif order.has_trigger_price:
-            price = order.trigger_price
-        elif (quote := self._cache.quote_tick(order.instrument_id)) is not None:
-            price = quote.ask_price if order.side == OrderSide.BUY else quote.bid_price
-        elif (trade := self._cache.trade_tick(order.instrument_id)) is not None:
+        quote = self._cache.quote_tick(instrument_id)
+        trade = self._cache.trade_tick(instrument_id)
+        if quote is not None:
+            if side == BUY:
+                price = quote.ask_price
+            elif side == SELL:
+                price = quote.bid_price
+            else:
+                return (Decimal(quote.ask_price.as_decimal()) + Decimal(quote.bid_price.as_decimal())) / 2
+        elif trade is not None:
             price = trade.price
         else:
             latest = None
-            for bar_type in self._cache.bar_types(instrument_id=order.instrument_id):
+            for bar_type in self._cache.bar_types(instrument_id=instrument_id):
                 bar = self._cache.bar(bar_type)
                 if bar is not None and (latest is None or bar.ts_event > latest.ts_event):
                     latest = bar
             price = latest.close if latest is not None else None
         return Decimal(price.as_decimal()) if price is not None else None
 
-    def notional(self, order: Order, price: Decimal | None) -> Decimal | None:
-        """Quantity x price x multiplier, or None when the price or instrument is unknown."""
-        if price is None:
-            return None
-        instrument = self._cache.instrument(order.instrument_id)
-        multiplier = Decimal(instrument.multiplier.as_decimal()) if instrument is not None else Decimal(1)
-        return Decimal(order.quantity.as_decimal()) * price * multiplier
+    def _rate(self, instrument: Any) -> Decimal | None:
+        """Instrument currency -> account currency, or None when no rate is known (the order is then refused)."""
+        currency = instrument.quote_currency
+        if currency.code == self._account_currency:
+            return Decimal(1)
+        rate = self._cache.get_xrate(
+            instrument.id.venue, currency, Currency.from_str(self._account_currency), PriceType.MID
+        )
+        return Decimal(str(rate)) if rate else None
 
-    def _deny(self, order: Order, reason: str) -> None:
-        # What the RiskEngine does for its own denials: the strategy receives OrderDenied.
+    # -- refusing ----------------------------------------------------------------------------------------------
+
+    def _deny(self, order: Order, view: OrderView, reason: str) -> None:
+        """What the RiskEngine does for its own refusals: OrderDenied for a new order, OrderModifyRejected for a
+        modify (the order itself stays as it was at the broker)."""
+        if view.is_modify:
+            self._risk_engine._reject_modify_order(order, reason)
+            return
         if order.status != OrderStatus.INITIALIZED:
             return
         if not self._cache.order_exists(order.client_order_id):

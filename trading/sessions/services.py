@@ -61,10 +61,7 @@ def do_create_session(*, environment: str, sleeves: list, actor: str, account_id
             environment=environment,
             account_id=account_id,
             sleeves=[{**s.as_dict(), "code_hash": code_hash(s.strategy)} for s in parsed],
-            risk_caps={
-                "max_notional_per_order": str(caps.max_notional_per_order),
-                "max_order_submit_rate": caps.max_order_submit_rate.nautilus,
-            },
+            risk_caps=caps.as_dict(),
             approvals=approvals,
             started_by=actor,
         )
@@ -111,10 +108,10 @@ def heartbeat(session_id: int, owner: str) -> TradingSession | None:
 
 
 def pending_request(session_id: int) -> tuple | None:
-    """(kill_requested_at, kill_flatten, stop_requested_at) — read every few hundred ms by the host."""
+    """(kill_requested_at, kill_flatten, stop_requested_at, breaker_reset_at), read every 100 ms by the host."""
     return (
         TradingSession.objects.filter(pk=session_id)
-        .values_list("kill_requested_at", "kill_flatten", "stop_requested_at")
+        .values_list("kill_requested_at", "kill_flatten", "stop_requested_at", "breaker_reset_at")
         .first()
     )
 
@@ -200,6 +197,52 @@ def do_request_stop(*, session_id: int, actor: str) -> None:
         session.stop_requested_at = session.stop_requested_at or timezone.now()
         session.save(update_fields=["stop_requested_at"])
         record(Action.SESSION_STOP, actor=actor, target=f"session:{session_id}", payload={"requested": True})
+
+
+def do_trip_breaker(session_id: int, reason: str, numbers: dict, actor: str) -> bool:
+    """Record that a session's loss breaker tripped (its host already lets only risk-reducing orders through), audit
+    it and alert on commit; False when it was tripped already."""
+    from trading.monitoring.alerts import send_alert
+
+    with transaction.atomic():
+        session = TradingSession.objects.select_for_update().get(pk=session_id)
+        if session.breaker_tripped_at is not None:
+            return False
+        session.breaker_tripped_at, session.breaker_reason = timezone.now(), reason[:500]
+        session.save(update_fields=["breaker_tripped_at", "breaker_reason"])
+        payload = {"reason": reason, "environment": session.environment, **numbers}
+        record(Action.BREAKER_TRIPPED, actor=actor, target=f"session:{session_id}", payload=payload)
+        environment = session.environment
+        transaction.on_commit(
+            lambda: send_alert("risk.breaker_tripped", environment, f"session #{session_id}: {reason}", payload)
+        )
+    return True
+
+
+def do_reset_breaker(*, session_id: int, environment: str, actor: str, reason: str) -> TradingSession:
+    """An operator re-arms a tripped loss breaker, with a reason (audited); its host lets the session trade again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SessionRefused("breaker reset refused: a reason is required")
+    with transaction.atomic():
+        session = TradingSession.objects.select_for_update().filter(pk=session_id, environment=environment).first()
+        if session is None:
+            raise SessionRefused(f"breaker reset refused: no {environment} session {session_id}")
+        if not session.is_active:
+            raise SessionRefused(f"breaker reset refused: session {session_id} is {session.status}")
+        if session.breaker_tripped_at is None:
+            raise SessionRefused(f"breaker reset refused: the loss breaker of session {session_id} is not tripped")
+        tripped_reason = session.breaker_reason
+        session.breaker_tripped_at, session.breaker_reason = None, ""
+        session.breaker_reset_at = timezone.now()
+        session.save(update_fields=["breaker_tripped_at", "breaker_reason", "breaker_reset_at"])
+        record(
+            Action.BREAKER_RESET,
+            actor=actor,
+            target=f"session:{session_id}",
+            payload={"reason": reason, "tripped": tripped_reason, "environment": environment},
+        )
+    return session
 
 
 def do_mark_lost_sessions(alert=None) -> list[int]:

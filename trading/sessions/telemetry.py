@@ -27,6 +27,7 @@ RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0)  # a locked or restarting database g
 # Order events that are audited (the rest are telemetry only).
 AUDITED_ORDER_EVENTS = {
     "OrderDenied": Action.ORDER_DENIED,
+    "OrderModifyRejected": Action.ORDER_DENIED,
     "OrderAccepted": Action.ORDER_ACCEPTED,
     "OrderRejected": Action.ORDER_REJECTED,
     "OrderFilled": Action.ORDER_FILLED,

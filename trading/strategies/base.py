@@ -35,6 +35,8 @@ class SleeveConfig(StrategyConfig, kw_only=True, frozen=True):
         Fixed number of shares per entry; when set it replaces notional sizing.
     close_positions_on_stop : bool, default True
         On stop, cancel this strategy's open orders and close its positions (the Nautilus convention).
+    allow_short : bool, default False
+        Whether the order gate lets this sleeve sell below flat. Every shipped strategy is long-only.
     """
 
     instrument_id: InstrumentId
@@ -42,6 +44,7 @@ class SleeveConfig(StrategyConfig, kw_only=True, frozen=True):
     notional: float = 10_000.0
     quantity: int | None = None
     close_positions_on_stop: bool = True
+    allow_short: bool = False
 
     def __post_init__(self) -> None:
         require(

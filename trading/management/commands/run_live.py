@@ -30,8 +30,8 @@ class Command(SessionCommand):
             "=== LIVE TRADING: REAL MONEY ===",
             f"account      : {account_id}",
             f"gateway      : {settings.ATS.live.host}:{settings.ATS.live.port}",
-            f"risk caps    : max notional per order {caps.max_notional_per_order}, "
-            f"max submit rate {caps.max_order_submit_rate.nautilus}",
+            f"risk limits  : money in {settings.ATS.account_currency}",
+            *(f"  {label:<27}: {value}" for label, value in caps.described()),
         ]
         for sleeve, approval in zip(sleeves, approvals, strict=True):
             lines += [
