@@ -11,6 +11,7 @@ margin accounts), which is why the caps live here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -32,12 +33,20 @@ from trading.sessions.risk_rules import (
     InstrumentState,
     OrderView,
     SleeveScope,
-    WorkingOrder,
     check_order,
     valuation_price,
 )
 
 RISK_ENDPOINT = "RiskEngine.execute"
+
+
+@dataclass(frozen=True)
+class WorkingOrder:
+    """An order let through the gate, by what it would add if filled."""
+
+    instrument_id: str
+    side: int
+    leaves_quantity: Decimal
 
 
 class OrderGate:
@@ -64,7 +73,7 @@ class OrderGate:
         self._duplicates = DuplicateWindow(caps.duplicate_window_seconds)
         # Orders let through that the cache may not show as working yet (the IB client submits them on a later
         # loop turn): a burst in one callback must still count every order before it.
-        self._sent: dict[str, WorkingOrder] = {}
+        self._sent: dict[ClientOrderId, WorkingOrder] = {}
         self.reducing = False  # set while the session's loss breaker is tripped
 
     def install(self) -> None:
@@ -93,20 +102,21 @@ class OrderGate:
                 self._on_denied(view, denial)
             return
         now = self._clock.timestamp_ns()
-        for view in views:
+        for order, view in zip(orders, views, strict=True):
             if not view.is_modify:
                 self._duplicates.remember(view, now)
-                self._sent[view.client_order_id] = WorkingOrder(
-                    view.client_order_id, view.instrument_id, view.side, view.quantity
-                )
+                self._sent[order.client_order_id] = WorkingOrder(view.instrument_id, view.side, view.quantity)
         self._risk_engine.execute(command)
 
     def _judge(self, views: list[OrderView]) -> Denial | None:
         """Audit each intent, then check it; the orders of a list count against each other in turn."""
-        working = self._working_orders()
         now = self._clock.timestamp_ns()
+        earlier: dict[tuple[str, int], Decimal] = {}  # (instrument, side) -> quantity of this command's earlier orders
+        pending = self._pending_sent()
+        # Pending cancels and updates count twice (open and in flight): more than there are, never fewer.
+        open_orders = int(self._cache.orders_open_count()) + int(self._cache.orders_inflight_count()) + len(pending)
         for view in views:
-            instruments = self._instrument_states(view, working)
+            instruments = self._instrument_states(view, earlier, pending)
             state = instruments[view.instrument_id]
             notional = None
             if state.reference_price is not None and state.to_account_currency is not None:
@@ -116,14 +126,15 @@ class OrderGate:
                 self._audit_intent(view, notional)
             except Exception as exc:  # any failure to audit means no order
                 return Denial("audit", f"audit write failed, order not sent: {type(exc).__name__}: {exc}"[:300])
-            open_orders = len({w.client_order_id for w in working})
             denial = check_order(
                 view, instruments, self.sleeves, self.caps, open_orders, self._duplicates, now, self.reducing
             )
             if denial is not None:
                 return denial
-            working = [w for w in working if w.client_order_id != view.client_order_id]
-            working.append(WorkingOrder(view.client_order_id, view.instrument_id, view.side, view.quantity))
+            if not view.is_modify:
+                key = (view.instrument_id, view.side)
+                earlier[key] = earlier.get(key, Decimal(0)) + view.quantity
+                open_orders += 1
         return None
 
     # -- reading the node's state ------------------------------------------------------------------------------
@@ -149,47 +160,64 @@ class OrderGate:
             is_modify=modify is not None,
         )
 
-    def _working_orders(self) -> list[WorkingOrder]:
-        """Every order that could still fill: working and in flight at the broker, and sent but not yet submitted."""
-        working = {
-            str(o.client_order_id): WorkingOrder(
-                str(o.client_order_id),
-                str(o.instrument_id),
-                BUY if o.side == OrderSide.BUY else SELL,
-                Decimal(o.leaves_qty.as_decimal()),
-            )
-            for o in [*self._cache.orders_open(), *self._cache.orders_inflight()]
-        }
+    def _pending_sent(self) -> list[WorkingOrder]:
+        """Orders let through that the broker has not been sent yet (the cache shows the rest)."""
+        pending = []
         for client_order_id, sent in list(self._sent.items()):
-            order = self._cache.order(ClientOrderId(client_order_id))
-            if client_order_id in working or (order is not None and order.is_closed):
-                del self._sent[client_order_id]  # the cache tells its story now
+            order = self._cache.order(client_order_id)
+            if order is None or order.status == OrderStatus.INITIALIZED:
+                pending.append(sent)
             else:
-                working[client_order_id] = sent
-        return list(working.values())
+                del self._sent[client_order_id]  # submitted, working, or done: the cache tells its story now
+        return pending
 
-    def _instrument_states(self, view: OrderView, working: list[WorkingOrder]) -> dict[str, InstrumentState]:
+    def _instrument_states(
+        self, view: OrderView, earlier: dict[tuple[str, int], Decimal], pending: list[WorkingOrder]
+    ) -> dict[str, InstrumentState]:
         """Position, prices and working orders of the session's instruments (and the order's own)."""
         instrument_ids = {s.instrument_id for s in self.sleeves.values()} | {view.instrument_id}
         return {
-            iid: self._instrument_state(iid, view.side if iid == view.instrument_id else 0, working)
+            iid: self._instrument_state(iid, view if iid == view.instrument_id else None, earlier, pending)
             for iid in instrument_ids
         }
 
-    def _instrument_state(self, iid: str, side: int, working: list[WorkingOrder]) -> InstrumentState:
+    def _instrument_state(
+        self,
+        iid: str,
+        view: OrderView | None,
+        earlier: dict[tuple[str, int], Decimal],
+        pending: list[WorkingOrder],
+    ) -> InstrumentState:
         instrument_id = InstrumentId.from_str(iid)
-        instrument = self._cache.instrument(instrument_id)
         position = sum(
             (Decimal(str(p.signed_qty)) for p in self._cache.positions_open(instrument_id=instrument_id)), Decimal(0)
         )
+        # Summed as floats (on the hot path, hundreds of working orders): exact for share counts below 2**53.
+        leaves = {OrderSide.BUY: 0.0, OrderSide.SELL: 0.0}
+        modified = ClientOrderId(view.client_order_id) if view is not None and view.is_modify else None
+        for order in self._cache.orders_open(instrument_id=instrument_id):
+            if order.client_order_id != modified:
+                leaves[order.side] += order.leaves_qty.as_double()
+        for order in self._cache.orders_inflight(instrument_id=instrument_id):
+            if order.status == OrderStatus.SUBMITTED and order.client_order_id != modified:  # the rest are open
+                leaves[order.side] += order.leaves_qty.as_double()
+        working = {
+            BUY: Decimal(repr(leaves[OrderSide.BUY])) + earlier.get((iid, BUY), Decimal(0)),
+            SELL: Decimal(repr(leaves[OrderSide.SELL])) + earlier.get((iid, SELL), Decimal(0)),
+        }
+        for sent in pending:
+            if sent.instrument_id == iid:
+                working[sent.side] += sent.leaves_quantity
+        instrument = self._cache.instrument(instrument_id)
         if instrument is None:
             return InstrumentState(position=position, reference_price=None)
         return InstrumentState(
             position=position,
-            reference_price=self.reference_price(instrument_id, side),
+            reference_price=self.reference_price(instrument_id, view.side if view is not None else 0),
             multiplier=Decimal(instrument.multiplier.as_decimal()),
             to_account_currency=self._rate(instrument),
-            working=tuple(w for w in working if w.instrument_id == iid),
+            working_buy=working[BUY],
+            working_sell=working[SELL],
         )
 
     def reference_price(self, instrument_id: InstrumentId, side: int) -> Decimal | None:

@@ -43,16 +43,6 @@ class OrderView:
 
 
 @dataclass(frozen=True)
-class WorkingOrder:
-    """A working order at the broker, by what is left of it."""
-
-    client_order_id: str
-    instrument_id: str
-    side: int
-    leaves_quantity: Decimal
-
-
-@dataclass(frozen=True)
 class InstrumentState:
     """What the node knows of one instrument: the broker-confirmed net position and prices to value it at."""
 
@@ -60,14 +50,13 @@ class InstrumentState:
     reference_price: Decimal | None = None  # ask for a buy, bid for a sell, else last trade or bar close
     multiplier: Decimal = Decimal(1)
     to_account_currency: Decimal | None = Decimal(1)  # None: no exchange rate is known
-    working: tuple[WorkingOrder, ...] = ()
+    # What the working orders on each side would add if filled (for a modify, the order itself left out).
+    working_buy: Decimal = Decimal(0)
+    working_sell: Decimal = Decimal(0)
 
-    def working_quantity(self, side: int, excluding: str = "") -> Decimal:
-        """What the working orders on one side would add if filled (the order being modified left out)."""
-        return sum(
-            (w.leaves_quantity for w in self.working if w.side == side and w.client_order_id != excluding),
-            Decimal(0),
-        )
+    def working_quantity(self, side: int) -> Decimal:
+        """What the working orders on one side would add if filled."""
+        return self.working_buy if side == BUY else self.working_sell
 
     def value(self, quantity: Decimal, price: Decimal) -> Decimal:
         """Quantity x price x multiplier in the account currency."""
@@ -123,21 +112,19 @@ def valuation_price(order: OrderView, state: InstrumentState) -> Decimal:
 def is_verified_reduce_only(order: OrderView, state: InstrumentState) -> bool:
     """Whether, at the confirmed position, the order can only reduce it (other working reducing orders counted)."""
     if order.side == SELL and state.position > 0 or order.side == BUY and state.position < 0:
-        room = abs(state.position) - state.working_quantity(order.side, excluding=order.client_order_id)
+        room = abs(state.position) - state.working_quantity(order.side)
         return order.quantity <= room
     return False
 
 
-def side_exposure(state: InstrumentState, side: int, extra: Decimal = Decimal(0), excluding: str = "") -> Decimal:
+def side_exposure(state: InstrumentState, side: int, extra: Decimal = Decimal(0)) -> Decimal:
     """The position on one side if every working order of that side (and `extra`) filled; signed."""
-    return state.position + side * (state.working_quantity(side, excluding) + extra)
+    return state.position + side * (state.working_quantity(side) + extra)
 
 
-def worst_exposure(state: InstrumentState, excluding: str = "") -> Decimal:
+def worst_exposure(state: InstrumentState) -> Decimal:
     """The largest absolute position the working orders could leave (either side filling)."""
-    return max(
-        abs(side_exposure(state, BUY, excluding=excluding)), abs(side_exposure(state, SELL, excluding=excluding))
-    )
+    return max(abs(side_exposure(state, BUY)), abs(side_exposure(state, SELL)))
 
 
 def check_order(
@@ -164,7 +151,7 @@ def check_order(
         )
     state = instruments.get(order.instrument_id, InstrumentState())
     if order.reduce_only and not is_verified_reduce_only(order, state):
-        working = state.working_quantity(order.side, excluding=order.client_order_id)
+        working = state.working_quantity(order.side)
         return Denial(
             "reduce_only",
             f"reduce-only: {order.side_name} {order.quantity} could open or grow a position "
@@ -223,9 +210,8 @@ def check_order(
                 "price": str(price),
             },
         )
-    excluding = order.client_order_id if order.is_modify else ""
-    before = side_exposure(state, order.side, excluding=excluding)
-    after = side_exposure(state, order.side, order.quantity, excluding=excluding)
+    before = side_exposure(state, order.side)
+    after = side_exposure(state, order.side, order.quantity)
     if order.side == SELL and after < 0 and not sleeve.allow_short:
         return Denial(
             "short_sale",
@@ -242,7 +228,7 @@ def check_order(
                 f"orders included), over the limit {caps.max_position_notional}",
                 {"projected": str(after), "value": str(position_value.quantize(CENTS))},
             )
-        gross = _gross_exposure(instruments, order.instrument_id, after, price, excluding)
+        gross = _gross_exposure(instruments, order.instrument_id, after, price)
         if isinstance(gross, str):
             return Denial("gross_exposure", f"gross exposure: no market price for {gross} to value the session")
         if gross > caps.max_gross_exposure:
@@ -262,14 +248,14 @@ def check_order(
 
 
 def _gross_exposure(
-    instruments: dict[str, InstrumentState], instrument_id: str, projected: Decimal, price: Decimal, excluding: str
+    instruments: dict[str, InstrumentState], instrument_id: str, projected: Decimal, price: Decimal
 ) -> Decimal | str:
     """The session's instruments valued at their worst side, with this order's instrument at its projection; or
     the id of an instrument holding exposure that cannot be valued (no price or rate), which fails closed."""
     total = Decimal(0)
     for iid, state in instruments.items():
         if iid == instrument_id:
-            total += state.value(max(abs(projected), worst_exposure(state, excluding)), price)
+            total += state.value(max(abs(projected), worst_exposure(state)), price)
             continue
         worst = worst_exposure(state)
         if worst == 0:
