@@ -218,3 +218,40 @@ def test_secrets_are_never_rendered(client, settings, live_operator):
     for url in ["/", "/paper/", "/audit/", "/gateways/", "/approvals/", "/research/"]:
         body = client.get(url).content.decode()
         assert "SECRET-123" not in body and "SECRET-456" not in body and settings.SECRET_KEY not in body
+
+
+def test_limits_in_force_are_shown_on_the_start_panel_and_the_session_page(client, paper_operator):
+    client.force_login(paper_operator)
+    panel = client.get("/paper/").content.decode()
+    assert 'id="risk-limits"' in panel and "money in USD" in panel
+    for label, value in [("price collar (from market)", "0.10"), ("max open orders", "20"), ("max drawdown", "5000")]:
+        assert f"<th>{label}" in panel and f"<td>{value}</td>" in panel, label
+    session = make_session("paper")
+    page = client.get(f"/paper/sessions/{session.pk}/").content.decode()
+    assert "<th>max notional per order</th><td>25000</td>" in page and "Loss breaker armed." in page
+
+
+def test_a_tripped_breaker_is_shown_and_only_an_operator_resets_it_with_a_reason(client, viewer, paper_operator):
+    from django.utils import timezone
+
+    session = make_session("paper", breaker_tripped_at=timezone.now(), breaker_reason="loss breaker: the day's loss")
+    client.force_login(viewer)
+    page = client.get(f"/paper/sessions/{session.pk}/").content.decode()
+    assert "REDUCING: loss breaker tripped" in page and 'id="breaker-reset-form"' not in page
+    assert client.post(f"/paper/sessions/{session.pk}/reset-breaker", {"reason": "x"}).status_code == 403
+    assert json.loads(client.get("/paper/sessions.json").content)["active"][0]["breaker"].startswith("loss breaker")
+
+    client.force_login(paper_operator)
+    assert 'id="breaker-reset-form"' in client.get(f"/paper/sessions/{session.pk}/").content.decode()
+    response = client.post(f"/paper/sessions/{session.pk}/reset-breaker", {"reason": " "}, follow=True)
+    assert "breaker reset refused: a reason is required" in response.content.decode()
+    session.refresh_from_db()
+    assert session.breaker_tripped_at is not None
+    response = client.post(f"/paper/sessions/{session.pk}/reset-breaker", {"reason": "loss accepted"}, follow=True)
+    assert "loss breaker of session" in response.content.decode()
+    session.refresh_from_db()
+    assert session.breaker_tripped_at is None
+    entry = AuditEntry.objects.get(action=Action.BREAKER_RESET)
+    assert entry.actor == "user:paperop" and entry.payload["reason"] == "loss accepted"
+    again = client.post(f"/paper/sessions/{session.pk}/reset-breaker", {"reason": "twice"}, follow=True)
+    assert "is not tripped" in again.content.decode()
