@@ -26,6 +26,7 @@ STEPS = (
     "buy_ten",
     "reduce_only_overflow",
     "under_cap_many",
+    "straight_to_exec",
 )
 
 
@@ -130,6 +131,23 @@ class Adversary(SleeveStrategy):
         quantity = math.floor(15_000 / self._ask)
         for offset in range(4):
             self._market("under_cap_many", OrderSide.BUY, quantity - offset)
+
+    def straight_to_exec(self) -> None:
+        # Around the RiskEngine endpoint the gate owns: a command put on the bus for the execution engine itself.
+        from nautilus_trader.core.uuid import UUID4
+        from nautilus_trader.execution.messages import SubmitOrder
+
+        order = self.order_factory.market(self.config.instrument_id, OrderSide.BUY, Quantity.from_int(1_000_000))
+        print(f"ADVERSARY straight_to_exec {order.client_order_id}", flush=True)
+        self.cache.add_order(order)
+        command = SubmitOrder(
+            trader_id=self.trader_id,
+            strategy_id=self.id,
+            order=order,
+            command_id=UUID4(),
+            ts_init=self.clock.timestamp_ns(),
+        )
+        self.msgbus.send(endpoint="ExecEngine.execute", msg=command)
 
     def on_bar(self, bar) -> None:
         """Bars only feed the base class; the adversary acts on its timer."""

@@ -2,7 +2,8 @@
 
 The adversary (adversary_strategy.py) shorts from flat, sends a marketable limit and a stop far through the market,
 trades another instrument, sends an order twice in one millisecond, modifies a one-share order up to a million,
-overflows a reduce-only close, and builds a position from orders that each pass the per-order cap.
+overflows a reduce-only close, builds a position from orders that each pass the per-order cap, and puts an order on
+the message bus straight for the execution engine.
 """
 
 import re
@@ -40,7 +41,7 @@ def test_an_adversarial_strategy_gets_nothing_past_the_gate(paper_stack):
         for step, client_order_id in re.findall(r"^ADVERSARY (\w+) (\S+)$", log, re.M):
             steps[step].append(client_order_id)
         wait_until(
-            lambda: AuditEntry.objects.filter(action=Action.ORDER_DENIED).count() >= 8, 30, message="the denials"
+            lambda: AuditEntry.objects.filter(action=Action.ORDER_DENIED).count() >= 9, 30, message="the denials"
         )
         denials = defaultdict(list)  # client order id -> rules
         for payload in AuditEntry.objects.filter(action=Action.ORDER_DENIED).values_list("payload", flat=True):
@@ -57,6 +58,7 @@ def test_an_adversarial_strategy_gets_nothing_past_the_gate(paper_stack):
         assert rules("modify_up") == ["notional"]
         assert rules("reduce_only_overflow") == ["reduce_only"]
         assert "position" in rules("under_cap_many")
+        assert rules("straight_to_exec") == ["bypass"]  # around the RiskEngine endpoint, to the execution engine
 
         # ibsim's order log: none of the refused orders arrived, and the one-share order was never modified.
         placed = [" ".join(map(str, message["fields"])) for message in sim.received("PLACE_ORDER")]

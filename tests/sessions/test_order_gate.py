@@ -274,3 +274,26 @@ def test_an_instrument_in_another_currency_needs_an_exchange_rate():
     strategy = Scripted(None, lambda s: s.market(OrderSide.BUY, 1, instrument=SAP))  # SAP has a bar by then
     _, denials = run(strategy, sleeve_instrument="SAP.NASDAQ")
     assert [d.rule for d in denials] == ["no_exchange_rate"] and strategy.filled == []
+
+
+def test_an_order_sent_straight_to_the_execution_engine_is_refused():
+    from nautilus_trader.core.uuid import UUID4
+    from nautilus_trader.execution.messages import SubmitOrder
+
+    def around_the_gate(s):
+        order = s.order_factory.market(QQQ.id, OrderSide.BUY, Quantity.from_int(1_000_000))
+        s.cache.add_order(order)
+        command = SubmitOrder(
+            trader_id=s.trader_id,
+            strategy_id=s.id,
+            order=order,
+            command_id=UUID4(),
+            ts_init=s.clock.timestamp_ns(),
+        )
+        s.msgbus.send(endpoint="ExecEngine.execute", msg=command)  # past the RiskEngine endpoint the gate owns
+
+    strategy = Scripted(around_the_gate)
+    _, denials = run(strategy)
+    assert [d.rule for d in denials] == ["bypass"]
+    assert strategy.filled == []
+    assert strategy.denied and strategy.denied[0].startswith("bypass: ")

@@ -38,6 +38,10 @@ from trading.sessions.risk_rules import (
 )
 
 RISK_ENDPOINT = "RiskEngine.execute"
+EXEC_ENDPOINT = "ExecEngine.execute"
+PASSED_MEMORY = (
+    100_000  # command ids let through and not yet seen at the execution engine (the RiskEngine may throttle)
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class OrderGate:
         self._msgbus = kernel.msgbus
         self._clock = kernel.clock
         self._risk_engine = kernel.risk_engine
+        self._exec_engine = kernel.exec_engine
+        self._passed: dict[Any, None] = {}  # ids of the commands the gate let through, oldest first
         self.caps = caps
         self.sleeves = sleeves
         self._account_currency = account_currency
@@ -77,9 +83,36 @@ class OrderGate:
         self.reducing = False  # set while the session's loss breaker is tripped
 
     def install(self) -> None:
-        """Take over the RiskEngine's endpoint; the RiskEngine then only sees what the gate lets through."""
+        """Take over the RiskEngine's endpoint, so the RiskEngine only sees what the gate lets through, and guard the
+        execution engine's, so a command sent straight to it (around both) is refused."""
         self._msgbus.deregister(RISK_ENDPOINT, self._risk_engine.execute)
         self._msgbus.register(RISK_ENDPOINT, self.execute)
+        self._msgbus.deregister(EXEC_ENDPOINT, self._exec_engine.execute)
+        self._msgbus.register(EXEC_ENDPOINT, self.guard_execution)
+
+    def guard_execution(self, command: Any) -> None:
+        """The execution engine's door: a submit or modify the gate did not let through is refused there."""
+        judged = isinstance(command, SubmitOrder | SubmitOrderList | ModifyOrder)
+        if judged and command.id not in self._passed:
+            self._refuse_bypass(command)
+            return
+        self._passed.pop(command.id, None)
+        self._exec_engine.execute(command)
+
+    def _refuse_bypass(self, command: Any) -> None:
+        modify = command if isinstance(command, ModifyOrder) else None
+        if isinstance(command, SubmitOrder):
+            orders = [command.order]
+        elif isinstance(command, SubmitOrderList):
+            orders = list(command.order_list.orders)
+        else:
+            order = self._cache.order(command.client_order_id)
+            orders = [order] if order is not None else []
+        denial = Denial("bypass", "bypass: sent straight to the execution engine, around the order gate")
+        for order in orders:
+            view = self._view(order, modify)
+            self._deny(order, view, denial.reason)
+            self._on_denied(view, denial)
 
     def execute(self, command: Any) -> None:
         """Check a trading command; forward it to the RiskEngine or deny its orders."""
@@ -106,6 +139,9 @@ class OrderGate:
             if not view.is_modify:
                 self._duplicates.remember(view, now)
                 self._sent[order.client_order_id] = WorkingOrder(view.instrument_id, view.side, view.quantity)
+        self._passed[command.id] = None
+        if len(self._passed) > PASSED_MEMORY:  # commands the RiskEngine refused never come back: forget the oldest
+            del self._passed[next(iter(self._passed))]
         self._risk_engine.execute(command)
 
     def _judge(self, views: list[OrderView]) -> Denial | None:
