@@ -43,6 +43,14 @@ ROOT = Path(__file__).resolve().parents[2]
         ({"ATS_ENABLE_LIVE_TRADING": "true"}, "ATS_IB_LIVE_ACCOUNT_ID: required when ATS_ENABLE_LIVE_TRADING"),
         ({"ATS_IB_PAPER_PORT": "99999"}, "ATS_IB_PAPER_PORT: port 99999 is out of range"),
         ({"ATS_IB_LIVE_PORT": "4002"}, "ATS_IB_LIVE_PORT: must differ from ATS_IB_PAPER_PORT"),
+        ({"ATS_PAPER_RISK_MAX_PRICE_DEVIATION": "1.5"}, "ATS_PAPER_RISK_MAX_PRICE_DEVIATION: must be a fraction"),
+        ({"ATS_LIVE_RISK_MAX_PRICE_DEVIATION": "20%"}, "ATS_LIVE_RISK_MAX_PRICE_DEVIATION: looser than"),
+        ({"ATS_PAPER_RISK_MAX_OPEN_ORDERS": "0"}, "ATS_PAPER_RISK_MAX_OPEN_ORDERS: must be at least 1"),
+        ({"ATS_PAPER_RISK_MAX_OPEN_ORDERS": "many"}, "ATS_PAPER_RISK_MAX_OPEN_ORDERS: 'many' is not a whole number"),
+        ({"ATS_LIVE_RISK_DUPLICATE_WINDOW": "0.5"}, "ATS_LIVE_RISK_DUPLICATE_WINDOW: looser than"),
+        ({"ATS_LIVE_RISK_MAX_DAILY_LOSS": "9999"}, "ATS_LIVE_RISK_MAX_DAILY_LOSS: looser than"),
+        ({"ATS_PAPER_RISK_MAX_DRAWDOWN": "-1"}, "ATS_PAPER_RISK_MAX_DRAWDOWN: must be a positive"),
+        ({"ATS_ACCOUNT_CURRENCY": "dollars"}, "ATS_ACCOUNT_CURRENCY: 'DOLLARS' is not a three-letter currency code"),
     ],
 )
 def test_each_bad_value_is_a_one_line_error_naming_the_variable(monkeypatch, variables, message):
@@ -157,27 +165,6 @@ def test_risk_limits_round_trip_and_a_session_record_missing_one_is_refused():
     assert type(caps).from_dict(caps.as_dict()) == caps
     with pytest.raises(ConfigError, match="the session recorded no max_price_deviation, max_position_notional"):
         type(caps).from_dict({"max_notional_per_order": "25000", "max_order_submit_rate": "10/00:00:01"})
-
-
-@pytest.mark.parametrize(
-    "variables, message",
-    [
-        ({"ATS_PAPER_RISK_MAX_PRICE_DEVIATION": "1.5"}, "ATS_PAPER_RISK_MAX_PRICE_DEVIATION: must be a fraction"),
-        ({"ATS_LIVE_RISK_MAX_PRICE_DEVIATION": "20%"}, "ATS_LIVE_RISK_MAX_PRICE_DEVIATION: looser than"),
-        ({"ATS_PAPER_RISK_MAX_OPEN_ORDERS": "0"}, "ATS_PAPER_RISK_MAX_OPEN_ORDERS: must be at least 1"),
-        ({"ATS_PAPER_RISK_MAX_OPEN_ORDERS": "many"}, "ATS_PAPER_RISK_MAX_OPEN_ORDERS: 'many' is not a whole number"),
-        ({"ATS_LIVE_RISK_DUPLICATE_WINDOW": "0.5"}, "ATS_LIVE_RISK_DUPLICATE_WINDOW: looser than"),
-        ({"ATS_LIVE_RISK_MAX_DAILY_LOSS": "9999"}, "ATS_LIVE_RISK_MAX_DAILY_LOSS: looser than"),
-        ({"ATS_PAPER_RISK_MAX_DRAWDOWN": "-1"}, "ATS_PAPER_RISK_MAX_DRAWDOWN: must be a positive"),
-        ({"ATS_ACCOUNT_CURRENCY": "dollars"}, "ATS_ACCOUNT_CURRENCY: 'DOLLARS' is not a three-letter currency code"),
-    ],
-)
-def test_each_bad_risk_limit_is_a_one_line_error_naming_the_variable(monkeypatch, variables, message):
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(ConfigError) as info:
-        load_config(environ.Env())
-    assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
 def test_a_collar_written_as_a_percentage_is_a_fraction(monkeypatch):
