@@ -109,10 +109,7 @@ class OrderGate:
             order = self._cache.order(command.client_order_id)
             orders = [order] if order is not None else []
         denial = Denial("bypass", "bypass: sent straight to the execution engine, around the order gate")
-        for order in orders:
-            view = self._view(order, modify)
-            self._deny(order, view, denial.reason)
-            self._on_denied(view, denial)
+        self._deny_all(orders, [self._view(order, modify) for order in orders], denial)
 
     def execute(self, command: Any) -> None:
         """Check a trading command; forward it to the RiskEngine or deny its orders."""
@@ -130,9 +127,7 @@ class OrderGate:
             return
         denial = self._judge(views)
         if denial is not None:
-            for order, view in zip(orders, views, strict=True):
-                self._deny(order, view, denial.reason)
-                self._on_denied(view, denial)
+            self._deny_all(orders, views, denial)
             return
         now = self._clock.timestamp_ns()
         for order, view in zip(orders, views, strict=True):
@@ -290,6 +285,12 @@ class OrderGate:
         return Decimal(str(rate)) if rate else None
 
     # -- refusing ----------------------------------------------------------------------------------------------
+
+    def _deny_all(self, orders: list[Order], views: list[OrderView], denial: Denial) -> None:
+        """Refuse every order of a command (a list is all or nothing) and report each refusal."""
+        for order, view in zip(orders, views, strict=True):
+            self._deny(order, view, denial.reason)
+            self._on_denied(view, denial)
 
     def _deny(self, order: Order, view: OrderView, reason: str) -> None:
         """What the RiskEngine does for its own refusals: OrderDenied for a new order, OrderModifyRejected for a
