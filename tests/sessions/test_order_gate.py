@@ -297,3 +297,18 @@ def test_an_order_sent_straight_to_the_execution_engine_is_refused():
     assert [d.rule for d in denials] == ["bypass"]
     assert strategy.filled == []
     assert strategy.denied and strategy.denied[0].startswith("bypass: ")
+
+
+def test_a_reduce_only_sell_while_short_is_refused_it_would_grow_the_short():
+    # The fourth way through: short 10, then a reduce-only SELL of 1,000,000, which IB would simply fill.
+    strategy = Scripted(
+        lambda s: s.market(OrderSide.SELL, 10),
+        lambda s: (
+            s.market(OrderSide.SELL, 1_000_000, reduce_only=True),
+            s.market(OrderSide.BUY, 10, reduce_only=True),
+        ),
+    )
+    _, denials = run(strategy, allow_short=True)
+    assert [d.rule for d in denials] == ["reduce_only"]
+    assert denials[0].numbers["position"] == "-10"
+    assert strategy.filled == [(OrderSide.SELL, 10), (OrderSide.BUY, 10)]  # the real close still passes

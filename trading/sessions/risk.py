@@ -221,7 +221,7 @@ class OrderGate:
     ) -> InstrumentState:
         instrument_id = InstrumentId.from_str(iid)
         position = sum(
-            (Decimal(str(p.signed_qty)) for p in self._cache.positions_open(instrument_id=instrument_id)), Decimal(0)
+            (p.signed_decimal_qty() for p in self._cache.positions_open(instrument_id=instrument_id)), Decimal(0)
         )
         # Summed as floats (on the hot path, hundreds of working orders): exact for share counts below 2**53.
         leaves = {OrderSide.BUY: 0.0, OrderSide.SELL: 0.0}
