@@ -13,8 +13,6 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -23,7 +21,6 @@ from ats_site.config import RiskCaps
 from audit.models import Action
 from audit.services import record, system_actor
 from trading.sessions import services
-from trading.sessions.breaker import LossBreaker, Trip, trading_day
 from trading.sessions.guards import (
     SessionRefused,
     Sleeve,
@@ -32,6 +29,7 @@ from trading.sessions.guards import (
     check_gateway_accounts,
     check_live_approvals,
 )
+from trading.sessions.host_risk import SessionRisk
 from trading.sessions.models import Environment, SessionStatus, TradingSession
 from trading.sessions.telemetry import TelemetrySink, order_event_payload
 from trading.strategies.registry import code_hash
@@ -57,7 +55,6 @@ HEARTBEAT_SECONDS = 2.0
 START_TIMEOUT_SECONDS = float(os.environ.get("ATS_SESSION_START_TIMEOUT", "90"))
 FLATTEN_TIMEOUT_SECONDS = 15.0
 CANCEL_TIMEOUT_SECONDS = 5.0
-INTENT_AUDIT_TIMEOUT_SECONDS = 5.0  # an intent not recorded by then is treated as a failed write: no order
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
 SNAPSHOT_SECONDS = 5.0  # how often the positions and working orders known to the node are published
 BREAKER_SECONDS = 1.0  # how often the session's P&L is checked against its loss breaker
@@ -118,16 +115,6 @@ def run_session(session_id: int) -> str:
     return SessionHost(session, gateway, owner).run()
 
 
-def _prepare_intent_connection() -> None:
-    """SQLite: this connection never runs WAL checkpoints (a checkpoint inside an intent's commit is a latency spike
-    on the order path); the telemetry writer's connection keeps checkpointing as usual."""
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
-
-
 class SessionHost:
     """Runs the node of one session and carries out the operator's requests on it."""
 
@@ -143,9 +130,8 @@ class SessionHost:
         self.sleeve_of = {}  # strategy id -> sleeve summary, for telemetry and audit
         self.outcome: tuple[str, str] | None = None  # (status, reason) once decided
         self._stop = threading.Event()
-        self._kill_started = False
-        self.gate_denied: set[str] = set()  # client order ids whose denial the gate has audited already
-        self.breaker: LossBreaker | None = None  # built with the node, from the limits the session recorded
+        self.kill_started = False
+        self.risk: SessionRisk | None = None  # the order gate and the loss breaker, built with the node
         self._breaker_reset_seen = session.breaker_reset_at
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
@@ -158,9 +144,6 @@ class SessionHost:
         self.sink.emit("status", {"status": SessionStatus.STARTING, "message": "building node"})
         try:
             caps = RiskCaps.from_dict(self.session.risk_caps)
-            self.breaker = LossBreaker(
-                caps.max_daily_loss, caps.max_drawdown, tripped=bool(self.session.breaker_tripped_at)
-            )
             config = node_config(
                 self.session_id,
                 self.gateway,
@@ -170,7 +153,8 @@ class SessionHost:
             )
             self.node = build_node(config)
             self._add_strategies()
-            self._install_gate(caps)
+            self.risk = SessionRisk(self, caps)
+            self.risk.install_gate()
             self._subscribe_events()
             self._watch_connectivity()
             self._watch_start_stages()
@@ -237,66 +221,6 @@ class SessionHost:
 
     # -- order gate and events -------------------------------------------------------------------------------------
 
-    def _install_gate(self, caps: RiskCaps) -> None:
-        from trading.sessions.risk import OrderGate
-        from trading.sessions.risk_rules import SleeveScope
-
-        # The intent must be durable before the order may leave, so the event loop waits for this write. It runs on
-        # a dedicated thread because Django refuses database calls from a thread that runs an event loop.
-        writer = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"intent-audit-{self.session_id}", initializer=_prepare_intent_connection
-        )
-
-        def audit_intent(order, notional):
-            writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
-
-        def write_intent(order, notional):
-            record(
-                Action.ORDER_INTENT,
-                actor=self.actor,
-                target=f"session:{self.session_id}",
-                payload={
-                    "session": self.session_id,
-                    "sleeve": self.sleeve_of.get(order.strategy_id),
-                    "client_order_id": order.client_order_id,
-                    "instrument_id": order.instrument_id,
-                    "side": order.side_name,
-                    "quantity": str(order.quantity),
-                    "order_type": order.order_type,
-                    "price": str(order.limit_price) if order.limit_price is not None else None,
-                    "trigger_price": str(order.trigger_price) if order.trigger_price is not None else None,
-                    "reduce_only": order.reduce_only,
-                    "modify": order.is_modify,
-                    "notional": str(notional) if notional is not None else None,
-                },
-            )
-
-        def on_denied(order, denial):
-            # Audited here with the rule and numbers; the OrderDenied event that follows is telemetry only.
-            self.gate_denied.add(order.client_order_id)
-            self.sink.emit(
-                "order",
-                {
-                    "event": "OrderModifyRejected" if order.is_modify else "OrderDenied",
-                    "client_order_id": order.client_order_id,
-                    "instrument_id": order.instrument_id,
-                    "reason": denial.reason,
-                    "rule": denial.rule,
-                    **denial.numbers,
-                    "modify": order.is_modify,
-                    "sleeve": self.sleeve_of.get(order.strategy_id),
-                },
-                audit_action=Action.ORDER_DENIED,
-            )
-
-        sleeves = {
-            str(strategy.id): SleeveScope(str(strategy.config.instrument_id), bool(strategy.config.allow_short))
-            for strategy in self.strategies
-        }
-        self.gate = OrderGate(self.node.kernel, caps, sleeves, settings.ATS.account_currency, audit_intent, on_denied)
-        self.gate.reducing = self.breaker.tripped
-        self.gate.install()
-
     def _subscribe_events(self) -> None:
         msgbus = self.node.kernel.msgbus
         msgbus.subscribe(topic="events.order.*", handler=self._on_order_event)
@@ -356,8 +280,7 @@ class SessionHost:
         name = type(event).__name__
         payload = order_event_payload(event, self.sleeve_of.get(str(event.strategy_id)))
         action = AUDITED_ORDER_EVENTS.get(name)
-        if name in ("OrderDenied", "OrderModifyRejected") and str(event.client_order_id) in self.gate_denied:
-            self.gate_denied.discard(str(event.client_order_id))
+        if name in ("OrderDenied", "OrderModifyRejected") and self.risk and self.risk.audited(event.client_order_id):
             action = None  # the gate audited its own denial with rule and numbers
         self.sink.emit("fill" if name == "OrderFilled" else "order", payload, audit_action=action)
 
@@ -416,17 +339,17 @@ class SessionHost:
                         return
                     last_beat = now
                 request = services.pending_request(self.session_id)
-                if request and request[0] and not self._kill_started:
-                    self._kill_started = True
+                if request and request[0] and not self.kill_started:
+                    self.kill_started = True
                     self._on_loop(self._kill(bool(request[1])))
                 elif request and request[2] and not self.outcome:
                     self.outcome = (SessionStatus.STOPPED, "stop requested by the operator")
                     self._on_loop(self._stop_node())
                 if request and request[3] != self._breaker_reset_seen:
                     self._breaker_reset_seen = request[3]
-                    self.node.get_event_loop().call_soon_threadsafe(self._reset_breaker)
+                    self.node.get_event_loop().call_soon_threadsafe(self.risk.reset_breaker)
                 if running and now - last_breaker >= BREAKER_SECONDS:
-                    self.node.get_event_loop().call_soon_threadsafe(self._check_breaker)
+                    self.node.get_event_loop().call_soon_threadsafe(self.risk.check_breaker)
                     last_breaker = now
                 if not running and self._trader_running():
                     running = True
@@ -481,63 +404,6 @@ class SessionHost:
             )
         except Exception:
             log.exception("session %s: snapshot failed", self.session_id)
-
-    # -- loss breaker (runs on the node's loop, where the portfolio is) --------------------------------------------
-
-    def _session_pnl(self) -> Decimal | None:
-        """Realized + unrealized P&L of the session's instruments, or None while a position cannot be marked."""
-        from nautilus_trader.model.identifiers import InstrumentId
-
-        portfolio = self.node.kernel.portfolio
-        total = Decimal(0)
-        for iid in {s["instrument_id"] for s in self.session.sleeves}:
-            instrument_id = InstrumentId.from_str(iid)
-            realized = portfolio.realized_pnl(instrument_id)
-            unrealized = portfolio.unrealized_pnl(instrument_id)
-            if unrealized is None and not portfolio.is_flat(instrument_id):
-                return None
-            for money in (realized, unrealized):
-                total += money.as_decimal() if money is not None else Decimal(0)
-        return total
-
-    def _check_breaker(self) -> None:
-        try:
-            pnl = self._session_pnl()
-            if pnl is None or self.breaker is None:
-                return
-            trip = self.breaker.observe(pnl, trading_day(self.node.kernel.clock.utc_now()))
-            if trip is not None:
-                self._trip_breaker(trip)
-        except Exception:
-            log.exception("session %s: loss breaker check failed", self.session_id)
-
-    def _trip_breaker(self, trip: Trip) -> None:
-        """Only risk-reducing orders from now on; record, audit and alert off the loop."""
-        from nautilus_trader.model.enums import TradingState
-
-        self.gate.reducing = True
-        if not self._kill_started:
-            self.node.kernel.risk_engine.set_trading_state(TradingState.REDUCING)
-        self.sink.emit("status", {"status": "reducing", "reason": trip.reason})
-        self.sink.emit("risk", {"breaker": "tripped", "rule": trip.rule, "reason": trip.reason, **trip.numbers})
-        numbers = {"rule": trip.rule, **trip.numbers}
-        self.node.get_event_loop().create_task(
-            asyncio.to_thread(services.do_trip_breaker, self.session_id, trip.reason, numbers, self.actor)
-        )
-
-    def _reset_breaker(self) -> None:
-        """The operator reset it (the reset audited itself): trade again, re-armed from the P&L of now."""
-        from nautilus_trader.model.enums import TradingState
-
-        if self.breaker is None or not self.breaker.tripped:
-            return
-        pnl = self._session_pnl()
-        self.breaker.reset(pnl if pnl is not None else self.breaker.day_start + self.breaker.daily)
-        self.gate.reducing = False
-        if not self._kill_started:
-            self.node.kernel.risk_engine.set_trading_state(TradingState.ACTIVE)
-        self.sink.emit("risk", {"breaker": "reset"})
-        self.sink.emit("status", {"status": SessionStatus.RUNNING, "message": "loss breaker reset by an operator"})
 
     def _abandon(self) -> None:
         """The node ignored the stop: record the outcome and end the process (nothing in it can be trusted)."""

@@ -1,0 +1,182 @@
+"""The session host's risk side: the order gate beneath the strategies, and the session's loss breaker.
+
+Both act on the node's event loop; their audit and database writes go to threads, because Django refuses database
+calls from a thread that runs an event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from ats_site.config import RiskCaps
+from audit.models import Action
+from audit.services import record
+from trading.sessions import services
+from trading.sessions.breaker import LossBreaker, Trip, trading_day
+from trading.sessions.models import SessionStatus
+from trading.sessions.risk import OrderGate
+from trading.sessions.risk_rules import SleeveScope
+
+if TYPE_CHECKING:
+    from trading.sessions.host import SessionHost
+
+log = logging.getLogger(__name__)
+
+INTENT_AUDIT_TIMEOUT_SECONDS = 5.0  # an intent not recorded by then is treated as a failed write: no order
+
+
+def _prepare_intent_connection() -> None:
+    """SQLite: this connection never runs WAL checkpoints (a checkpoint inside an intent's commit is a latency spike
+    on the order path); the telemetry writer's connection keeps checkpointing as usual."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+
+
+class SessionRisk:
+    """The order gate and the loss breaker of one hosted session."""
+
+    def __init__(self, host: SessionHost, caps: RiskCaps) -> None:
+        self.host = host
+        self.caps = caps
+        self.breaker = LossBreaker(
+            caps.max_daily_loss, caps.max_drawdown, tripped=bool(host.session.breaker_tripped_at)
+        )
+        self.gate: Any = None  # the OrderGate, once installed
+        self._gate_denied: set[str] = set()  # client order ids whose denial the gate has audited already
+
+    def audited(self, client_order_id: Any) -> bool:
+        """Whether the gate audited this order's denial itself (the event that follows is telemetry only)."""
+        key = str(client_order_id)
+        if key in self._gate_denied:
+            self._gate_denied.discard(key)
+            return True
+        return False
+
+    def install_gate(self) -> None:
+        """Put the order gate beneath every strategy: each intent audited before it may leave, denials reported."""
+        # The intent must be durable before the order may leave, so the event loop waits for this write. It runs on
+        # a dedicated thread because Django refuses database calls from a thread that runs an event loop.
+        writer = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix=f"intent-audit-{self.host.session_id}",
+            initializer=_prepare_intent_connection,
+        )
+
+        def audit_intent(order, notional):
+            writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
+
+        def write_intent(order, notional):
+            record(
+                Action.ORDER_INTENT,
+                actor=self.host.actor,
+                target=f"session:{self.host.session_id}",
+                payload={
+                    "session": self.host.session_id,
+                    "sleeve": self.host.sleeve_of.get(order.strategy_id),
+                    "client_order_id": order.client_order_id,
+                    "instrument_id": order.instrument_id,
+                    "side": order.side_name,
+                    "quantity": str(order.quantity),
+                    "order_type": order.order_type,
+                    "price": str(order.limit_price) if order.limit_price is not None else None,
+                    "trigger_price": str(order.trigger_price) if order.trigger_price is not None else None,
+                    "reduce_only": order.reduce_only,
+                    "modify": order.is_modify,
+                    "notional": str(notional) if notional is not None else None,
+                },
+            )
+
+        def on_denied(order, denial):
+            # Audited here with the rule and numbers; the OrderDenied event that follows is telemetry only.
+            self._gate_denied.add(order.client_order_id)
+            self.host.sink.emit(
+                "order",
+                {
+                    "event": "OrderModifyRejected" if order.is_modify else "OrderDenied",
+                    "client_order_id": order.client_order_id,
+                    "instrument_id": order.instrument_id,
+                    "reason": denial.reason,
+                    "rule": denial.rule,
+                    **denial.numbers,
+                    "modify": order.is_modify,
+                    "sleeve": self.host.sleeve_of.get(order.strategy_id),
+                },
+                audit_action=Action.ORDER_DENIED,
+            )
+
+        sleeves = {
+            str(strategy.id): SleeveScope(str(strategy.config.instrument_id), bool(strategy.config.allow_short))
+            for strategy in self.host.strategies
+        }
+        self.gate = OrderGate(
+            self.host.node.kernel, self.caps, sleeves, settings.ATS.account_currency, audit_intent, on_denied
+        )
+        self.gate.reducing = self.breaker.tripped
+        self.gate.install()
+
+    # -- loss breaker (runs on the node's loop, where the portfolio is) ----------------------------------------
+
+    def session_pnl(self) -> Decimal | None:
+        """Realized + unrealized P&L of the session's instruments, or None while a position cannot be marked."""
+        from nautilus_trader.model.identifiers import InstrumentId
+
+        portfolio = self.host.node.kernel.portfolio
+        total = Decimal(0)
+        for iid in {s["instrument_id"] for s in self.host.session.sleeves}:
+            instrument_id = InstrumentId.from_str(iid)
+            realized = portfolio.realized_pnl(instrument_id)
+            unrealized = portfolio.unrealized_pnl(instrument_id)
+            if unrealized is None and not portfolio.is_flat(instrument_id):
+                return None
+            for money in (realized, unrealized):
+                total += money.as_decimal() if money is not None else Decimal(0)
+        return total
+
+    def check_breaker(self) -> None:
+        """Feed the breaker the session's P&L now; trip it on a breach."""
+        try:
+            pnl = self.session_pnl()
+            if pnl is None:
+                return
+            trip = self.breaker.observe(pnl, trading_day(self.host.node.kernel.clock.utc_now()))
+            if trip is not None:
+                self._trip_breaker(trip)
+        except Exception:
+            log.exception("session %s: loss breaker check failed", self.host.session_id)
+
+    def _trip_breaker(self, trip: Trip) -> None:
+        """Only risk-reducing orders from now on; record, audit and alert off the loop."""
+        from nautilus_trader.model.enums import TradingState
+
+        self.gate.reducing = True
+        if not self.host.kill_started:
+            self.host.node.kernel.risk_engine.set_trading_state(TradingState.REDUCING)
+        self.host.sink.emit("status", {"status": "reducing", "reason": trip.reason})
+        self.host.sink.emit("risk", {"breaker": "tripped", "rule": trip.rule, "reason": trip.reason, **trip.numbers})
+        numbers = {"rule": trip.rule, **trip.numbers}
+        self.host.node.get_event_loop().create_task(
+            asyncio.to_thread(services.do_trip_breaker, self.host.session_id, trip.reason, numbers, self.host.actor)
+        )
+
+    def reset_breaker(self) -> None:
+        """The operator reset it (the reset audited itself): trade again, re-armed from the P&L of now."""
+        from nautilus_trader.model.enums import TradingState
+
+        if not self.breaker.tripped:
+            return
+        pnl = self.session_pnl()
+        self.breaker.reset(pnl if pnl is not None else self.breaker.day_start + self.breaker.daily)
+        self.gate.reducing = False
+        if not self.host.kill_started:
+            self.host.node.kernel.risk_engine.set_trading_state(TradingState.ACTIVE)
+        self.host.sink.emit("risk", {"breaker": "reset"})
+        self.host.sink.emit("status", {"status": SessionStatus.RUNNING, "message": "loss breaker reset by an operator"})
