@@ -56,20 +56,12 @@ class RiskCaps:
     duplicate_window_seconds: Decimal  # the same instrument, side and quantity again from a sleeve within this
     max_daily_loss: Decimal  # realized + unrealized since the trading day's start: the loss breaker trips
     max_drawdown: Decimal  # from the session's equity peak: the loss breaker trips
+    max_account_daily_loss: Decimal  # every session on the account together, since the day's start
+    max_account_drawdown: Decimal  # every session on the account together, from the day's peak
 
     def as_dict(self) -> dict[str, str]:
         """The limits as strings, as a session records the ones in force."""
-        return {
-            "max_notional_per_order": str(self.max_notional_per_order),
-            "max_order_submit_rate": self.max_order_submit_rate.nautilus,
-            "max_price_deviation": str(self.max_price_deviation),
-            "max_position_notional": str(self.max_position_notional),
-            "max_gross_exposure": str(self.max_gross_exposure),
-            "max_open_orders": str(self.max_open_orders),
-            "duplicate_window_seconds": str(self.duplicate_window_seconds),
-            "max_daily_loss": str(self.max_daily_loss),
-            "max_drawdown": str(self.max_drawdown),
-        }
+        return {field: _shown(getattr(self, field)) for field, *_ in RISK_LIMITS}
 
     def described(self) -> list[tuple[str, str]]:
         """(label, value) for each limit."""
@@ -81,17 +73,7 @@ class RiskCaps:
         missing = [name for name in cls.__dataclass_fields__ if name not in values]
         if missing:
             raise ConfigError(f"the session recorded no {', '.join(missing)} limit; start a new session")
-        return cls(
-            max_notional_per_order=Decimal(values["max_notional_per_order"]),
-            max_order_submit_rate=parse_rate("max_order_submit_rate", values["max_order_submit_rate"]),
-            max_price_deviation=Decimal(values["max_price_deviation"]),
-            max_position_notional=Decimal(values["max_position_notional"]),
-            max_gross_exposure=Decimal(values["max_gross_exposure"]),
-            max_open_orders=int(values["max_open_orders"]),
-            duplicate_window_seconds=Decimal(values["duplicate_window_seconds"]),
-            max_daily_loss=Decimal(values["max_daily_loss"]),
-            max_drawdown=Decimal(values["max_drawdown"]),
-        )
+        return cls(**{field: parse(field, values[field]) for field, _, _, _, parse, _ in RISK_LIMITS})
 
 
 @dataclass(frozen=True)
@@ -198,6 +180,8 @@ RISK_LIMITS: tuple[tuple[str, str, str, str, Callable[[str, str], Any], str], ..
     ("duplicate_window_seconds", "DUPLICATE_WINDOW", "1", "1", parse_cap, "duplicate-order window (s)"),
     ("max_daily_loss", "MAX_DAILY_LOSS", "2500", "500", parse_cap, "max daily loss (breaker)"),
     ("max_drawdown", "MAX_DRAWDOWN", "5000", "1000", parse_cap, "max drawdown (breaker)"),
+    ("max_account_daily_loss", "MAX_ACCOUNT_DAILY_LOSS", "5000", "1000", parse_cap, "account max daily loss (breaker)"),
+    ("max_account_drawdown", "MAX_ACCOUNT_DRAWDOWN", "10000", "2000", parse_cap, "account max drawdown (breaker)"),
 )
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from approvals.selectors import active_approvals
 from audit.models import AuditEntry
 from trading.models import BacktestRun
-from trading.sessions.models import ACTIVE_STATUSES, FINAL_STATUSES, SessionEvent, TradingSession
+from trading.sessions.models import ACTIVE_STATUSES, FINAL_STATUSES, AccountBreaker, SessionEvent, TradingSession
 
 ENVIRONMENTS = ("paper", "live")
 PERMS = {"view": "trading.view_console", "paper": "trading.operate_paper", "live": "trading.operate_live"}
@@ -166,6 +166,11 @@ def last_event_id(environment: str, session_id: int | None = None) -> int:
     if session_id is not None:
         qs = qs.filter(session_id=session_id)
     return qs.aggregate(m=Max("id"))["m"] or 0
+
+
+def tripped_account_breakers(environment: str) -> list[AccountBreaker]:
+    """The environment's accounts whose loss breaker is tripped (their sessions only reduce risk)."""
+    return list(AccountBreaker.objects.filter(environment=environment, tripped_at__isnull=False).order_by("account_id"))
 
 
 def get_session(environment: str, session_id: int) -> TradingSession | None:

@@ -40,4 +40,9 @@ urlpatterns = [
         views.session_reset_breaker,
         name="session_reset_breaker",
     ),
+    path(
+        "<env:environment>/accounts/<str:account_id>/reset-breaker",
+        views.account_reset_breaker,
+        name="account_reset_breaker",
+    ),
 ]

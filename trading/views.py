@@ -57,6 +57,7 @@ def _env_context(request, environment: str, **extra) -> dict:
         "environment": environment,
         "real_money": environment == "live",
         "may_operate": selectors.may_operate(request.user, environment),
+        "account_breakers": selectors.tripped_account_breakers(environment),
         **extra,
     }
 
@@ -320,8 +321,8 @@ def session_stop(request, environment, session_id):
 @environment_view(operate=True)
 def session_reset_breaker(request, environment, session_id):
     """Re-arm a tripped loss breaker, with a reason (audited)."""
+    from trading.sessions.breaker_services import do_reset_breaker
     from trading.sessions.guards import SessionRefused
-    from trading.sessions.services import do_reset_breaker
 
     session = _session_or_404(environment, session_id)
     try:
@@ -335,6 +336,26 @@ def session_reset_breaker(request, environment, session_id):
     except SessionRefused as exc:
         messages.error(request, str(exc))
     return redirect("trading:session", environment=environment, session_id=session.pk)
+
+
+@require_POST
+@environment_view(operate=True)
+def account_reset_breaker(request, environment, account_id):
+    """Re-arm an account's tripped loss breaker, with a reason (audited)."""
+    from trading.sessions.breaker_services import do_reset_account_breaker
+    from trading.sessions.guards import SessionRefused
+
+    try:
+        do_reset_account_breaker(
+            account_id=account_id,
+            environment=environment,
+            actor=user_actor(request.user),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.info(request, f"loss breaker of account {account_id} reset; its sessions trade again")
+    except SessionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("trading:environment", environment=environment)
 
 
 # -- research, approvals, audit, gateways --------------------------------------------------------------------------

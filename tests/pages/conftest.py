@@ -58,10 +58,9 @@ def live_off(settings):
 def make_session(environment: str = "paper", status: str = "running", **extra):
     from trading.sessions.models import TradingSession
 
-    account = "DU1234567" if environment == "paper" else LIVE_ACCOUNT
+    extra.setdefault("account_id", "DU1234567" if environment == "paper" else LIVE_ACCOUNT)
     return TradingSession.objects.create(
         environment=environment,
-        account_id=account,
         status=status,
         started_by="user:test",
         sleeves=[

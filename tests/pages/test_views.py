@@ -255,3 +255,34 @@ def test_a_tripped_breaker_is_shown_and_only_an_operator_resets_it_with_a_reason
     assert entry.actor == "user:paperop" and entry.payload["reason"] == "loss accepted"
     again = client.post(f"/paper/sessions/{session.pk}/reset-breaker", {"reason": "twice"}, follow=True)
     assert "is not tripped" in again.content.decode()
+
+
+def test_a_tripped_account_breaker_shows_on_every_page_of_its_environment_and_an_operator_resets_it(
+    client, viewer, paper_operator
+):
+    from django.utils import timezone
+
+    from trading.sessions.models import AccountBreaker
+
+    session = make_session("paper")
+    AccountBreaker.objects.create(
+        environment="paper", account_id="DU1234567", tripped_at=timezone.now(), reason="DU1234567 account loss breaker"
+    )
+    client.force_login(viewer)
+    for url in ("/paper/", f"/paper/sessions/{session.pk}/"):
+        page = client.get(url).content.decode()
+        assert "REDUCING: the loss breaker of account DU1234567 tripped" in page, url
+        assert "account-breaker-reset" not in page, url
+    assert client.post("/paper/accounts/DU1234567/reset-breaker", {"reason": "x"}).status_code == 403
+
+    client.force_login(paper_operator)
+    assert "account-breaker-reset" in client.get("/paper/").content.decode()
+    refused = client.post("/paper/accounts/DU1234567/reset-breaker", {"reason": ""}, follow=True).content.decode()
+    assert "breaker reset refused: a reason is required" in refused
+    unknown = client.post("/paper/accounts/DU0000009/reset-breaker", {"reason": "x"}, follow=True).content.decode()
+    assert "loss breaker of account DU0000009 is not tripped" in unknown
+    page = client.post("/paper/accounts/DU1234567/reset-breaker", {"reason": "loss accepted"}, follow=True)
+    assert "loss breaker of account DU1234567 reset" in page.content.decode()
+    assert "REDUCING: the loss breaker of account" not in page.content.decode()
+    entry = AuditEntry.objects.get(action=Action.BREAKER_RESET)
+    assert entry.actor == "user:paperop" and entry.target == "account:DU1234567"

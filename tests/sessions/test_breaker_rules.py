@@ -12,8 +12,8 @@ from tests.monitoring.conftest import WebhookReceiver
 from tests.pages.conftest import make_session
 from tests.sessions.test_order_gate import Scripted, run
 from trading.sessions.breaker import LossBreaker, trading_day
+from trading.sessions.breaker_services import do_reset_breaker, do_trip_breaker
 from trading.sessions.guards import SessionRefused
-from trading.sessions.services import do_reset_breaker, do_trip_breaker
 
 MONDAY, TUESDAY = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
 

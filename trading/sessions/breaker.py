@@ -31,6 +31,28 @@ class Trip:
     numbers: dict[str, str] = field(default_factory=dict)
 
 
+def judge_loss(
+    pnl: Decimal, daily: Decimal, drawdown: Decimal, max_daily_loss: Decimal, max_drawdown: Decimal, scope: str = ""
+) -> Trip | None:
+    """The trip when the day's P&L or the drawdown from the peak breaks its limit, else None (one rule for the
+    session's breaker and the account's)."""
+    numbers = {
+        "pnl": str(pnl.quantize(CENTS)),
+        "daily": str(daily.quantize(CENTS)),
+        "drawdown": str(drawdown.quantize(CENTS)),
+        "max_daily_loss": str(max_daily_loss),
+        "max_drawdown": str(max_drawdown),
+    }
+    prefix = f"{scope} loss breaker" if scope else "loss breaker"
+    if -daily > max_daily_loss:
+        return Trip("daily_loss", f"{prefix}: the day's loss {-daily:.2f} is over the limit {max_daily_loss}", numbers)
+    if drawdown > max_drawdown:
+        return Trip(
+            "drawdown", f"{prefix}: drawdown {drawdown:.2f} from the peak is over the limit {max_drawdown}", numbers
+        )
+    return None
+
+
 @dataclass
 class LossBreaker:
     """Watches one session's P&L against its daily-loss and drawdown limits."""
@@ -52,28 +74,9 @@ class LossBreaker:
         self.daily, self.drawdown = pnl - self.day_start, self.peak - pnl
         if self.tripped:
             return None
-        numbers = {
-            "pnl": str(pnl.quantize(CENTS)),
-            "daily": str(self.daily.quantize(CENTS)),
-            "drawdown": str(self.drawdown.quantize(CENTS)),
-            "max_daily_loss": str(self.max_daily_loss),
-            "max_drawdown": str(self.max_drawdown),
-        }
-        if -self.daily > self.max_daily_loss:
-            self.tripped = True
-            return Trip(
-                "daily_loss",
-                f"loss breaker: the day's loss {-self.daily:.2f} is over the limit {self.max_daily_loss}",
-                numbers,
-            )
-        if self.drawdown > self.max_drawdown:
-            self.tripped = True
-            return Trip(
-                "drawdown",
-                f"loss breaker: drawdown {self.drawdown:.2f} from the peak is over the limit {self.max_drawdown}",
-                numbers,
-            )
-        return None
+        trip = judge_loss(pnl, self.daily, self.drawdown, self.max_daily_loss, self.max_drawdown)
+        self.tripped = trip is not None
+        return trip
 
     def reset(self, pnl: Decimal) -> None:
         """An operator's reset: re-arm from the P&L of this moment."""

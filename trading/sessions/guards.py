@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from ats_site.config import LIVE_ACCOUNT_RE, PAPER_ACCOUNT_RE
-from trading.sessions.models import Environment
+from trading.sessions.models import AccountBreaker, Environment
 
 
 class SessionRefused(Exception):
@@ -115,4 +115,13 @@ def check_gateway_accounts(environment: str, account_id: str, managed_accounts: 
         raise SessionRefused(
             f"the gateway on the {environment} port manages {', '.join(wrong)}, not {kind} accounts: "
             "wrong gateway on this port"
+        )
+
+
+def check_account_breaker(account_id: str) -> None:
+    """Refuse a new session on an account whose loss breaker is tripped."""
+    tripped = AccountBreaker.objects.filter(account_id=account_id, tripped_at__isnull=False).first()
+    if tripped is not None:
+        raise SessionRefused(
+            f"account {account_id}'s loss breaker is tripped ({tripped.reason}); an operator must reset it first"
         )

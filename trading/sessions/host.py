@@ -58,6 +58,7 @@ CANCEL_TIMEOUT_SECONDS = 5.0
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
 SNAPSHOT_SECONDS = 5.0  # how often the positions and working orders known to the node are published
 BREAKER_SECONDS = 1.0  # how often the session's P&L is checked against its loss breaker
+ACCOUNT_MARK_SECONDS = 2.0  # how often it is sent to the account's breaker (a database write)
 # Nautilus kernel start stages (each returns False on failure) and what their failure means for the operator.
 START_STAGES = {
     "_await_engines_connected": "the IB data or execution client did not connect in time",
@@ -181,6 +182,8 @@ class SessionHost:
         return self._finish(status, reason)
 
     def _finish(self, status: str, reason: str) -> str:
+        if self.risk is not None:
+            self.risk.close()
         self.sink.emit("status", {"status": status, "reason": reason})
         self.sink.close()
         close_old_connections()
@@ -324,6 +327,7 @@ class SessionHost:
     def _supervise(self) -> None:
         """Heartbeat, detect the start, and watch for kill and stop requests (persisted in the database)."""
         started_at, last_beat, last_snapshot, last_breaker, running = time.monotonic(), 0.0, 0.0, 0.0, False
+        last_account_mark = 0.0
         outcome_seen_at = None
         try:
             while not self._stop.is_set():
@@ -351,6 +355,9 @@ class SessionHost:
                 if running and now - last_breaker >= BREAKER_SECONDS:
                     self.node.get_event_loop().call_soon_threadsafe(self.risk.check_breaker)
                     last_breaker = now
+                if running and now - last_account_mark >= ACCOUNT_MARK_SECONDS:
+                    self.risk.mark_account()
+                    last_account_mark = now
                 if not running and self._trader_running():
                     running = True
                     services.do_mark_running(self.session_id)

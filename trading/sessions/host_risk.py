@@ -1,4 +1,4 @@
-"""The session host's risk side: the order gate beneath the strategies, and the session's loss breaker.
+"""The session host's risk side: the order gate beneath the strategies, and the session's and account's loss breakers.
 
 Both act on the node's event loop; their audit and database writes go to threads, because Django refuses database
 calls from a thread that runs an event loop.
@@ -7,8 +7,9 @@ calls from a thread that runs an event loop.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +18,9 @@ from django.conf import settings
 from ats_site.config import RiskCaps
 from audit.models import Action
 from audit.services import record
-from trading.sessions import services
+from trading.sessions import breaker_services
 from trading.sessions.breaker import LossBreaker, Trip, trading_day
-from trading.sessions.models import SessionStatus
+from trading.sessions.models import AccountBreaker, SessionStatus
 from trading.sessions.risk import OrderGate
 from trading.sessions.risk_rules import SleeveScope
 
@@ -50,6 +51,12 @@ class SessionRisk:
         self.breaker = LossBreaker(
             caps.max_daily_loss, caps.max_drawdown, tripped=bool(host.session.breaker_tripped_at)
         )
+        self.account_tripped = AccountBreaker.objects.filter(
+            account_id=host.session.account_id, tripped_at__isnull=False
+        ).exists()
+        self.last_mark: tuple[dt.date, Decimal] | None = None  # (trading day, session P&L) of the latest check
+        self._account_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"account-mark-{host.session_id}")
+        self._account_mark: Future | None = None
         self.gate: Any = None  # the OrderGate, once installed
         self._gate_denied: set[str] = set()  # client order ids whose denial the gate has audited already
 
@@ -120,7 +127,7 @@ class SessionRisk:
         self.gate = OrderGate(
             self.host.node.kernel, self.caps, sleeves, settings.ATS.account_currency, audit_intent, on_denied
         )
-        self.gate.reducing = self.breaker.tripped
+        self.gate.reducing = self.breaker.tripped or self.account_tripped
         self.gate.install()
 
     # -- loss breaker (runs on the node's loop, where the portfolio is) ----------------------------------------
@@ -142,12 +149,14 @@ class SessionRisk:
         return total
 
     def check_breaker(self) -> None:
-        """Feed the breaker the session's P&L now; trip it on a breach."""
+        """Feed the breaker the session's P&L now; trip it on a breach; keep the P&L for the account's breaker."""
         try:
             pnl = self.session_pnl()
             if pnl is None:
                 return
-            trip = self.breaker.observe(pnl, trading_day(self.host.node.kernel.clock.utc_now()))
+            day = trading_day(self.host.node.kernel.clock.utc_now())
+            self.last_mark = (day, pnl)
+            trip = self.breaker.observe(pnl, day)
             if trip is not None:
                 self._trip_breaker(trip)
         except Exception:
@@ -155,28 +164,91 @@ class SessionRisk:
 
     def _trip_breaker(self, trip: Trip) -> None:
         """Only risk-reducing orders from now on; record, audit and alert off the loop."""
-        from nautilus_trader.model.enums import TradingState
-
-        self.gate.reducing = True
-        if not self.host.kill_started:
-            self.host.node.kernel.risk_engine.set_trading_state(TradingState.REDUCING)
-        self.host.sink.emit("status", {"status": "reducing", "reason": trip.reason})
+        self._apply_reducing(trip.reason)
         self.host.sink.emit("risk", {"breaker": "tripped", "rule": trip.rule, "reason": trip.reason, **trip.numbers})
         numbers = {"rule": trip.rule, **trip.numbers}
         self.host.node.get_event_loop().create_task(
-            asyncio.to_thread(services.do_trip_breaker, self.host.session_id, trip.reason, numbers, self.host.actor)
+            asyncio.to_thread(
+                breaker_services.do_trip_breaker, self.host.session_id, trip.reason, numbers, self.host.actor
+            )
         )
 
     def reset_breaker(self) -> None:
         """The operator reset it (the reset audited itself): trade again, re-armed from the P&L of now."""
-        from nautilus_trader.model.enums import TradingState
-
         if not self.breaker.tripped:
             return
         pnl = self.session_pnl()
         self.breaker.reset(pnl if pnl is not None else self.breaker.day_start + self.breaker.daily)
-        self.gate.reducing = False
-        if not self.host.kill_started:
-            self.host.node.kernel.risk_engine.set_trading_state(TradingState.ACTIVE)
         self.host.sink.emit("risk", {"breaker": "reset"})
-        self.host.sink.emit("status", {"status": SessionStatus.RUNNING, "message": "loss breaker reset by an operator"})
+        self._apply_reducing("loss breaker reset by an operator")
+
+    def _apply_reducing(self, why: str) -> None:
+        """Only risk-reducing orders while the session's or the account's breaker is tripped; say which changed."""
+        from nautilus_trader.model.enums import TradingState
+
+        reducing = self.breaker.tripped or self.account_tripped
+        if reducing == self.gate.reducing:
+            return
+        self.gate.reducing = reducing
+        if not self.host.kill_started:
+            self.host.node.kernel.risk_engine.set_trading_state(
+                TradingState.REDUCING if reducing else TradingState.ACTIVE
+            )
+        if reducing:
+            self.host.sink.emit("status", {"status": "reducing", "reason": why})
+        else:
+            self.host.sink.emit("status", {"status": SessionStatus.RUNNING, "message": why})
+
+    # -- the account's breaker (marks written off the loop; the verdict applied on it) ---------------------------
+
+    def mark_account(self) -> None:
+        """Send the latest P&L to the account's breaker unless a mark is still on its way (called by the supervisor)."""
+        if self.last_mark is None or (self._account_mark is not None and not self._account_mark.done()):
+            return
+        self._account_mark = self._account_writer.submit(self._send_mark, self.last_mark)
+        self._account_mark.add_done_callback(self._on_account_mark)
+
+    def _send_mark(self, mark: tuple[dt.date, Decimal]) -> breaker_services.AccountBreakerState:
+        day, pnl = mark
+        return breaker_services.do_mark_account_pnl(
+            session_id=self.host.session_id,
+            day=day,
+            pnl=pnl,
+            max_daily_loss=self.caps.max_account_daily_loss,
+            max_drawdown=self.caps.max_account_drawdown,
+            actor=self.host.actor,
+        )
+
+    def _on_account_mark(self, future: Future) -> None:
+        try:
+            state = future.result()
+        except Exception:
+            log.exception("session %s: account loss breaker mark failed", self.host.session_id)
+            return
+        if state.tripped != self.account_tripped:
+            self.host.node.get_event_loop().call_soon_threadsafe(self._apply_account_state, state)
+
+    def _apply_account_state(self, state: breaker_services.AccountBreakerState) -> None:
+        self.account_tripped = state.tripped
+        self.host.sink.emit(
+            "risk",
+            {
+                "account_breaker": "tripped" if state.tripped else "reset",
+                "reason": state.reason,
+                "daily": str(state.daily),
+            },
+        )
+        self._apply_reducing(state.reason if state.tripped else "account loss breaker reset by an operator")
+
+    def close(self) -> None:
+        """Send the last P&L to the account's breaker (a loss taken just before the end still counts); stop the
+        writer. Runs off the node's loop, once it has stopped."""
+        try:
+            if self._account_mark is not None:
+                self._account_mark.result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
+            if self.last_mark is not None:
+                self._send_mark(self.last_mark)
+        except Exception:
+            log.exception("session %s: last account loss breaker mark failed", self.host.session_id)
+        finally:
+            self._account_writer.shutdown(wait=False)

@@ -81,3 +81,46 @@ class SessionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} of session {self.session_id}"
+
+
+class SessionDayPnl(models.Model):
+    """A session's P&L on one trading day, as its host last marked it: what the account's loss breaker adds up.
+
+    Rows of sessions that ended stay, so a loss taken earlier in the day still counts against the account."""
+
+    session = models.ForeignKey(TradingSession, on_delete=models.CASCADE, related_name="day_pnl")
+    account_id = models.CharField(max_length=32, db_index=True)
+    day = models.DateField()
+    open_pnl = models.DecimalField(max_digits=20, decimal_places=4, help_text="The session's P&L at its first mark.")
+    pnl = models.DecimalField(max_digits=20, decimal_places=4, help_text="The session's P&L at its latest mark.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "day"], name="one_pnl_row_per_session_day")]
+        indexes = [models.Index(fields=["account_id", "day"])]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id} on {self.day}: {self.pnl - self.open_pnl}"
+
+
+class AccountBreaker(models.Model):
+    """The loss breaker of one broker account, across every session trading it.
+
+    Tripped, every session on the account only reduces risk, and no new session starts on it, until an operator
+    resets it with a reason (audited). The reset re-arms it from the account's P&L of that moment."""
+
+    environment = models.CharField(max_length=8, choices=Environment.choices)
+    account_id = models.CharField(max_length=32, unique=True)
+    day = models.DateField(null=True, blank=True)
+    baseline = models.DecimalField(
+        max_digits=20, decimal_places=4, default=0, help_text="The day's account P&L the breaker counts from."
+    )
+    peak = models.DecimalField(max_digits=20, decimal_places=4, default=0, help_text="The day's highest P&L.")
+    daily = models.DecimalField(max_digits=20, decimal_places=4, default=0, help_text="The latest day's P&L.")
+    tripped_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    reset_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"loss breaker of {self.account_id} ({'tripped' if self.tripped_at else 'armed'})"

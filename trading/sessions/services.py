@@ -16,6 +16,7 @@ from audit.services import record, system_actor
 from trading.sessions.guards import (
     SessionRefused,
     check_account,
+    check_account_breaker,
     check_environment,
     check_live_approvals,
     parse_sleeves,
@@ -42,6 +43,7 @@ def validate_session_request(environment: str, sleeves_raw: list, account_id: st
     check_environment(environment)
     account_id = account_id or settings.ATS.gateway(environment).account_id
     check_account(environment, account_id)
+    check_account_breaker(account_id)
     sleeves = parse_sleeves(sleeves_raw)
     approvals = check_live_approvals(sleeves) if environment == Environment.LIVE else []
     return account_id, sleeves, approvals
@@ -197,52 +199,6 @@ def do_request_stop(*, session_id: int, actor: str) -> None:
         session.stop_requested_at = session.stop_requested_at or timezone.now()
         session.save(update_fields=["stop_requested_at"])
         record(Action.SESSION_STOP, actor=actor, target=f"session:{session_id}", payload={"requested": True})
-
-
-def do_trip_breaker(session_id: int, reason: str, numbers: dict, actor: str) -> bool:
-    """Record that a session's loss breaker tripped (its host already lets only risk-reducing orders through), audit
-    it and alert on commit; False when it was tripped already."""
-    from trading.monitoring.alerts import send_alert
-
-    with transaction.atomic():
-        session = TradingSession.objects.select_for_update().get(pk=session_id)
-        if session.breaker_tripped_at is not None:
-            return False
-        session.breaker_tripped_at, session.breaker_reason = timezone.now(), reason[:500]
-        session.save(update_fields=["breaker_tripped_at", "breaker_reason"])
-        payload = {"reason": reason, "environment": session.environment, **numbers}
-        record(Action.BREAKER_TRIPPED, actor=actor, target=f"session:{session_id}", payload=payload)
-        environment = session.environment
-        transaction.on_commit(
-            lambda: send_alert("risk.breaker_tripped", environment, f"session #{session_id}: {reason}", payload)
-        )
-    return True
-
-
-def do_reset_breaker(*, session_id: int, environment: str, actor: str, reason: str) -> TradingSession:
-    """An operator re-arms a tripped loss breaker, with a reason (audited); its host lets the session trade again."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise SessionRefused("breaker reset refused: a reason is required")
-    with transaction.atomic():
-        session = TradingSession.objects.select_for_update().filter(pk=session_id, environment=environment).first()
-        if session is None:
-            raise SessionRefused(f"breaker reset refused: no {environment} session {session_id}")
-        if not session.is_active:
-            raise SessionRefused(f"breaker reset refused: session {session_id} is {session.status}")
-        if session.breaker_tripped_at is None:
-            raise SessionRefused(f"breaker reset refused: the loss breaker of session {session_id} is not tripped")
-        tripped_reason = session.breaker_reason
-        session.breaker_tripped_at, session.breaker_reason = None, ""
-        session.breaker_reset_at = timezone.now()
-        session.save(update_fields=["breaker_tripped_at", "breaker_reason", "breaker_reset_at"])
-        record(
-            Action.BREAKER_RESET,
-            actor=actor,
-            target=f"session:{session_id}",
-            payload={"reason": reason, "tripped": tripped_reason, "environment": environment},
-        )
-    return session
 
 
 def do_mark_lost_sessions(alert=None) -> list[int]:
