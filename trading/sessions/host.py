@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -32,6 +33,7 @@ from trading.sessions.guards import (
 from trading.sessions.host_risk import SessionRisk
 from trading.sessions.models import Environment, SessionStatus, TradingSession
 from trading.sessions.telemetry import TelemetrySink, order_event_payload
+from trading.sessions.write_turn import write_turn
 from trading.strategies.registry import code_hash
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,9 @@ def host_checks(session: TradingSession) -> None:
 
 def run_session(session_id: int) -> str:
     """Host a session until it stops, is killed or fails; return its final status."""
+    # An order waits on the intent writer's thread: hand the GIL over in 0.5 ms, not the default 5 ms, so a busy
+    # telemetry or supervisor thread cannot hold an order back for a whole switch interval.
+    sys.setswitchinterval(0.0005)
     owner = services.lease_owner_id()
     session = services.acquire_lease(session_id, owner)  # SessionRefused when hosted elsewhere or finished
     actor = system_actor(f"session-{session_id}")
@@ -338,7 +343,9 @@ class SessionHost:
                     self._abandon()
                     return
                 if now - last_beat >= HEARTBEAT_SECONDS:
-                    if services.heartbeat(self.session_id, self.owner) is None:
+                    with write_turn():
+                        hosted = services.heartbeat(self.session_id, self.owner)
+                    if hosted is None:
                         self._end(SessionStatus.FAILED, "lease lost: another host took the session over")
                         return
                     last_beat = now

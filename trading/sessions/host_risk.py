@@ -23,6 +23,7 @@ from trading.sessions.breaker import LossBreaker, Trip, trading_day
 from trading.sessions.models import AccountBreaker, SessionStatus
 from trading.sessions.risk import OrderGate
 from trading.sessions.risk_rules import SleeveScope
+from trading.sessions.write_turn import write_turn
 
 if TYPE_CHECKING:
     from trading.sessions.host import SessionHost
@@ -82,6 +83,10 @@ class SessionRisk:
             writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
 
         def write_intent(order, notional):
+            with write_turn():
+                _record_intent(order, notional)
+
+        def _record_intent(order, notional):
             record(
                 Action.ORDER_INTENT,
                 actor=self.host.actor,
@@ -210,14 +215,15 @@ class SessionRisk:
 
     def _send_mark(self, mark: tuple[dt.date, Decimal]) -> breaker_services.AccountBreakerState:
         day, pnl = mark
-        return breaker_services.do_mark_account_pnl(
-            session_id=self.host.session_id,
-            day=day,
-            pnl=pnl,
-            max_daily_loss=self.caps.max_account_daily_loss,
-            max_drawdown=self.caps.max_account_drawdown,
-            actor=self.host.actor,
-        )
+        with write_turn():
+            return breaker_services.do_mark_account_pnl(
+                session_id=self.host.session_id,
+                day=day,
+                pnl=pnl,
+                max_daily_loss=self.caps.max_account_daily_loss,
+                max_drawdown=self.caps.max_account_drawdown,
+                actor=self.host.actor,
+            )
 
     def _on_account_mark(self, future: Future) -> None:
         try:

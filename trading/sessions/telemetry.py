@@ -19,6 +19,7 @@ from django.db import close_old_connections, transaction
 from audit.models import Action
 from audit.services import record, system_actor
 from trading.sessions.models import SessionEvent
+from trading.sessions.write_turn import write_turn
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class TelemetrySink:
 
     def _persist(self, batch: list) -> list[SessionEvent]:
         """Store the events, and the audit entries of those that are audited, in one transaction."""
-        with transaction.atomic():
+        with write_turn(), transaction.atomic():
             rows = SessionEvent.objects.bulk_create(
                 [
                     SessionEvent(
