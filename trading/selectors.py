@@ -67,36 +67,20 @@ def _money(value) -> float:
 
 
 def session_pnl(session_id: int) -> dict:
-    """Realized and unrealized P&L from the session's latest position events and the last bar close."""
-    latest: dict[tuple, dict] = {}
-    for payload in (
-        SessionEvent.objects.filter(session_id=session_id, kind="position")
-        .order_by("-id")
-        .values_list("payload", flat=True)[:200]
-    ):
-        latest.setdefault((payload.get("strategy_id"), payload.get("instrument_id")), payload)
-    realized = sum(_money(p.get("realized_pnl")) for p in latest.values())
-    unrealized = 0.0
-    closes: dict[str, float] = {}
-    for (_, instrument), p in latest.items():
-        qty = float(p.get("signed_qty") or 0)
-        if not qty:
-            continue
-        if instrument not in closes:
-            bar = (
-                SessionEvent.objects.filter(
-                    session_id=session_id, kind="bar", payload__bar_type__startswith=f"{instrument}-"
-                )
-                .order_by("-id")
-                .values_list("payload", flat=True)
-                .first()
-            )
-            closes[instrument] = float(bar["close"]) if bar else float(p.get("avg_px_open") or 0)
-        unrealized += qty * (closes[instrument] - float(p.get("avg_px_open") or 0))
+    """The session's latest P&L from its own fills (realized over every round trip, net of commissions; unrealized
+    at the market), as its host last published it."""
+    latest = (
+        SessionEvent.objects.filter(session_id=session_id, kind="pnl").order_by("-id").values_list("payload", flat=True)
+    ).first()
+    if latest is None:
+        return {"realized": 0.0, "unrealized": 0.0, "commissions": 0.0, "total": 0.0}
+    commissions = _money(latest.get("commissions"))
+    realized = round(_money(latest.get("realized")) - commissions, 2)
     return {
-        "realized": round(realized, 2),
-        "unrealized": round(unrealized, 2),
-        "total": round(realized + unrealized, 2),
+        "realized": realized,
+        "unrealized": _money(latest.get("unrealized")),
+        "commissions": commissions,
+        "total": _money(latest.get("total")),
     }
 
 

@@ -10,6 +10,7 @@
     status: document.getElementById("session-status").dataset.status,
     positions: {}, working: {}, orders: {}, fills: [], lines: [],
     bars: { x: [], close: [], buy: [], sell: [] }, pnl: { x: [], pnl: [], equity: [] },
+    pnlNow: { realized: 0, unrealized: 0, commissions: 0, total: 0 },
     lastClose: {}, equity: null, dirty: false
   };
 
@@ -33,15 +34,13 @@
   });
 
   function posKey(p) { return p.instrument_id + "|" + p.strategy_id; }
-  function pnlNow() {
-    var realized = 0, unrealized = 0;
+  // The host's ledger of the session's own fills: realized over every round trip (net of commissions) + unrealized.
+  function pnlNow() { return st.pnlNow; }
+  function markPositions() {
     Object.keys(st.positions).forEach(function (k) {
-      var p = st.positions[k]; realized += p.realized;
-      var close = st.lastClose[p.instrument_id];
+      var p = st.positions[k], close = st.lastClose[p.instrument_id];
       p.unrealized = (close !== undefined && p.qty) ? p.qty * (close - p.avg) : 0;
-      unrealized += p.unrealized;
     });
-    return { realized: realized, unrealized: unrealized, total: realized + unrealized };
   }
 
   function apply(e) {
@@ -79,7 +78,7 @@
       case "position":
         var key = posKey(p);
         st.positions[key] = { instrument_id: p.instrument_id, strategy_id: p.strategy_id, qty: p.signed_qty,
-          avg: p.avg_px_open, realized: ATS.money(p.realized_pnl), unrealized: 0 };
+          avg: p.avg_px_open, unrealized: 0 };
         break;
       case "snapshot":
         st.working = {};
@@ -88,10 +87,14 @@
         (p.positions || []).forEach(function (q) { open[posKey(q)] = q; });
         Object.keys(st.positions).forEach(function (k) { if (!open[k]) st.positions[k].qty = 0; });
         Object.keys(open).forEach(function (k) {
-          var q = open[k], cur = st.positions[k] || { realized: 0 };
+          var q = open[k];
           st.positions[k] = { instrument_id: q.instrument_id, strategy_id: q.strategy_id, qty: q.signed_qty, avg: q.avg_px_open,
-            realized: cur.realized, unrealized: 0 };
+            unrealized: 0 };
         });
+        break;
+      case "pnl":
+        st.pnlNow = { realized: ATS.money(p.realized) - ATS.money(p.commissions), unrealized: ATS.money(p.unrealized),
+          commissions: ATS.money(p.commissions), total: ATS.money(p.total) };
         break;
       case "account":
         var b = (p.balances || [])[0]; if (b) st.equity = ATS.money(b.total);
@@ -106,7 +109,7 @@
   }
   function logLine(e) {
     var p = e.payload || {}, t = new Date(e.ts).toLocaleTimeString();
-    if (e.kind === "bar" || e.kind === "account" || e.kind === "snapshot") return null;
+    if (e.kind === "bar" || e.kind === "account" || e.kind === "snapshot" || e.kind === "pnl") return null;
     if (e.kind === "fill") return t + "  FILL " + p.order_side + " " + p.last_qty + " " + p.instrument_id + " @ " + p.last_px + " (" + (p.commission || "") + ")";
     if (e.kind === "order") return t + "  " + p.event + " " + p.client_order_id + (p.reason ? " — " + p.reason : "");
     if (e.kind === "status") return t + "  STATUS " + p.status + (p.reason ? " — " + p.reason : (p.message ? " — " + p.message : ""));
@@ -122,13 +125,15 @@
     var now = pnlNow();
     document.getElementById("pnl-realized").textContent = ATS.fmt(now.realized);
     document.getElementById("pnl-unrealized").textContent = ATS.fmt(now.unrealized);
+    document.getElementById("pnl-commissions").textContent = ATS.fmt(now.commissions);
     var tot = document.getElementById("pnl-total"); tot.textContent = ATS.fmt(now.total); tot.className = now.total >= 0 ? "pos" : "neg";
     document.getElementById("equity").textContent = st.equity === null ? "—" : ATS.fmt(st.equity);
 
+    markPositions();
     var body = document.getElementById("positions-body"); body.textContent = "";
     Object.keys(st.positions).forEach(function (k) {
       var p = st.positions[k];
-      body.appendChild(ATS.row([p.instrument_id, p.strategy_id, ATS.fmt(p.qty, 0), ATS.fmt(p.avg), ATS.fmt(p.realized), ATS.fmt(p.unrealized)], [2, 3, 4, 5]));
+      body.appendChild(ATS.row([p.instrument_id, p.strategy_id, ATS.fmt(p.qty, 0), ATS.fmt(p.avg), ATS.fmt(p.unrealized)], [2, 3, 4]));
     });
     body = document.getElementById("working-body"); body.textContent = "";
     var ids = Object.keys(st.working);

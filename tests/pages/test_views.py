@@ -76,22 +76,13 @@ def test_live_tab_only_with_operate_live(client, live_on, paper_operator, live_o
 
 def test_sessions_list_json(client, viewer):
     session = make_session("paper")
-    add_event(
-        session,
-        "position",
-        instrument_id="QQQ.NASDAQ",
-        strategy_id="S-1",
-        signed_qty=10.0,
-        avg_px_open=100.0,
-        realized_pnl="-1.00 USD",
-        unrealized_pnl="0.00 USD",
-    )
-    add_event(session, "bar", bar_type="QQQ.NASDAQ-5-SECOND-LAST-EXTERNAL", close=101.0, ts=1)
+    add_event(session, "pnl", realized="-1.00", unrealized="0.00", commissions="0.00", total="-1.00")
+    add_event(session, "pnl", realized="-1.00", unrealized="10.00", commissions="0.50", total="8.50")  # the latest
     client.force_login(viewer)
     data = client.get("/paper/sessions.json").json()
     row = data["active"][0]
     assert row["id"] == session.pk and row["status"] == "running" and row["account_id"] == "DU1234567"
-    assert row["pnl"] == {"realized": -1.0, "unrealized": 10.0, "total": 9.0}
+    assert row["pnl"] == {"realized": -1.5, "unrealized": 10.0, "commissions": 0.5, "total": 8.5}
     assert row["sleeves"] == ["ibs_reversion QQQ.NASDAQ 5-SECOND-LAST"]
     assert client.get(f"/paper/sessions/{session.pk}/").status_code == 200
 

@@ -22,16 +22,20 @@ class OrderProbeConfig(SleeveConfig, kw_only=True, frozen=True):
         limit buys at once, of 1, 2, 3... shares so none is a duplicate), "paced" (`count` such limit buys, one
         every `interval_ms`, of 1 to 10 shares in turn, each submit time printed as
         `PROBE_SUBMIT <client_order_id> <unix ns>` for latency benchmarks), "accumulate" (one market buy of
-        `count` shares, then a market buy of 1 share every `interval_ms`), or "none".
+        `count` shares, then a market buy of 1 share every `interval_ms`), "roundtrip" (`repeats` round trips of
+        `count` shares: a market buy, then a market sell, one order every `interval_ms`), or "none".
     count : int
         Shares for "market" and "working"; orders for "burst" and "paced".
     interval_ms : int
-        Spacing of "paced" orders.
+        Spacing of "paced", "accumulate" and "roundtrip" orders.
+    repeats : int
+        Round trips of "roundtrip".
     """
 
     action: str = "none"
     count: int = 1
     interval_ms: int = 100
+    repeats: int = 3
 
 
 class OrderProbe(SleeveStrategy):
@@ -57,6 +61,12 @@ class OrderProbe(SleeveStrategy):
                     "probe-accumulate", timedelta(milliseconds=self.config.interval_ms), callback=self._buy_one
                 )
             return
+        if self.config.action == "roundtrip":
+            self._legs = 0
+            self.clock.set_timer(
+                "probe-roundtrip", timedelta(milliseconds=self.config.interval_ms), callback=self._roundtrip_leg
+            )
+            return
         far_below = Price(round(tick.bid_price.as_double() * 0.96, 2), 2)
         if self.config.action == "paced":
             self._far_below, self._sent = far_below, 0
@@ -74,6 +84,16 @@ class OrderProbe(SleeveStrategy):
 
     def _buy_one(self, event) -> None:
         self.submit_order(self.order_factory.market(self.config.instrument_id, OrderSide.BUY, Quantity.from_int(1)))
+
+    def _roundtrip_leg(self, event) -> None:
+        if self._legs >= 2 * self.config.repeats:
+            self.clock.cancel_timer("probe-roundtrip")
+            return
+        side = OrderSide.BUY if self._legs % 2 == 0 else OrderSide.SELL
+        self._legs += 1
+        self.submit_order(
+            self.order_factory.market(self.config.instrument_id, side, Quantity.from_int(self.config.count))
+        )
 
     def _paced_submit(self, event) -> None:
         if self._sent >= self.config.count:

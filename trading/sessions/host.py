@@ -290,6 +290,8 @@ class SessionHost:
         action = AUDITED_ORDER_EVENTS.get(name)
         if name in ("OrderDenied", "OrderModifyRejected") and self.risk and self.risk.audited(event.client_order_id):
             action = None  # the gate audited its own denial with rule and numbers
+        if name == "OrderFilled" and self.risk is not None:
+            self.risk.book_fill(event)
         self.sink.emit("fill" if name == "OrderFilled" else "order", payload, audit_action=action)
 
     @never_raise

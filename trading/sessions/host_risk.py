@@ -21,6 +21,7 @@ from audit.services import record
 from trading.sessions import breaker_services
 from trading.sessions.breaker import LossBreaker, Trip, trading_day
 from trading.sessions.models import AccountBreaker, SessionStatus
+from trading.sessions.pnl import Pnl, PnlLedger
 from trading.sessions.risk import OrderGate
 from trading.sessions.risk_rules import SleeveScope
 from trading.sessions.write_turn import write_turn
@@ -59,6 +60,9 @@ class SessionRisk:
         self._account_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"account-mark-{host.session_id}")
         self._account_mark: Future | None = None
         self.gate: Any = None  # the OrderGate, once installed
+        self.ledger = PnlLedger()  # the session's own fills, for P&L over every round trip
+        self.instruments = {s["instrument_id"] for s in host.session.sleeves}
+        self._last_pnl_payload: dict | None = None
         self._gate_denied: set[str] = set()  # client order ids whose denial the gate has audited already
 
     def audited(self, client_order_id: Any) -> bool:
@@ -137,28 +141,50 @@ class SessionRisk:
 
     # -- loss breaker (runs on the node's loop, where the portfolio is) ----------------------------------------
 
-    def session_pnl(self) -> Decimal | None:
-        """Realized + unrealized P&L of the session's instruments, or None while a position cannot be marked."""
+    def book_fill(self, fill: Any) -> None:
+        """Book one of the session's fills (an OrderFilled event) in its P&L ledger; a fill in an instrument no
+        sleeve trades (reconciliation reports the whole account) is not the session's."""
+        if str(fill.instrument_id) not in self.instruments:
+            return
+        instrument = self.host.node.kernel.cache.instrument(fill.instrument_id)
+        quantity = Decimal(fill.last_qty.as_decimal())
+        self.ledger.fill(
+            str(fill.strategy_id),
+            str(fill.instrument_id),
+            quantity if fill.is_buy else -quantity,
+            Decimal(fill.last_px.as_decimal()),
+            Decimal(fill.commission.as_decimal()),
+            Decimal(instrument.multiplier.as_decimal()) if instrument is not None else Decimal(1),
+        )
+
+    def session_pnl_by_sleeve(self) -> dict[str, Pnl] | None:
+        """Each sleeve's P&L over the session's life, in the account currency; None while a position cannot be
+        marked (no market price) or converted (no rate)."""
         from nautilus_trader.model.identifiers import InstrumentId
 
-        portfolio = self.host.node.kernel.portfolio
-        total = Decimal(0)
-        for iid in {s["instrument_id"] for s in self.host.session.sleeves}:
+        marks: dict[str, Decimal | None] = {}
+        rates: dict[str, Decimal | None] = {}
+        for iid in self.ledger.instruments():
             instrument_id = InstrumentId.from_str(iid)
-            realized = portfolio.realized_pnl(instrument_id)
-            unrealized = portfolio.unrealized_pnl(instrument_id)
-            if unrealized is None and not portfolio.is_flat(instrument_id):
-                return None
-            for money in (realized, unrealized):
-                total += money.as_decimal() if money is not None else Decimal(0)
-        return total
+            marks[iid] = self.gate.reference_price(instrument_id, 0)
+            instrument = self.host.node.kernel.cache.instrument(instrument_id)
+            rates[iid] = self.gate.rate(instrument) if instrument is not None else None
+        return self.ledger.pnl(marks, rates)
+
+    def session_pnl(self) -> Decimal | None:
+        """The session's P&L (realized over every round trip + unrealized - commissions), or None (see above)."""
+        per_sleeve = self.session_pnl_by_sleeve()
+        return PnlLedger.total(per_sleeve).total if per_sleeve is not None else None
 
     def check_breaker(self) -> None:
         """Feed the breaker the session's P&L now; trip it on a breach; keep the P&L for the account's breaker."""
         try:
-            pnl = self.session_pnl()
-            if pnl is None:
+            per_sleeve = self.session_pnl_by_sleeve()
+            if per_sleeve is None:
                 return
+            total = PnlLedger.total(per_sleeve)
+            self._publish_pnl(total, per_sleeve)
+            pnl = total.total
             day = trading_day(self.host.node.kernel.clock.utc_now())
             self.last_mark = (day, pnl)
             trip = self.breaker.observe(pnl, day)
@@ -166,6 +192,13 @@ class SessionRisk:
                 self._trip_breaker(trip)
         except Exception:
             log.exception("session %s: loss breaker check failed", self.host.session_id)
+
+    def _publish_pnl(self, total: Pnl, per_sleeve: dict[str, Pnl]) -> None:
+        """A telemetry event when the P&L moved by a cent (the pages and the P&L chart read these)."""
+        payload = {**total.as_dict(), "sleeves": {sleeve: p.as_dict() for sleeve, p in per_sleeve.items()}}
+        if payload != self._last_pnl_payload:
+            self._last_pnl_payload = payload
+            self.host.sink.emit("pnl", payload)
 
     def _trip_breaker(self, trip: Trip) -> None:
         """Only risk-reducing orders from now on; record, audit and alert off the loop."""

@@ -246,7 +246,7 @@ class OrderGate:
             position=position,
             reference_price=self.reference_price(instrument_id, view.side if view is not None else 0),
             multiplier=Decimal(instrument.multiplier.as_decimal()),
-            to_account_currency=self._rate(instrument),
+            to_account_currency=self.rate(instrument),
             working_buy=working[BUY],
             working_sell=working[SELL],
         )
@@ -274,7 +274,7 @@ class OrderGate:
             price = latest.close if latest is not None else None
         return Decimal(price.as_decimal()) if price is not None else None
 
-    def _rate(self, instrument: Any) -> Decimal | None:
+    def rate(self, instrument: Any) -> Decimal | None:
         """Instrument currency -> account currency, or None when no rate is known (the order is then refused)."""
         currency = instrument.quote_currency
         if currency.code == self._account_currency:
