@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.anchors import ANCHORED_ACTIONS, publish_anchor_quietly
 from audit.chain import GENESIS_HASH, canonical_json, entry_hash, normalize_payload
 from audit.models import Action, AuditEntry
 
@@ -141,6 +142,13 @@ def record(action: str, *, actor: str, target: str = "", payload: dict | None = 
     if not actor:
         raise ValueError("audit entries need an actor")
     payload = normalize_payload(payload)
+    entry = _append(action, actor, target, payload)
+    if action in ANCHORED_ACTIONS:
+        transaction.on_commit(publish_anchor_quietly)
+    return entry
+
+
+def _append(action: str, actor: str, target: str, payload: dict) -> AuditEntry:
     if connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block:
         return _record_standalone_postgresql(action, actor, target, payload)
     with transaction.atomic():

@@ -93,6 +93,21 @@ def check_environment(environment: str) -> None:
         raise SessionRefused(f"unknown environment {environment!r}: expected paper or live")
     if environment == Environment.LIVE and not settings.ATS.enable_live_trading:
         raise SessionRefused("live trading is disabled: ATS_ENABLE_LIVE_TRADING is false")
+    if environment == Environment.LIVE:
+        check_audit_protection()
+
+
+def check_audit_protection() -> None:
+    """Real money needs an audit log nobody can quietly rewrite: an HMAC-keyed chain and intact database guards."""
+    from django.db import connection
+
+    from audit.append_only import integrity_problems
+
+    if not settings.ATS.audit_hmac_key:
+        raise SessionRefused("live refused: ATS_AUDIT_HMAC_KEY is not set, so the audit chain could be re-forged")
+    problems = integrity_problems(connection)
+    if problems:
+        raise SessionRefused(f"live refused: the audit log's guards are not intact: {problems[0]}")
 
 
 def check_account(environment: str, account_id: str) -> None:
