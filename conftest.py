@@ -44,6 +44,16 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
+def _audit_anchors_per_test(tmp_path, settings, monkeypatch):
+    """Each test publishes audit anchors to a file of its own (and so do the processes it starts), never to var/."""
+    import dataclasses
+
+    path = str(tmp_path / "audit-anchors.jsonl")
+    monkeypatch.setenv("ATS_AUDIT_ANCHOR_FILE", path)
+    settings.ATS = dataclasses.replace(settings.ATS, audit_anchor_file=path)
+
+
+@pytest.fixture(autouse=True)
 def _fast_tier_starts_nothing_end_to_end(request, monkeypatch):
     """A test not marked e2e fails if it starts ibsim, a TradingNode or an e2e process: the fast tier stays fast."""
     if request.node.get_closest_marker("e2e"):

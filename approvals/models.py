@@ -20,7 +20,8 @@ class GoLiveApproval(models.Model):
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        # Insertion order, never the clock: a host with a fast clock must not outvote a later decision.
+        ordering = ["-id"]
         verbose_name = "go-live approval"
         permissions = [("approve_live", "Can approve and revoke live trading")]
 

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import Decision, GoLiveApproval
-from audit.models import Action
-from audit.services import record
+from audit.models import Action, AuditEntry
+from audit.services import record, verify_chain
 from trading.ids import InvalidIdentifier, validate_instrument_id
 from trading.strategies.registry import UnknownStrategy, code_hash, get_spec
 
@@ -19,12 +19,33 @@ class ApprovalError(ValueError):
 
 
 def latest_decision(strategy: str, instrument_id: str) -> GoLiveApproval | None:
-    """The most recent decision for a strategy + instrument, if any."""
-    return (
-        GoLiveApproval.objects.filter(strategy=strategy, instrument_id=instrument_id)
-        .order_by("-created_at", "-id")
+    """The last decision for a strategy + instrument by insertion order (the database's id, never a clock)."""
+    return GoLiveApproval.objects.filter(strategy=strategy, instrument_id=instrument_id).order_by("-id").first()
+
+
+def _audit_action(decision: GoLiveApproval) -> str:
+    return Action.APPROVE_LIVE if decision.decision == Decision.APPROVE else Action.REVOKE_LIVE
+
+
+def decision_unverified(decision: GoLiveApproval) -> str:
+    """Why a decision does not count ("" when it does): it needs its own audit entry, on an intact chain."""
+    entry = (
+        AuditEntry.objects.filter(action=_audit_action(decision), payload__approval_id=decision.pk)
+        .order_by("seq")
         .first()
     )
+    if entry is None:
+        return f"decision #{decision.pk} has no audit entry: written around the approval service, not counted"
+    if (
+        entry.target != f"{decision.strategy}@{decision.instrument_id}"
+        or entry.actor != decision.decided_by
+        or entry.payload.get("code_hash") != decision.code_hash
+    ):
+        return f"decision #{decision.pk} differs from its audit entry #{entry.seq}: not counted"
+    result = verify_chain(stop_at=entry.seq)
+    if not result.ok:
+        return f"the audit chain does not verify up to decision #{decision.pk}'s entry #{entry.seq}: {result.problem}"
+    return ""
 
 
 def validate_request(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str]:
@@ -45,7 +66,7 @@ def check_approve(strategy: str, instrument_id: str, note: str) -> tuple[str, st
     strategy, instrument_id, note = validate_request(strategy, instrument_id, note)
     current = code_hash(strategy)
     latest = latest_decision(strategy, instrument_id)
-    if latest and latest.decision == Decision.APPROVE and latest.code_hash == current:
+    if latest and may_trade_live(strategy, instrument_id, current_code_hash=current).allowed:
         raise ApprovalError(f"{strategy} on {instrument_id} is already approved for this code (approval #{latest.pk})")
     return strategy, instrument_id, note, current
 
@@ -98,7 +119,12 @@ def do_revoke_live(*, strategy: str, instrument_id: str, note: str, actor: str) 
             Action.REVOKE_LIVE,
             actor=actor,
             target=f"{strategy}@{instrument_id}",
-            payload={"approval_id": revocation.pk, "revokes": revoked.pk, "note": note},
+            payload={
+                "approval_id": revocation.pk,
+                "revokes": revoked.pk,
+                "code_hash": revocation.code_hash,
+                "note": note,
+            },
         )
     return revocation
 
@@ -121,6 +147,8 @@ def may_trade_live(strategy: str, instrument_id: str, current_code_hash: str | N
     latest = latest_decision(strategy, instrument_id)
     if latest is None:
         return LiveGate(False, f"{strategy} on {instrument_id} has no go-live approval")
+    if latest.decision == Decision.APPROVE and (problem := decision_unverified(latest)):
+        return LiveGate(False, f"{strategy} on {instrument_id}: {problem}", latest)
     if latest.decision == Decision.REVOKE:
         return LiveGate(
             False, f"{strategy} on {instrument_id} was revoked by {latest.decided_by}: {latest.note}", latest

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -86,7 +86,11 @@ class GatewayConfig:
     account_id: str
 
 
-@dataclass(frozen=True)
+# Fields of AtsConfig that are secrets: never rendered, logged or shown on a debug page.
+SECRET_FIELDS = frozenset({"audit_hmac_key", "alert_webhook_url"})
+
+
+@dataclass(frozen=True, repr=False)
 class AtsConfig:
     """The validated ATS settings."""
 
@@ -98,6 +102,16 @@ class AtsConfig:
     account_currency: str
     audit_hmac_key: str
     alert_webhook_url: str
+    audit_anchor_file: str = ""  # append-only file the audit chain head is published to ("" = not published)
+    db_app_role: str = ""  # PostgreSQL role the app runs as; migrate grants it least privilege ("" = no grants)
+
+    def __repr__(self) -> str:
+        """Every field, with secrets reduced to whether they are set (debug pages and logs show this repr)."""
+        shown = (
+            f"{f.name}={_masked(getattr(self, f.name)) if f.name in SECRET_FIELDS else repr(getattr(self, f.name))}"
+            for f in fields(self)
+        )
+        return f"AtsConfig({', '.join(shown)})"
 
     def gateway(self, environment: str) -> GatewayConfig:
         """The gateway settings for 'paper' or 'live'."""
@@ -106,6 +120,10 @@ class AtsConfig:
     def risk(self, environment: str) -> RiskCaps:
         """The risk caps for 'paper' or 'live'."""
         return {"paper": self.paper_risk, "live": self.live_risk}[environment]
+
+
+def _masked(value: str) -> str:
+    return "'********'" if value else "''"
 
 
 def parse_rate(name: str, raw: str) -> SubmitRate:
@@ -277,7 +295,17 @@ def load_config(env: environ.Env) -> AtsConfig:
         account_currency=currency,
         audit_hmac_key=raw("ATS_AUDIT_HMAC_KEY", ""),
         alert_webhook_url=raw("ATS_ALERT_WEBHOOK_URL", "").strip(),
+        audit_anchor_file=raw("ATS_AUDIT_ANCHOR_FILE", "var/audit-anchors.jsonl").strip(),
+        db_app_role=_role_name("ATS_DB_APP_ROLE", raw("ATS_DB_APP_ROLE", "")),
     )
+
+
+def _role_name(name: str, raw: str) -> str:
+    """A PostgreSQL role name, plain identifiers only: it is spliced into GRANT statements."""
+    value = raw.strip()
+    if value and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+        raise ConfigError(f"{name}: {value!r} is not a plain lowercase role name (letters, digits, underscore)")
+    return value
 
 
 def _shown(value: Any) -> str:
@@ -304,4 +332,6 @@ def public_summary(config: AtsConfig) -> dict[str, Any]:
         "account_currency": config.account_currency,
         "audit_hmac_key": "set" if config.audit_hmac_key else "unset",
         "alert_webhook": "set" if config.alert_webhook_url else "unset",
+        "audit_anchor_file": config.audit_anchor_file,
+        "db_app_role": config.db_app_role,
     }

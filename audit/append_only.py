@@ -11,6 +11,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import NotSupportedError
 
 PG_GUARD_FUNCTION = "ats_append_only_guard"
+PG_GUARD_BODY = "BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END"
+# pg_trigger.tgtype bits: ROW 1, BEFORE 2, INSERT 4, DELETE 8, UPDATE 16, TRUNCATE 32.
+PG_TRIGGER_TYPES = {"row": 1 | 2 | 8 | 16, "truncate": 2 | 32}
+PG_ENABLED = {"O", "A"}  # fires in normal sessions (origin) or always; D = disabled, R = replica only
 
 _registered: list[type[models.Model]] = []
 
@@ -66,8 +70,7 @@ def _postgresql_statements(model: type[models.Model]) -> list[str]:
     table = model._meta.db_table
     row, trunc = trigger_names(table, "postgresql")
     return [
-        f"CREATE OR REPLACE FUNCTION {PG_GUARD_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $$",
+        f"CREATE OR REPLACE FUNCTION {PG_GUARD_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ {PG_GUARD_BODY} $$",
         f'DROP TRIGGER IF EXISTS "{row}" ON "{table}"',
         f'CREATE TRIGGER "{row}" BEFORE UPDATE OR DELETE ON "{table}" '
         f"FOR EACH ROW EXECUTE FUNCTION {PG_GUARD_FUNCTION}()",
@@ -114,6 +117,59 @@ def missing_triggers(connection: BaseDatabaseWrapper, model: type[models.Model])
             )
         present = {row[0] for row in cursor.fetchall()}
     return [name for name in expected if name not in present]
+
+
+def trigger_problems(connection: BaseDatabaseWrapper, model: type[models.Model]) -> list[str]:
+    """What is wrong with one table's guard triggers, one line each: missing, disabled, conditional, of another
+    kind, or calling a guard function whose body is not the expected one. Empty when they are intact."""
+    table = model._meta.db_table
+    missing = missing_triggers(connection, model)
+    problems = [f"{table}: trigger {name} is missing" for name in missing]
+    if connection.vendor == "sqlite":
+        expected = {
+            _sqlite_trigger_name(sql): sql.replace("CREATE TRIGGER IF NOT EXISTS", "CREATE TRIGGER")
+            for sql in _sqlite_statements(model)
+        }
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table])
+            for name, sql in cursor.fetchall():
+                if name in expected and sql != expected[name]:
+                    problems.append(f"{table}: trigger {name} was redefined")
+        return problems
+    row, trunc = trigger_names(table, "postgresql")
+    kinds = {row: PG_TRIGGER_TYPES["row"], trunc: PG_TRIGGER_TYPES["truncate"]}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.tgname, t.tgenabled, t.tgtype, t.tgqual IS NOT NULL, p.proname, p.prosrc "
+            "FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE t.tgrelid = to_regclass(%s) AND NOT t.tgisinternal",
+            [table],
+        )
+        for name, enabled, kind, conditional, function, body in cursor.fetchall():
+            if name not in kinds:
+                continue
+            if enabled not in PG_ENABLED:
+                problems.append(f"{table}: trigger {name} is disabled (tgenabled={enabled})")
+            if kind != kinds[name] or conditional:
+                problems.append(f"{table}: trigger {name} was redefined (type {kind}, condition {conditional})")
+            if function != PG_GUARD_FUNCTION:
+                problems.append(f"{table}: trigger {name} calls {function}() instead of {PG_GUARD_FUNCTION}()")
+            elif body.strip() != PG_GUARD_BODY:
+                problems.append(f"{table}: guard function {PG_GUARD_FUNCTION}() was replaced (its body differs)")
+    return problems
+
+
+def _sqlite_trigger_name(sql: str) -> str:
+    return sql.split('"')[1]
+
+
+def integrity_problems(connection: BaseDatabaseWrapper) -> list[str]:
+    """trigger_problems for every registered append-only table that exists."""
+    problems: list[str] = []
+    for model in _registered:
+        if table_exists(connection, model):
+            problems.extend(trigger_problems(connection, model))
+    return problems
 
 
 def table_exists(connection: BaseDatabaseWrapper, model: type[models.Model]) -> bool:

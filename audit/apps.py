@@ -15,9 +15,14 @@ class AuditConfig(AppConfig):
 
 
 def _reinstall_guards(sender, using="default", **kwargs) -> None:
-    """Re-create append-only triggers after every migrate: SQLite table rebuilds drop them silently."""
+    """Re-create append-only triggers after every migrate (SQLite table rebuilds drop them silently), then grant
+    the app role its least privileges (PostgreSQL, when ATS_DB_APP_ROLE is set)."""
+    from django.conf import settings
     from django.db import connections
 
-    from audit import append_only
+    from audit import append_only, db_roles
 
+    if sender.name != "audit":  # post_migrate fires once per app, after every migration ran: once is enough
+        return
     append_only.install_all(connections[using])
+    db_roles.grant_app_role(connections[using], settings.ATS.db_app_role)

@@ -24,6 +24,7 @@ class Action(models.TextChoices):
     LOGIN = "auth.login", "Login"
     LOGOUT = "auth.logout", "Logout"
     LOGIN_FAILED = "auth.login_failed", "Failed login"
+    LOGIN_LOCKED_OUT = "auth.locked_out", "Login locked out"
     PERMISSION_CHANGE = "auth.permission_change", "Permission change"
     USER_CREATED = "auth.user_created", "User created"
     SETTINGS_STARTUP = "system.settings", "Settings at start-up"

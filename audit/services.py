@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.anchors import ANCHORED_ACTIONS, publish_anchor_quietly
 from audit.chain import GENESIS_HASH, canonical_json, entry_hash, normalize_payload
 from audit.models import Action, AuditEntry
 
@@ -141,6 +142,13 @@ def record(action: str, *, actor: str, target: str = "", payload: dict | None = 
     if not actor:
         raise ValueError("audit entries need an actor")
     payload = normalize_payload(payload)
+    entry = _append(action, actor, target, payload)
+    if action in ANCHORED_ACTIONS:
+        transaction.on_commit(publish_anchor_quietly)
+    return entry
+
+
+def _append(action: str, actor: str, target: str, payload: dict) -> AuditEntry:
     if connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block:
         return _record_standalone_postgresql(action, actor, target, payload)
     with transaction.atomic():
@@ -162,12 +170,16 @@ class VerifyResult:
     problem: str = ""
 
 
-def verify_chain(anchor: tuple[int, str] | None = None, chunk_size: int = 5000) -> VerifyResult:
-    """Walk the whole chain in order; report the first broken entry, and whether it still extends `anchor`."""
+def verify_chain(
+    anchor: tuple[int, str] | None = None, chunk_size: int = 5000, stop_at: int | None = None
+) -> VerifyResult:
+    """Walk the chain in order (up to entry `stop_at` when given); report the first broken entry, and whether it
+    still extends `anchor`."""
     key = settings.ATS.audit_hmac_key
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
     anchor_seen = anchor is None
-    rows = AuditEntry.objects.order_by("seq").values_list(
+    entries = AuditEntry.objects.all() if stop_at is None else AuditEntry.objects.filter(seq__lte=stop_at)
+    rows = entries.order_by("seq").values_list(
         "seq", "created_at", "actor", "action", "target", "payload", "prev_hash", "hash"
     )
 
@@ -189,6 +201,8 @@ def verify_chain(anchor: tuple[int, str] | None = None, chunk_size: int = 5000) 
                 return fail(f"entry #{seq}: hash differs from the anchor: the chain was rewritten since it was taken")
             anchor_seen = True
         prev_hash, expected_seq, checked = stored_hash, seq + 1, checked + 1
+    if stop_at is not None and expected_seq - 1 != stop_at:
+        return fail(f"entry #{stop_at} is not in the log (the log ends at #{expected_seq - 1})")
     if not anchor_seen:
         return fail(
             f"anchor entry #{anchor[0]} is not in the log (the log ends at #{expected_seq - 1}): entries deleted"

@@ -1,12 +1,17 @@
 """Audit of authentication and permission changes."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
+from audit.middleware import acting_actor
 from audit.models import Action
 from audit.services import record, system_actor, user_actor
+
+# Changes made outside a logged-in request (shell, data migrations, management commands) are the system's.
+SYSTEM_AUTH = "auth"
 
 
 def _client_ip(request) -> str:
@@ -43,6 +48,17 @@ def _on_login_failed(sender, credentials, request=None, **kwargs):
     )
 
 
+@receiver(user_locked_out, dispatch_uid="audit.login_locked_out")
+def _on_locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+    username = str(username or "")[:150]
+    record(
+        Action.LOGIN_LOCKED_OUT,
+        actor=system_actor("auth"),
+        target=f"user:{username}",
+        payload={"username": username, "ip": str(ip_address or _client_ip(request))},
+    )
+
+
 def _permission_change(instance, kind: str, action: str, pk_set) -> None:
     from django.contrib.auth.models import Group, Permission
 
@@ -57,7 +73,7 @@ def _permission_change(instance, kind: str, action: str, pk_set) -> None:
     label = instance.get_username() if hasattr(instance, "get_username") else f"group:{instance.name}"
     record(
         Action.PERMISSION_CHANGE,
-        actor=system_actor("auth"),
+        actor=acting_actor(system_actor(SYSTEM_AUTH)),
         target=f"user:{label}" if hasattr(instance, "get_username") else label,
         payload={"change": action.removeprefix("post_"), "kind": kind, "items": names},
     )
@@ -83,7 +99,7 @@ def _on_user_saved(sender, instance, created, update_fields=None, **kwargs):
     if created:
         record(
             Action.USER_CREATED,
-            actor=system_actor("auth"),
+            actor=acting_actor(system_actor(SYSTEM_AUTH)),
             target=f"user:{instance.get_username()}",
             payload={"is_staff": instance.is_staff, "is_superuser": instance.is_superuser},
         )
@@ -91,7 +107,7 @@ def _on_user_saved(sender, instance, created, update_fields=None, **kwargs):
         # Flags that grant or remove power are permission changes too; last_login-only saves are not.
         record(
             Action.PERMISSION_CHANGE,
-            actor=system_actor("auth"),
+            actor=acting_actor(system_actor(SYSTEM_AUTH)),
             target=f"user:{instance.get_username()}",
             payload={
                 "kind": "flags",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 
 from trading.strategies.registry import strategy_names
@@ -33,12 +31,14 @@ class StartSessionForm(forms.Form):
     params = forms.CharField(
         label="Params (JSON)",
         required=False,
+        max_length=4000,
         initial="{}",
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "spellcheck": "false"}),
     )
     sleeves = forms.CharField(
         label="Sleeves book (JSON list)",
         required=False,
+        max_length=64_000,
         widget=forms.Textarea(
             attrs={
                 "rows": 6,
@@ -52,6 +52,7 @@ class StartSessionForm(forms.Form):
     )
 
     def clean(self):
+        from trading.sessions.guards import SessionRefused, parse_book_json
         from trading.strategies.params import StrategyParamsError, build_config, parse_params
 
         data = super().clean()
@@ -63,14 +64,9 @@ class StartSessionForm(forms.Form):
                 self.add_error("sleeves", "give the book as a JSON list of sleeves")
                 return data
             try:
-                book = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                self.add_error("sleeves", f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})")
-                return data
-            if not isinstance(book, list) or not book:
-                self.add_error("sleeves", "expected a non-empty JSON list of sleeves")
-                return data
-            data["book"] = book
+                data["book"] = parse_book_json(raw, "sleeves")
+            except SessionRefused as exc:
+                self.add_error("sleeves", str(exc).removeprefix("sleeves: "))
             return data
         for name in ("strategy", "instrument_id", "bar_spec"):
             if not data.get(name):
@@ -121,13 +117,12 @@ class LiveConfirmForm(forms.Form):
     )
 
     def clean_book(self):
+        from trading.sessions.guards import SessionRefused, parse_book_json
+
         try:
-            book = json.loads(self.cleaned_data["book"])
-        except json.JSONDecodeError:
+            return parse_book_json(self.cleaned_data["book"])
+        except SessionRefused:
             raise forms.ValidationError("the reviewed book was corrupted; start over") from None
-        if not isinstance(book, list) or not book:
-            raise forms.ValidationError("the reviewed book was corrupted; start over")
-        return book
 
 
 class KillForm(forms.Form):

@@ -14,6 +14,10 @@ class InvalidIdentifier(ValueError):
 
 def validate_instrument_id(text: str) -> str:
     """Return the instrument id if it reads SYMBOL.VENUE (e.g. QQQ.NASDAQ), else raise InvalidIdentifier."""
+    if text is not None and not isinstance(text, str):
+        raise InvalidIdentifier(
+            f"malformed instrument id: expected a string like QQQ.NASDAQ, got {type(text).__name__}"
+        )
     value = (text or "").strip()
     if not INSTRUMENT_RE.match(value):
         raise InvalidIdentifier(f"malformed instrument id {text!r}: expected SYMBOL.VENUE in capitals, e.g. QQQ.NASDAQ")
@@ -22,6 +26,8 @@ def validate_instrument_id(text: str) -> str:
 
 def validate_bar_spec(text: str) -> str:
     """Return the bar spec if it reads STEP-AGGREGATION-PRICE (e.g. 1-DAY-LAST), else raise InvalidIdentifier."""
+    if text is not None and not isinstance(text, str):
+        raise InvalidIdentifier(f"malformed bar spec: expected a string like 1-DAY-LAST, got {type(text).__name__}")
     value = (text or "").strip()
     if not BAR_SPEC_RE.match(value):
         raise InvalidIdentifier(

@@ -39,12 +39,18 @@ def nobody(db):
     return make_user("nobody")
 
 
+TEST_HMAC_KEY = "test-only-audit-hmac-key-0123456789abcdef"
+
+
 @pytest.fixture
 def live_on(settings):
     """ATS_ENABLE_LIVE_TRADING=true with a live account configured."""
     ats = settings.ATS
     settings.ATS = dataclasses.replace(
-        ats, enable_live_trading=True, live=GatewayConfig("live", ats.live.host, ats.live.port, LIVE_ACCOUNT)
+        ats,
+        enable_live_trading=True,
+        live=GatewayConfig("live", ats.live.host, ats.live.port, LIVE_ACCOUNT),
+        audit_hmac_key=TEST_HMAC_KEY,  # live refuses to start without one
     )
     return settings.ATS
 

@@ -133,6 +133,7 @@ def stack(tmp_path_factory):
                 "ATS_ENABLE_LIVE_TRADING": "false",
                 "DEBUG": "true",
                 "ATS_NODE_LOG_LEVEL": "WARNING",
+                "ATS_AUDIT_ANCHOR_FILE": str(root / "audit-anchors.jsonl"),
             }
         )
         subprocess.run([py, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
@@ -186,6 +187,16 @@ def _login(browser, base: str, username: str):
     return page
 
 
+def _wait_for_true(page, function: str, timeout: float) -> None:
+    """Poll a JS function until it returns true. Not wait_for_function: its in-page polling evaluates strings,
+    which the pages' Content-Security-Policy (no 'unsafe-eval') rightly refuses; page.evaluate is not subject to it."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(function):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{function} not true within {timeout:g}s")
+        time.sleep(0.2)
+
+
 def _shot(page, name: str, docs: bool = False) -> None:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
@@ -219,13 +230,13 @@ def test_paper_session_trades_live_and_kill_cancels_at_the_broker(stack, browser
     page.wait_for_selector("#fills-body tr.fill-row", timeout=60_000)
     assert page.url == session_url
     assert "BUY" in page.locator("#fills-body").inner_text()
-    page.wait_for_function("ATS.sessionState().bars >= 3", timeout=20_000)  # a few bars on the chart
+    _wait_for_true(page, "() => ATS.sessionState().bars >= 3", timeout=20)  # a few bars on the chart
     _shot(page, "paper-session", docs=True)
     listing = page.context.new_page()  # the Paper page, with the session running and telemetry streaming in
     listing.goto(f"{base}/paper/")
     listing.wait_for_selector("#conn.ok")
     listing.wait_for_selector("#sessions-body tr[data-session]")
-    listing.wait_for_function("document.getElementById('env-log').textContent.length > 0", timeout=15_000)
+    _wait_for_true(listing, "() => document.getElementById('env-log').textContent.length > 0", timeout=15)
     _shot(listing, "paper", docs=True)
     listing.close()
 
@@ -285,3 +296,25 @@ def test_user_without_live_permission_sees_no_live_tab(stack, browser):
     assert page.locator("#nav-live").count() == 0
     assert page.goto(f"{base}/live/").status == 403
     page.context.close()
+
+
+def test_pages_run_under_the_content_security_policy(stack, browser):
+    base = stack.urls["on"]
+    context = browser.new_context()
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: violations.append(str(e)))
+    response = page.goto(f"{base}/login/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    for path in ("/", "/paper/", "/live/", "/research/", "/approvals/", "/audit/", "/gateways/"):
+        response = page.goto(f"{base}{path}")
+        assert response.status == 200 and "script-src 'self'" in response.headers["content-security-policy"], path
+    page.goto(f"{base}/paper/")
+    page.wait_for_selector("#conn.ok")  # the page's script ran and its websocket connected under the policy
+    assert violations == []
+    context.close()

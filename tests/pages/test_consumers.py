@@ -84,9 +84,53 @@ async def test_session_cookie_authenticates_and_foreign_origin_is_refused(viewer
     )
     assert not connected
     no_cookie, connected, code = await connect(
-        "/ws/paper/telemetry/", app=application, headers=[(b"origin", b"http://127.0.0.1:8000")]
+        "/ws/paper/telemetry/",
+        app=application,
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")],
     )
     assert not connected and code == 4401
+
+
+@pytest.mark.parametrize(
+    "origin, host",
+    [
+        (b"http://localhost:9999", b"localhost:8000"),  # another port on an allowed host
+        (b"https://127.0.0.1:8000", b"127.0.0.1:8000"),  # another scheme
+        (b"http://127.0.0.1", b"127.0.0.1:8000"),  # default port is another port
+        (b"http://evil.example:8000", b"evil.example:8000"),  # a host not in ALLOWED_HOSTS
+        (b"null", b"127.0.0.1:8000"),  # sandboxed or file:// pages
+        (b"http://127.0.0.1:8000", None),  # no Host to compare with
+    ],
+)
+@run
+async def test_origin_must_match_scheme_host_and_port(viewer, client, origin, host):
+    from ats_site.asgi import application
+
+    await sync_to_async(client.force_login)(viewer)
+    headers = [(b"origin", origin), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    if host:
+        headers.append((b"host", host))
+    _, connected, _ = await connect("/ws/paper/telemetry/", app=application, headers=headers)
+    assert not connected
+
+
+@run
+async def test_same_origin_behind_a_tls_proxy_is_https(viewer, client, settings):
+    from ats_site.asgi import application
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    await sync_to_async(client.force_login)(viewer)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    base = [(b"host", b"localhost:8443"), (b"x-forwarded-proto", b"https"), (b"cookie", cookie)]
+    ok, connected, _ = await connect(
+        "/ws/paper/telemetry/", app=application, headers=[(b"origin", b"https://localhost:8443"), *base]
+    )
+    assert connected
+    await ok.disconnect()
+    _, connected, _ = await connect(
+        "/ws/paper/telemetry/", app=application, headers=[(b"origin", b"http://localhost:8443"), *base]
+    )
+    assert not connected
 
 
 @run

@@ -50,4 +50,19 @@ def test_no_secret_is_inline():
                 assert re.fullmatch(r"\$\{[A-Z_]+(:\?[^}]*|:-)?\}", str(value)), f"{name}.{key} is inline"
         for key, value in (service.get("environment") or {}).items():
             if key == "DATABASE_URL":
-                assert "${POSTGRES_PASSWORD" in value
+                assert "${ATS_DB_" in value and "POSTGRES_PASSWORD" not in value, f"{name} connects as the superuser"
+
+
+def test_migrations_run_as_the_owner_and_the_app_as_the_least_privileged_role():
+    services = _compose()["services"]
+    assert services["migrate"]["environment"]["DATABASE_URL"].startswith("postgres://ats_owner:")
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    for name in ("web", "worker"):
+        env = services[name]["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://ats_app:") and env["ATS_DB_APP_ROLE"] == "ats_app"
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert "migrate" not in " ".join(services[name]["command"])
+        assert env["ATS_AUDIT_ANCHOR_FILE"].startswith("/anchors/") and "anchors:/anchors" in services[name]["volumes"]
+    assert "./postgres-init:/docker-entrypoint-initdb.d:ro" in services["postgres"]["volumes"]
+    init = (COMPOSE.parent / "postgres-init" / "10-ats-roles.sh").read_text()
+    assert "CREATE ROLE ats_app LOGIN NOSUPERUSER" in init and "ALTER DATABASE ats OWNER TO ats_owner" in init

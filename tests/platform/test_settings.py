@@ -112,9 +112,23 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         SECRET_KEY="k" + "Zq9-x!v" * 10,
         ALLOWED_HOSTS="ats.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        ATS_AUDIT_HMAC_KEY="h" * 48,
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_without_an_audit_hmac_key(tmp_path):
+    result = _manage(
+        "check",
+        "--deploy",
+        DEBUG="false",
+        SECRET_KEY="k" + "Zq9-x!v" * 10,
+        ALLOWED_HOSTS="ats.example.com",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        ATS_AUDIT_HMAC_KEY="",
+    )
+    assert "(audit.W001) ATS_AUDIT_HMAC_KEY is not set" in result.stderr + result.stdout
 
 
 def _without(*names: str) -> dict[str, str]:

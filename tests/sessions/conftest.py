@@ -60,6 +60,9 @@ class Stack:
             )
 
 
+TEST_HMAC_KEY = "test-only-audit-hmac-key-0123456789abcdef"
+
+
 def _point_settings(settings, monkeypatch, port: int, live: bool = False) -> dict:
     ats = settings.ATS
     ats = dataclasses.replace(ats, paper=dataclasses.replace(ats.paper, port=port))
@@ -74,11 +77,15 @@ def _point_settings(settings, monkeypatch, port: int, live: bool = False) -> dic
     if live:
         live_port = port + 1 if port < 65535 else port - 1
         ats = dataclasses.replace(
-            ats, enable_live_trading=True, live=dataclasses.replace(ats.live, port=port, account_id=LIVE_ACCOUNT)
+            ats,
+            enable_live_trading=True,
+            live=dataclasses.replace(ats.live, port=port, account_id=LIVE_ACCOUNT),
+            audit_hmac_key=TEST_HMAC_KEY,  # live refuses to start without one
         )
         ats = dataclasses.replace(ats, paper=dataclasses.replace(ats.paper, port=live_port))
         env.update(
             {
+                "ATS_AUDIT_HMAC_KEY": TEST_HMAC_KEY,
                 "ATS_ENABLE_LIVE_TRADING": "true",
                 "ATS_IB_LIVE_ACCOUNT_ID": LIVE_ACCOUNT,
                 "ATS_IB_LIVE_PORT": str(port),

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from approvals.services import do_approve_live
 from audit.models import Action, AuditEntry
-from tests.sessions.conftest import LIVE_ACCOUNT, finish, wait_until
+from tests.sessions.conftest import LIVE_ACCOUNT, TEST_HMAC_KEY, finish, wait_until
 from trading.sessions.guards import SessionRefused, check_gateway_accounts
 from trading.sessions.models import SessionStatus, TradingSession
 from trading.sessions.node import client_ids
@@ -27,7 +27,10 @@ IBS = {
 @pytest.fixture
 def live_enabled(settings):
     settings.ATS = dataclasses.replace(
-        settings.ATS, enable_live_trading=True, live=dataclasses.replace(settings.ATS.live, account_id=LIVE_ACCOUNT)
+        settings.ATS,
+        enable_live_trading=True,
+        live=dataclasses.replace(settings.ATS.live, account_id=LIVE_ACCOUNT),
+        audit_hmac_key=TEST_HMAC_KEY,
     )
 
 

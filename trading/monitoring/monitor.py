@@ -294,6 +294,16 @@ class GatewayMonitor:
                 log.exception("lost-session reaper cycle failed")
             await asyncio.sleep(self.interval)
 
+    async def _watch_audit(self) -> None:
+        from trading.monitoring.audit_watch import AUDIT_WATCH_INTERVAL, watch_audit_once
+
+        while True:
+            try:
+                await sync_to_async(_with_fresh_connection)(watch_audit_once)
+            except Exception:
+                log.exception("audit watch cycle failed")
+            await asyncio.sleep(AUDIT_WATCH_INTERVAL)
+
     async def run(self) -> None:
         """Watch until stop() is called (or the task is cancelled); the first cycle reaps at once."""
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
@@ -307,6 +317,7 @@ class GatewayMonitor:
         tasks = [asyncio.create_task(self._watch(p), name=f"watch-{p.gateway.environment}") for p in probes]
         if self.reap_sessions:
             tasks.append(asyncio.create_task(self._reap(), name="reap-sessions"))
+            tasks.append(asyncio.create_task(self._watch_audit(), name="watch-audit"))
         try:
             await self._stop.wait()
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -12,6 +13,60 @@ from trading.sessions.models import AccountBreaker, Environment
 
 class SessionRefused(Exception):
     """A session may not start; the message is one line saying why."""
+
+
+# A book is a list of flat sleeves: anything bigger or deeper is not a book, and is refused before it is parsed
+# further, audited or shown (a deep document breaks json and repr with RecursionError).
+MAX_BOOK_CHARS = 64_000
+MAX_BOOK_DEPTH = 3  # list > sleeve > params; parameter values are flat
+SLEEVE_KEYS = ("strategy", "instrument_id", "bar_spec", "params")
+
+
+def _nesting_depth(value: object) -> int:
+    """How deeply lists and objects nest in a JSON value (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_BOOK_DEPTH:
+                pending.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_book_json(text: str, source: str = "book") -> list:
+    """A book from its JSON text, shape-checked (see check_book_shape); SessionRefused in one line otherwise."""
+    if len(text) > MAX_BOOK_CHARS:
+        raise SessionRefused(f"{source}: {len(text)} characters is too long for a book (at most {MAX_BOOK_CHARS})")
+    try:
+        book = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SessionRefused(f"{source}: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise SessionRefused(f"{source}: nested too deeply to be a book of sleeves") from None
+    check_book_shape(book)
+    return book
+
+
+def check_book_shape(book: object) -> None:
+    """A non-empty list of objects whose strategy, instrument_id and bar_spec are strings and params an object."""
+    if not isinstance(book, list) or not book:
+        raise SessionRefused("a session needs at least one sleeve (strategy, instrument_id, bar_spec, params)")
+    if _nesting_depth(book) > MAX_BOOK_DEPTH:
+        raise SessionRefused(f"the book nests deeper than {MAX_BOOK_DEPTH} levels: sleeve params are flat values")
+    for index, item in enumerate(book, start=1):
+        if not isinstance(item, dict):
+            raise SessionRefused(f"sleeve {index}: expected an object with strategy, instrument_id, bar_spec, params")
+        unknown = sorted(set(item) - set(SLEEVE_KEYS))
+        if unknown:
+            raise SessionRefused(f"sleeve {index}: unknown key {unknown[0][:40]!r}")
+        for key in SLEEVE_KEYS[:3]:
+            if key in item and not isinstance(item[key], str):
+                raise SessionRefused(f"sleeve {index}: {key} must be a string, got {type(item[key]).__name__}")
+        params = item.get("params")
+        if params is not None and not isinstance(params, dict):
+            raise SessionRefused(f"sleeve {index}: params must be an object, got {type(params).__name__}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +93,21 @@ def check_environment(environment: str) -> None:
         raise SessionRefused(f"unknown environment {environment!r}: expected paper or live")
     if environment == Environment.LIVE and not settings.ATS.enable_live_trading:
         raise SessionRefused("live trading is disabled: ATS_ENABLE_LIVE_TRADING is false")
+    if environment == Environment.LIVE:
+        check_audit_protection()
+
+
+def check_audit_protection() -> None:
+    """Real money needs an audit log nobody can quietly rewrite: an HMAC-keyed chain and intact database guards."""
+    from django.db import connection
+
+    from audit.append_only import integrity_problems
+
+    if not settings.ATS.audit_hmac_key:
+        raise SessionRefused("live refused: ATS_AUDIT_HMAC_KEY is not set, so the audit chain could be re-forged")
+    problems = integrity_problems(connection)
+    if problems:
+        raise SessionRefused(f"live refused: the audit log's guards are not intact: {problems[0]}")
 
 
 def check_account(environment: str, account_id: str) -> None:
@@ -52,15 +122,9 @@ def parse_sleeves(raw: list) -> list[Sleeve]:
     """Validate a book of sleeves (dicts) against each strategy's config; raise SessionRefused naming the sleeve."""
     from trading.strategies.params import StrategyParamsError, build_config
 
-    if not isinstance(raw, list) or not raw:
-        raise SessionRefused("a session needs at least one sleeve (strategy, instrument_id, bar_spec, params)")
+    check_book_shape(raw)
     sleeves, seen = [], set()
     for index, item in enumerate(raw, start=1):
-        if not isinstance(item, dict):
-            raise SessionRefused(f"sleeve {index}: expected an object with strategy, instrument_id, bar_spec, params")
-        unknown = set(item) - {"strategy", "instrument_id", "bar_spec", "params"}
-        if unknown:
-            raise SessionRefused(f"sleeve {index}: unknown key {sorted(unknown)[0]!r}")
         missing = [k for k in ("strategy", "instrument_id", "bar_spec") if not item.get(k)]
         if missing:
             raise SessionRefused(f"sleeve {index}: {missing[0]} is required")

@@ -74,8 +74,16 @@ def parse_params(params: dict | str | None) -> dict:
             params = json.loads(params)
         except json.JSONDecodeError as exc:
             raise StrategyParamsError(f"params: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise StrategyParamsError("params: nested too deeply; parameters are flat values") from None
     if not isinstance(params, dict):
-        raise StrategyParamsError(f'params: expected a JSON object like {{"buy_threshold": 0.15}}, got {params!r}')
+        shown = repr(params)[:80] if isinstance(params, str | int | float | bool) else f"a {type(params).__name__}"
+        raise StrategyParamsError(f'params: expected a JSON object like {{"buy_threshold": 0.15}}, got {shown}')
+    for key, value in params.items():
+        if isinstance(value, dict | list):
+            raise StrategyParamsError(
+                f"{str(key)[:40]}: expected a number, string or true/false, got a {type(value).__name__}"
+            )
     return params
 
 

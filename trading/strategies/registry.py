@@ -1,18 +1,28 @@
 """The strategy registry: names, where their code lives, and the code hash that go-live approvals bind to.
 
-The hash covers the strategy module and every project module it imports, transitively, so a change to the
-strategy or to project code it depends on invalidates an approval. It reads files; it imports nothing.
+The hash covers everything that runs: the strategy module, every module it imports (transitively) that is not
+from the standard library or a distribution pinned in requirements.txt (project apps and a user's catalogue
+package, inside the project tree or not), the `__init__` of every package on the way, and the versions of
+nautilus_trader and the IB adapter. It reads files; it imports nothing.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
+import importlib.machinery
+import importlib.metadata
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGES = ("trading", "approvals", "audit", "ats_site")
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
+# The engine and the IB adapter: pinned, not hashed file by file, but an upgrade changes what runs, so their
+# versions enter the hash.
+PINNED_RUNTIME = ("nautilus_trader", "nautilus_ibapi")
 
 
 class UnknownStrategy(LookupError):
@@ -47,6 +57,8 @@ def strategy_names() -> list[str]:
 
 def get_spec(name: str) -> StrategySpec:
     """The spec for a strategy name, or UnknownStrategy with the known names."""
+    if not isinstance(name, str):
+        raise UnknownStrategy(f"a strategy is given by name, not as {type(name).__name__}")
     _load_builtin()
     try:
         return _REGISTRY[name]
@@ -68,15 +80,55 @@ def _load_builtin() -> None:
 
 
 def _module_file(dotted: str) -> Path | None:
+    """The source file of a module, found without importing it: under the project root first, then on sys.path."""
     base = PROJECT_ROOT.joinpath(*dotted.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
-    return None
+    search: list[str] | None = None
+    spec = None
+    parts = dotted.split(".")
+    for depth in range(1, len(parts) + 1):
+        if depth > 1 and search is None:
+            return None  # a plain module has no submodules
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), search)
+        except (ImportError, ValueError):
+            return None
+        if spec is None:
+            return None
+        search = list(spec.submodule_search_locations) if spec.submodule_search_locations is not None else None
+    origin = spec.origin if spec is not None else None
+    return Path(origin) if origin and origin.endswith(".py") and Path(origin).is_file() else None
 
 
-def _project_imports(path: Path, dotted: str) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+@functools.cache
+def _third_party_packages() -> frozenset[str]:
+    """Top-level import names of the distributions pinned in requirements.txt: their versions are pinned, so
+    their code is not hashed (nautilus_trader's and the IB adapter's versions are, see PINNED_RUNTIME)."""
+    pinned = set()
+    for line in REQUIREMENTS.read_text().splitlines():
+        name = re.split(r"[=<>~!;\[ ]", line.strip(), maxsplit=1)[0]
+        if name and not name.startswith("#"):
+            pinned.add(_canonical(name))
+    provided = importlib.metadata.packages_distributions()
+    return frozenset(top for top, dists in provided.items() if any(_canonical(d) in pinned for d in dists))
+
+
+def _canonical(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _followed(dotted: str) -> bool:
+    """Whether an imported module's code is hashed: anything not from the standard library or a pinned
+    third-party distribution (project apps, user catalogue packages, installed or on the Python path)."""
+    top = dotted.split(".")[0]
+    return bool(top) and top not in sys.stdlib_module_names and top not in _third_party_packages()
+
+
+def _imports(path: Path, dotted: str) -> set[str]:
+    """Every module a file imports (absolute names; relative imports resolved) that the hash follows."""
+    tree = ast.parse(path.read_bytes(), filename=str(path))
     package = dotted if path.name == "__init__.py" else dotted.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -93,12 +145,19 @@ def _project_imports(path: Path, dotted: str) -> set[str]:
             names = [module] + [f"{module}.{alias.name}" for alias in node.names]
         else:
             continue
-        found.update(n for n in names if n.split(".")[0] in PROJECT_PACKAGES)
+        found.update(n for n in names if _followed(n))
     return found
 
 
-def dependency_files(module: str) -> list[Path]:
-    """The strategy module's file and every project module file it imports, transitively, sorted."""
+def _parents(dotted: str) -> list[str]:
+    """The packages whose __init__ runs before a module does: a.b.c -> a, a.b."""
+    parts = dotted.split(".")
+    return [".".join(parts[:depth]) for depth in range(1, len(parts))]
+
+
+def dependency_modules(module: str) -> dict[str, Path]:
+    """The strategy module, every module it imports that the hash follows, transitively, and every package
+    __init__ on the way, by dotted name."""
     seen: dict[str, Path] = {}
     pending = [module]
     while pending:
@@ -109,17 +168,41 @@ def dependency_files(module: str) -> list[Path]:
         if path is None:
             continue
         seen[dotted] = path
-        pending.extend(_project_imports(path, dotted))
+        pending.extend(_parents(dotted))
+        pending.extend(_imports(path, dotted))
     if module not in seen:
-        raise UnknownStrategy(f"strategy module {module!r} has no source file under {PROJECT_ROOT}")
-    return sorted(set(seen.values()))
+        raise UnknownStrategy(
+            f"strategy module {module!r} has no Python source file (under {PROJECT_ROOT} or on sys.path)"
+        )
+    return seen
+
+
+def dependency_files(module: str) -> list[Path]:
+    """The strategy module's file and every file the code hash covers, sorted."""
+    return sorted(set(dependency_modules(module).values()))
+
+
+def code_hash_inputs(name: str) -> list[tuple[str, bytes]]:
+    """What the code hash covers, as (label, content): each source file, then the pinned runtime versions."""
+    spec = get_spec(name)
+    inputs = []
+    for dotted, path in sorted(dependency_modules(spec.module).items()):
+        label = str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else f"module:{dotted}"
+        inputs.append((label, path.read_bytes()))
+    for distribution in PINNED_RUNTIME:
+        try:
+            version = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        inputs.append((f"version:{distribution}", version.encode()))
+    return inputs
 
 
 def code_hash(name: str) -> str:
-    """SHA-256 over the strategy's module and its project dependencies (relative path and content of each)."""
-    spec = get_spec(name)
+    """SHA-256 over the strategy's code, every module it runs that is not pinned third-party code, and the
+    versions of nautilus_trader and the IB adapter (label and content of each)."""
     digest = hashlib.sha256()
-    for path in dependency_files(spec.module):
-        digest.update(str(path.relative_to(PROJECT_ROOT)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for label, content in code_hash_inputs(name):
+        digest.update(label.encode() + b"\0")
+        digest.update(content + b"\0")
     return digest.hexdigest()

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.services import cli_actor
-from trading.sessions.guards import SessionRefused
+from trading.sessions.guards import SessionRefused, check_book_shape, parse_book_json
 from trading.sessions.models import SessionStatus
 
 
@@ -34,18 +34,22 @@ class SessionCommand(BaseCommand):
                 raise CommandError("give either --sleeves-json or --strategy/--instrument, not both")
             path = Path(options["sleeves_json"])
             try:
-                return json.loads(path.read_text())
-            except FileNotFoundError:
-                raise CommandError(f"--sleeves-json: no file {path}") from None
-            except json.JSONDecodeError as exc:
-                raise CommandError(f"--sleeves-json: {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+                return parse_book_json(path.read_bytes().decode("utf-8"), f"--sleeves-json {path}")
+            except OSError as exc:
+                raise CommandError(f"--sleeves-json: cannot read {path}: {exc.strerror or exc}") from None
+            except UnicodeDecodeError as exc:
+                raise CommandError(f"--sleeves-json: {path} is not UTF-8 text (byte {exc.start})") from None
+            except SessionRefused as exc:
+                raise CommandError(str(exc)) from None
         if not options["strategy"] or not options["instrument"]:
             raise CommandError("--strategy and --instrument are required (or --sleeves-json FILE)")
         try:
             params = json.loads(options["params"] or "{}")
         except json.JSONDecodeError as exc:
             raise CommandError(f"--params: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        return [
+        except RecursionError:
+            raise CommandError("--params: nested too deeply; parameters are flat values") from None
+        book = [
             {
                 "strategy": options["strategy"],
                 "instrument_id": options["instrument"],
@@ -53,6 +57,11 @@ class SessionCommand(BaseCommand):
                 "params": params,
             }
         ]
+        try:
+            check_book_shape(book)
+        except SessionRefused as exc:
+            raise CommandError(f"--params: {exc}") from None
+        return book
 
     def confirm(self, options, account_id: str, sleeves, approvals) -> None:
         """Live asks for the account id; paper starts straight away."""
