@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 
 from trading.strategies.registry import strategy_names
@@ -11,6 +13,11 @@ def _strategy_choices():
     return [(name, name) for name in strategy_names()]
 
 
+def new_start_token() -> str:
+    """A fresh one-time token for a start form."""
+    return uuid.uuid4().hex
+
+
 class StartSessionForm(forms.Form):
     """One sleeve (strategy, instrument, bar spec, params JSON) or a book of sleeves as JSON; validated against
     each strategy's config with the error placed on the field it concerns."""
@@ -18,6 +25,8 @@ class StartSessionForm(forms.Form):
     mode = forms.ChoiceField(
         choices=[("sleeve", "One sleeve"), ("book", "Sleeves book (JSON)")], initial="sleeve", widget=forms.RadioSelect
     )
+    # One per rendered form: a repeated submit of the same form returns the session the first one started.
+    start_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput, initial=new_start_token)
     strategy = forms.ChoiceField(choices=_strategy_choices, required=False)
     instrument_id = forms.CharField(
         label="Instrument", required=False, initial="QQQ.NASDAQ", help_text="SYMBOL.VENUE, e.g. QQQ.NASDAQ"
@@ -110,6 +119,7 @@ class LiveConfirmForm(forms.Form):
     """The second step of a live start: the reviewed book and the live account id typed by hand."""
 
     book = forms.CharField(widget=forms.HiddenInput)
+    start_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput, initial=new_start_token)
     confirm_account = forms.CharField(
         label="Type the live account id to start",
         required=False,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ats_site.config import describe_limits
 from audit.services import user_actor
 from trading import selectors
-from trading.forms import KillForm, LiveConfirmForm, StartSessionForm
+from trading.forms import KillForm, LiveConfirmForm, StartSessionForm, new_start_token
 
 
 def console_view(view):
@@ -131,14 +131,18 @@ def start_session(request, environment):
     book = form.cleaned_data["book"]
     actor = user_actor(request.user)
     if environment == "paper":
-        return _create_and_enqueue(request, environment, book, actor, form=form)
+        return _create_and_enqueue(
+            request, environment, book, actor, form=form, start_token=form.cleaned_data.get("start_token")
+        )
     try:
         account_id, sleeves, approvals = validate_session_request(environment, book)
     except SessionRefused as exc:
         refuse(environment, str(exc), actor, {"sleeves": book})
         form.add_error("sleeves" if form.cleaned_data.get("mode") == "book" else None, str(exc))
         return _render_environment(request, environment, form, status=400)
-    confirm = LiveConfirmForm(initial={"book": json.dumps(book)})
+    confirm = LiveConfirmForm(
+        initial={"book": json.dumps(book), "start_token": form.cleaned_data.get("start_token") or new_start_token()}
+    )
     return _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals)
 
 
@@ -195,16 +199,20 @@ def confirm_live_start(request, environment):
         refuse(environment, reason, actor, {"sleeves": book})
         confirm.add_error("confirm_account", reason)
         return _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals, status=400)
-    return _create_and_enqueue(request, environment, book, actor, account_id=account_id)
+    return _create_and_enqueue(
+        request, environment, book, actor, account_id=account_id, start_token=confirm.cleaned_data.get("start_token")
+    )
 
 
-def _create_and_enqueue(request, environment, book, actor, account_id=None, form=None):
+def _create_and_enqueue(request, environment, book, actor, account_id=None, form=None, start_token=None):
     from trading.sessions.guards import SessionRefused
     from trading.sessions.services import do_create_session
     from trading.sessions.tasks import enqueue_session
 
     try:
-        session = do_create_session(environment=environment, sleeves=book, actor=actor, account_id=account_id)
+        session = do_create_session(
+            environment=environment, sleeves=book, actor=actor, account_id=account_id, start_token=start_token
+        )
     except SessionRefused as exc:  # audited by the service
         if form is not None:
             form.add_error("sleeves" if form.cleaned_data.get("mode") == "book" else None, str(exc))
@@ -212,6 +220,9 @@ def _create_and_enqueue(request, environment, book, actor, account_id=None, form
         messages.error(request, str(exc))
         return redirect("trading:environment", environment=environment)
     pk = session.pk
+    if getattr(session, "is_repeat", False):
+        messages.info(request, f"this start was submitted already: {environment} session {pk}")
+        return redirect("trading:session", environment=environment, session_id=pk)
     transaction.on_commit(lambda: enqueue_session(pk))
     messages.success(request, f"{environment} session {pk} created; waiting for a host")
     return redirect("trading:session", environment=environment, session_id=pk)

@@ -103,4 +103,15 @@
   document.addEventListener("change", function (ev) {
     var d = ev.target.closest("dialog"); if (d && ev.target.name === "flatten") describe(d);
   });
+  // A form marked data-submit-once sends once: its buttons disable as it submits (the server also ignores a
+  // repeated start token, for a retried POST or a back-and-resubmit).
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-submit-once")) return;
+    if (form.dataset.submitted) { ev.preventDefault(); return; }
+    form.dataset.submitted = "1";
+    setTimeout(function () {
+      form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
 })();

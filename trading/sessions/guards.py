@@ -189,3 +189,20 @@ def check_account_breaker(account_id: str) -> None:
         raise SessionRefused(
             f"account {account_id}'s loss breaker is tripped ({tripped.reason}); an operator must reset it first"
         )
+
+
+def check_instrument_owners(account_id: str, sleeves: list[Sleeve]) -> None:
+    """Refuse a sleeve on an instrument that an active session already trades on the same account: two sessions
+    would take over each other's positions and orders at the broker."""
+    from trading.sessions.models import ACTIVE_STATUSES, TradingSession
+
+    wanted = {s.instrument_id for s in sleeves}
+    for session_id, owned in TradingSession.objects.filter(
+        account_id=account_id, status__in=ACTIVE_STATUSES
+    ).values_list("pk", "sleeves"):
+        taken = sorted(wanted & {s.get("instrument_id") for s in owned})
+        if taken:
+            raise SessionRefused(
+                f"{taken[0]} is already traded on account {account_id} by active session {session_id}; "
+                "one session per instrument and account"
+            )

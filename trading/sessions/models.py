@@ -53,6 +53,8 @@ class TradingSession(models.Model):
     breaker_tripped_at = models.DateTimeField(null=True, blank=True)
     breaker_reason = models.CharField(max_length=500, blank=True)
     breaker_reset_at = models.DateTimeField(null=True, blank=True)
+    # The start form's one-time token: a repeated submit (double click, retried POST) finds this session.
+    start_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

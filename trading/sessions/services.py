@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from trading.sessions.guards import (
     check_account,
     check_account_breaker,
     check_environment,
+    check_instrument_owners,
     check_live_approvals,
     parse_sleeves,
 )
@@ -38,47 +40,76 @@ def refuse(environment: str, reason: str, actor: str, detail: dict | None = None
     return SessionRefused(reason)
 
 
-def validate_session_request(environment: str, sleeves_raw: list, account_id: str | None = None):
-    """Run every pre-connection guard; return (account_id, sleeves, approvals summary) or raise SessionRefused."""
+def check_environment_account(environment: str, account_id: str | None) -> str:
+    """The environment must be available and the account of its kind; return the account id."""
     check_environment(environment)
     account_id = account_id or settings.ATS.gateway(environment).account_id
     check_account(environment, account_id)
+    return account_id
+
+
+def validate_session_request(environment: str, sleeves_raw: list, account_id: str | None = None):
+    """Run every pre-connection guard; return (account_id, sleeves, approvals summary) or raise SessionRefused."""
+    account_id = check_environment_account(environment, account_id)
     check_account_breaker(account_id)
     sleeves = parse_sleeves(sleeves_raw)
+    check_instrument_owners(account_id, sleeves)
     approvals = check_live_approvals(sleeves) if environment == Environment.LIVE else []
     return account_id, sleeves, approvals
 
 
-def do_create_session(*, environment: str, sleeves: list, actor: str, account_id: str | None = None) -> TradingSession:
-    """Check every guard and record a new session in STARTING; a refusal is audited and raised."""
+def _lock_account(account_id: str) -> None:
+    """Serialize session starts on one account until the transaction ends (SQLite's IMMEDIATE transactions already
+    do), so two starts at once cannot both pass the one-owner check."""
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"ats-account:{account_id}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def do_create_session(
+    *, environment: str, sleeves: list, actor: str, account_id: str | None = None, start_token: str | None = None
+) -> TradingSession:
+    """Check every guard and record a new session in STARTING; a refusal is audited and raised. A start token seen
+    before returns the session it started (a double click or a retried POST starts nothing new)."""
+    start_token = (start_token or "").strip()[:64] or None
+    if start_token and (earlier := TradingSession.objects.filter(start_token=start_token).first()) is not None:
+        earlier.is_repeat = True  # type: ignore[attr-defined]
+        return earlier
     try:
-        account_id, parsed, approvals = validate_session_request(environment, sleeves, account_id)
+        account_id = check_environment_account(environment, account_id)
+        with transaction.atomic():
+            _lock_account(account_id)
+            if start_token and (earlier := TradingSession.objects.filter(start_token=start_token).first()):
+                earlier.is_repeat = True  # type: ignore[attr-defined]
+                return earlier
+            account_id, parsed, approvals = validate_session_request(environment, sleeves, account_id)
+            caps = settings.ATS.risk(environment)
+            session = TradingSession.objects.create(
+                environment=environment,
+                account_id=account_id,
+                sleeves=[{**s.as_dict(), "code_hash": code_hash(s.strategy)} for s in parsed],
+                risk_caps=caps.as_dict(),
+                approvals=approvals,
+                started_by=actor,
+                start_token=start_token,
+            )
+            record(
+                Action.SESSION_START,
+                actor=actor,
+                target=f"session:{session.pk}",
+                payload={
+                    "environment": environment,
+                    "account_id": account_id,
+                    "sleeves": session.sleeves,
+                    "risk_caps": session.risk_caps,
+                    "approvals": approvals,
+                },
+            )
     except SessionRefused as exc:
         raise refuse(
             environment, str(exc), actor, {"sleeves": sleeves if isinstance(sleeves, list) else None}
         ) from None
-    caps = settings.ATS.risk(environment)
-    with transaction.atomic():
-        session = TradingSession.objects.create(
-            environment=environment,
-            account_id=account_id,
-            sleeves=[{**s.as_dict(), "code_hash": code_hash(s.strategy)} for s in parsed],
-            risk_caps=caps.as_dict(),
-            approvals=approvals,
-            started_by=actor,
-        )
-        record(
-            Action.SESSION_START,
-            actor=actor,
-            target=f"session:{session.pk}",
-            payload={
-                "environment": environment,
-                "account_id": account_id,
-                "sleeves": session.sleeves,
-                "risk_caps": session.risk_caps,
-                "approvals": approvals,
-            },
-        )
     return session
 
 
