@@ -7,12 +7,13 @@ Encoders return plain field lists; :func:`frame` turns a list into bytes on the 
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .broker import Execution, Order
+    from .broker import Execution, Order, WhatIf
     from .contracts import StockContract
 
 SERVER_VERSION = 178
@@ -135,31 +136,7 @@ CONTRACT_KEYS = (
 REQUEST_LAYOUTS: dict[int, tuple[str, ...]] = {
     1: ("version", "reqId", "@contract"),  # the tail (generic ticks, snapshot...) is parsed below
     2: ("version", "reqId"),
-    3: (
-        "orderId",
-        "@contract",
-        "secIdType",
-        "secId",
-        "action",
-        "totalQuantity",
-        "orderType",
-        "lmtPrice",
-        "auxPrice",
-        "tif",
-        "ocaGroup",
-        "account",
-        "openClose",
-        "origin",
-        "orderRef",
-        "transmit",
-        "parentId",
-        "blockOrder",
-        "sweepToFill",
-        "displaySize",
-        "triggerMethod",
-        "outsideRth",
-        "hidden",
-    ),
+    3: ("orderId",),  # the full order is read by parse_place_order
     4: ("version", "orderId", "manualOrderCancelTime"),
     5: ("version",),
     6: ("version", "subscribe", "acctCode"),
@@ -224,6 +201,114 @@ class Request:
     args: dict[str, Any]
 
 
+# Fields of a condition after its type, by condition type (ibapi order_condition.make_fields):
+# price, time, margin, execution, volume, percent change.
+CONDITION_FIELDS = {1: 6, 3: 3, 4: 3, 5: 4, 6: 5, 7: 5}
+
+
+class _Fields:
+    """A cursor over a request's text fields; past the end every field reads as empty (an older client)."""
+
+    def __init__(self, fields: list[str]):
+        self.fields = fields
+        self.i = 0
+
+    def next(self) -> str:
+        value = self.fields[self.i] if self.i < len(self.fields) else ""
+        self.i += 1
+        return value
+
+    def take(self, out: dict[str, Any], *keys: str) -> None:
+        for key in keys:
+            out[key] = self.next()
+
+    def count(self, what: str, limit: int = 100) -> int:
+        n = to_int(self.next())
+        if not 0 <= n <= limit:
+            raise ProtocolError(f"PLACE_ORDER: bad {what} count {n}")
+        return n
+
+
+def parse_place_order(rest: list[str], version: int = SERVER_VERSION) -> dict[str, Any]:
+    """Read every field of a placeOrder request as the clients write it (ibapi ``EClient.placeOrder``).
+
+    Returns the order's fields by their ibapi names, the contract under ``contract``, the algo parameters
+    under ``algoParams`` and the conditions (type and raw fields) under ``conditions``. Reading every field is
+    what lets the gateway see ``whatIf``, ``ocaType``, conditions, algos and the rest: a field an order sets
+    that ibsim does not model is then refused, never ignored.
+    """
+    r = _Fields(rest)
+    a: dict[str, Any] = {"orderId": r.next()}
+    a["contract"] = {k: r.next() for k in CONTRACT_KEYS}
+    r.take(a, "secIdType", "secId", "action", "totalQuantity", "orderType", "lmtPrice", "auxPrice", "tif")
+    r.take(a, "ocaGroup", "account", "openClose", "origin", "orderRef", "transmit", "parentId", "blockOrder")
+    r.take(a, "sweepToFill", "displaySize", "triggerMethod", "outsideRth", "hidden")
+    if (a["contract"]["secType"] or "").upper() == "BAG":
+        a["comboLegs"] = [[r.next() for _ in range(8)] for _ in range(r.count("combo leg"))]
+        a["orderComboLegPrices"] = [r.next() for _ in range(r.count("order combo leg"))]
+        a["smartComboRoutingParams"] = [(r.next(), r.next()) for _ in range(r.count("smart combo routing param"))]
+    r.take(a, "sharesAllocation", "discretionaryAmt", "goodAfterTime", "goodTillDate", "faGroup", "faMethod")
+    r.take(a, "faPercentage")
+    if version < 177:
+        r.take(a, "faProfile")
+    r.take(a, "modelCode", "shortSaleSlot", "designatedLocation", "exemptCode", "ocaType", "rule80A")
+    r.take(a, "settlingFirm", "allOrNone", "minQty", "percentOffset", "eTradeOnly", "firmQuoteOnly")
+    r.take(a, "nbboPriceCap", "auctionStrategy", "startingPrice", "stockRefPrice", "delta", "stockRangeLower")
+    r.take(a, "stockRangeUpper", "overridePercentageConstraints", "volatility", "volatilityType")
+    r.take(a, "deltaNeutralOrderType", "deltaNeutralAuxPrice")
+    if a["deltaNeutralOrderType"]:
+        r.take(a, "deltaNeutralConId", "deltaNeutralSettlingFirm", "deltaNeutralClearingAccount")
+        r.take(a, "deltaNeutralClearingIntent", "deltaNeutralOpenClose", "deltaNeutralShortSale")
+        r.take(a, "deltaNeutralShortSaleSlot", "deltaNeutralDesignatedLocation")
+    r.take(a, "continuousUpdate", "referencePriceType", "trailStopPrice", "trailingPercent")
+    r.take(a, "scaleInitLevelSize", "scaleSubsLevelSize", "scalePriceIncrement")
+    increment = to_float(a["scalePriceIncrement"])
+    if increment > 0:
+        r.take(a, "scalePriceAdjustValue", "scalePriceAdjustInterval", "scaleProfitOffset", "scaleAutoReset")
+        r.take(a, "scaleInitPosition", "scaleInitFillQty", "scaleRandomPercent")
+    r.take(a, "scaleTable", "activeStartTime", "activeStopTime", "hedgeType")
+    if a["hedgeType"]:
+        r.take(a, "hedgeParam")
+    r.take(a, "optOutSmartRouting", "clearingAccount", "clearingIntent", "notHeld", "deltaNeutralContract")
+    if a["deltaNeutralContract"] == "1":
+        r.take(a, "deltaNeutralContractConId", "deltaNeutralContractDelta", "deltaNeutralContractPrice")
+    r.take(a, "algoStrategy")
+    a["algoParams"] = [(r.next(), r.next()) for _ in range(r.count("algo param"))] if a["algoStrategy"] else []
+    r.take(a, "algoId", "whatIf", "orderMiscOptions", "solicited", "randomizeSize", "randomizePrice")
+    if (a["orderType"] or "").upper() in ("PEG BENCH", "PEGBENCH"):
+        r.take(a, "referenceContractId", "isPeggedChangeAmountDecrease", "peggedChangeAmount")
+        r.take(a, "referenceChangeAmount", "referenceExchangeId")
+    conditions: list[tuple[int, list[str]]] = []
+    for _ in range(r.count("condition")):
+        kind = to_int(r.next())
+        if kind not in CONDITION_FIELDS:
+            raise ProtocolError(f"PLACE_ORDER: unknown condition type {kind}")
+        conditions.append((kind, [r.next() for _ in range(CONDITION_FIELDS[kind])]))
+    a["conditions"] = conditions
+    if conditions:
+        r.take(a, "conditionsIgnoreRth", "conditionsCancelOrder")
+    r.take(a, "adjustedOrderType", "triggerPrice", "lmtPriceOffset", "adjustedStopPrice", "adjustedStopLimitPrice")
+    r.take(a, "adjustedTrailingAmount", "adjustableTrailingUnit", "extOperator", "softDollarTierName")
+    r.take(a, "softDollarTierValue", "cashQty", "mifid2DecisionMaker", "mifid2DecisionAlgo")
+    r.take(a, "mifid2ExecutionTrader", "mifid2ExecutionAlgo", "dontUseAutoPriceForHedge", "isOmsContainer")
+    r.take(a, "discretionaryUpToLimitPrice", "usePriceMgmtAlgo", "duration", "postToAts", "autoCancelParent")
+    r.take(a, "advancedErrorOverride", "manualOrderTime")
+    order_type = (a["orderType"] or "").upper()
+    mid_offsets = order_type in ("PEG MID", "PEGMID")
+    if (a["contract"]["exchange"] or "").upper() == "IBKRATS":
+        r.take(a, "minTradeQty")
+    if order_type in ("PEG BEST", "PEGBEST"):
+        r.take(a, "minCompeteSize", "competeAgainstBestOffset")
+        mid_offsets = a["competeAgainstBestOffset"].lower() in ("inf", "infinity")
+    if mid_offsets:
+        r.take(a, "midOffsetAtWhole", "midOffsetAtHalf")
+    # A client at this version sends exactly these fields: fewer or more means the order was misread, and an order
+    # misread (a what-if flag or an OCA type taken from the wrong field) must not reach the broker.
+    if r.i != len(rest):
+        raise ProtocolError(f"PLACE_ORDER: expected {r.i} fields at version {version}, got {len(rest)}")
+    return a
+
+
 def frame(fields: list[Any]) -> bytes:
     """Encode a field list as one length-prefixed TWS message."""
     text = "".join(_fmt(f) + "\0" for f in fields).encode("ascii", "replace")
@@ -238,11 +323,17 @@ def _fmt(value: Any) -> str:
     if value is False:
         return "0"
     if isinstance(value, float):
+        # numpy floats are floats too, but their repr is "np.float64(1.5)": always format a plain float.
+        value = float(value)
         if value == UNSET_DOUBLE:
             return ""
+        if not math.isfinite(value):
+            raise ValueError(f"cannot send a non-finite number: {value}")
         if value == int(value) and abs(value) < 1e15:
             return str(int(value)) if abs(value) >= 1 or value == 0 else repr(value)
-        return repr(round(value, 8))
+        return repr(float(round(value, 8)))
+    if isinstance(value, int):
+        return str(int(value))
     return str(value)
 
 
@@ -275,7 +366,7 @@ def split_fields(payload: bytes) -> list[str]:
     return text[:-1].split("\0")
 
 
-def parse_request(payload: bytes) -> Request:
+def parse_request(payload: bytes, version: int = SERVER_VERSION) -> Request:
     """Decode one inbound frame into a :class:`Request` (raises ProtocolError if unreadable)."""
     fields = split_fields(payload)
     try:
@@ -297,6 +388,8 @@ def parse_request(payload: bytes) -> Request:
             else:
                 args[key] = rest[i] if i < len(rest) else None
                 i += 1
+        if msg_id == 3:
+            args.update(parse_place_order(rest, version))
         if msg_id == 1:
             tail = rest[i:]
             # BAG legs are never sent for stocks; delta-neutral flag then generic ticks.
@@ -311,23 +404,30 @@ def parse_request(payload: bytes) -> Request:
 
 
 def to_int(value: Any, default: int = 0) -> int:
-    """Parse an int field; empty or unset becomes ``default``."""
+    """Parse an int field; empty or unset becomes ``default``; "inf", "nan" or garbage raise ProtocolError."""
     if value in (None, ""):
         return default
     try:
-        return int(float(value))
-    except ValueError as exc:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
         raise ProtocolError(f"not an integer: {value!r}") from exc
+    if not math.isfinite(number):
+        raise ProtocolError(f"not an integer: {value!r}")
+    if number >= UNSET_INT:
+        return default
+    return int(number)
 
 
 def to_float(value: Any, default: float = 0.0) -> float:
-    """Parse a float field; empty or unset becomes ``default``."""
+    """Parse a float field; empty or unset becomes ``default``; "nan" or garbage raise ProtocolError."""
     if value in (None, ""):
         return default
     try:
         out = float(value)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise ProtocolError(f"not a number: {value!r}") from exc
+    if math.isnan(out):
+        raise ProtocolError(f"not a number: {value!r}")
     return default if out >= UNSET_DOUBLE else out
 
 
@@ -489,7 +589,7 @@ def _order_common_head(o: Order, c: StockContract) -> list[Any]:
         o.lmt_price if o.lmt_price is not None else UNSET_DOUBLE,
         o.aux_price if o.aux_price is not None else UNSET_DOUBLE,
         o.tif,
-        "",
+        o.oca_group,
         o.account,
         "",
         0,
@@ -497,8 +597,38 @@ def _order_common_head(o: Order, c: StockContract) -> list[Any]:
     ]
 
 
-def open_order(o: Order, c: StockContract, status: str | None = None) -> list[Any]:
-    """OPEN_ORDER at version 178 (no version field; layout of ibapi OrderDecoder)."""
+def _what_if_fields(o: Order, status: str | None, w: WhatIf | None) -> list[Any]:
+    # whatIf, orderState.status, margin before / change / after (init, maint, equity), commission, min, max,
+    # currency, warningText.
+    if w is None:
+        return [False, status or o.status] + [""] * 13 + [""]
+    b, a = w.before, w.after
+    return [
+        True,
+        status or "PreSubmitted",
+        _money(b.init),
+        _money(b.maint),
+        _money(b.equity),
+        _money(a.init - b.init),
+        _money(a.maint - b.maint),
+        _money(a.equity - b.equity),
+        _money(a.init),
+        _money(a.maint),
+        _money(a.equity),
+        w.commission,
+        w.commission,
+        w.commission,
+        "USD",
+        w.warning,
+    ]
+
+
+def _money(v: float) -> str:
+    return f"{v:.2f}"
+
+
+def open_order(o: Order, c: StockContract, status: str | None = None, what_if: WhatIf | None = None) -> list[Any]:
+    """OPEN_ORDER at version 178 (layout of ibapi OrderDecoder); with ``what_if``, the answer to a what-if order."""
     out: list[Any] = [5, o.order_id] + _order_common_head(o, c)
     out += [
         o.client_id,
@@ -528,9 +658,9 @@ def open_order(o: Order, c: StockContract, status: str | None = None) -> list[An
         "",
         False,
         False,
-        False,
+        o.all_or_none,
         "",
-        3,
+        o.oca_type or 3,
         False,
         False,
         "",  # displaySize..nbboPriceCap
@@ -561,22 +691,7 @@ def open_order(o: Order, c: StockContract, status: str | None = None) -> list[An
         False,  # deltaNeutralContractPresent
         "",  # algoStrategy
         False,  # solicited
-        False,
-        status or o.status,  # whatIf, orderState.status
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",  # margin before/change/after
-        "",
-        "",
-        "",
-        "",  # commission, min, max, currency
-        "",  # warningText
+        *_what_if_fields(o, status, what_if),
         False,
         False,  # randomizeSize, randomizePrice
         0,  # conditions count

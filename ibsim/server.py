@@ -612,11 +612,12 @@ class GatewayServer:
             conn.error(order_id, 200, NO_SECDEF)
             return
         assert conn.client_id is not None  # only startApi runs before the session is ready (see _dispatch)
+        what_if = req.args.get("whatIf") == "1"
         existing = self.broker.find(conn.client_id, order_id)
-        if existing is not None and existing.is_working:
+        if existing is not None and existing.is_open and not what_if:
             self._after_ack(lambda: self._guard(conn, order_id, self.broker.modify, existing, req.args, self.market))
             return
-        if existing is not None:
+        if existing is not None and not what_if:
             conn.error(order_id, 103, "Duplicate order id")
             return
         try:
@@ -624,7 +625,12 @@ class GatewayServer:
         except BrokerError as exc:
             conn.error(order_id, exc.code, exc.text)
             return
-        self._after_ack(lambda: self.broker.accept(order, self.market))
+        if what_if:
+            # A what-if order is answered with its margin and commission impact, to the asking client only, and
+            # never becomes an order.
+            conn.send(P.open_order(order, c, what_if=self.broker.what_if(order, self.market)))
+            return
+        self._after_ack(lambda: self.broker.submit(order, self.market))
 
     def _guard(self, conn: Connection, req_id: int, fn: Callable[..., object], *args: Any) -> None:
         try:
