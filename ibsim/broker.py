@@ -190,6 +190,8 @@ class Broker:
         self.state_file = Path(state_file) if state_file else None
         self.reject_next = 0
         self.last_day: str = ""
+        # Unrealized and realized P&L of each position at the start of the trading day (daily P&L's baseline).
+        self.day_start: dict[str, dict[str, tuple[float, float]]] = {}
         if self.state_file and self.state_file.exists():
             self.load(self.state_file, accounts)
 
@@ -516,6 +518,11 @@ class Broker:
             for o in list(self.orders.values()):
                 if o.is_open and o.tif == "DAY":
                     self.cancel(o, reason="expired at end of day")
+        if day != self.last_day:
+            self.day_start = {
+                a: {s: (self._unrealized(p, s, market), p.realized) for s, p in acc.positions.items()}
+                for a, acc in self.accounts.items()
+            }
         self.last_day = day
         now = market.clock.now()
         for o in list(self.orders.values()):
@@ -730,6 +737,27 @@ class Broker:
         return o
 
     # ---------------------------------------------------------------- account values
+
+    @staticmethod
+    def _unrealized(p: Position, symbol: str, market: Market) -> float:
+        return (market.last(symbol) - p.avg_cost) * p.qty if p.qty else 0.0
+
+    def pnl_single(self, account: str, symbol: str, market: Market) -> tuple[float, float, float, float, float]:
+        """(position, daily P&L, unrealized, realized, market value) of one position."""
+        p = self.accounts[account].positions.get(symbol) or Position()
+        unrealized = self._unrealized(p, symbol, market)
+        u0, r0 = self.day_start.get(account, {}).get(symbol, (0.0, 0.0))
+        daily = (unrealized - u0) + (p.realized - r0)
+        return p.qty, daily, unrealized, p.realized, p.qty * market.last(symbol) if p.qty else 0.0
+
+    def pnl(self, account: str, market: Market) -> tuple[float, float, float]:
+        """(daily P&L, unrealized, realized) of an account: daily since the start of the trading day."""
+        daily = unrealized = 0.0
+        for symbol in self.accounts[account].positions:
+            _, d, u, _r, _v = self.pnl_single(account, symbol, market)
+            daily += d
+            unrealized += u
+        return daily, unrealized, self.accounts[account].realized
 
     def account_values(self, account: str, market: Market) -> dict[str, float]:
         """Cash, P&L and margin figures of an account at current prices (see ibsim.margin)."""

@@ -159,8 +159,25 @@ REQUEST_LAYOUTS: dict[int, tuple[str, ...]] = {
         "keepUpToDate",
         "chartOptions",
     ),
+    10: ("version", "reqId", "@contract", "numRows", "isSmartDepth", "mktDepthOptions"),
+    11: ("version", "reqId", "isSmartDepth"),
+    12: ("version", "allMsgs"),
+    13: ("version",),
+    14: ("version", "logLevel"),
+    18: ("version", "faDataType"),
+    19: ("version", "faDataType", "cxml", "reqId"),
+    21: ("version", "reqId"),
+    22: ("reqId",),
+    23: ("version", "reqId"),
+    24: ("version",),
     25: ("version", "reqId"),
     49: ("version",),
+    52: ("version", "reqId"),
+    53: ("version", "reqId"),
+    54: ("version", "reqId"),
+    55: ("version", "reqId"),
+    56: ("version", "reqId"),
+    57: ("version", "reqId"),
     50: ("version", "reqId", "@contract", "barSize", "whatToShow", "useRTH", "options"),
     51: ("version", "reqId"),
     58: ("version",),
@@ -169,25 +186,60 @@ REQUEST_LAYOUTS: dict[int, tuple[str, ...]] = {
     62: ("version", "reqId", "groupName", "tags"),
     63: ("version", "reqId"),
     64: ("version",),
+    65: ("version", "apiName", "apiVersion"),
+    66: ("version", "apiData"),
+    67: ("version", "reqId"),
+    68: ("version", "reqId", "groupId"),
+    69: ("version", "reqId", "contractInfo"),
+    70: ("version", "reqId"),
     71: ("version", "clientId", "optionalCapabilities"),
+    72: ("version", "apiName", "apiVersion", "opaqueIsvKey"),
+    73: ("version", "apiData", "xyzResponse"),
     74: ("version", "reqId", "account", "modelCode"),
     75: ("version", "reqId"),
     76: ("version", "reqId", "account", "modelCode", "ledgerAndNLV"),
     77: ("version", "reqId"),
+    78: ("reqId", "underlyingSymbol", "futFopExchange", "underlyingSecType", "underlyingConId"),
+    79: ("reqId",),
     80: (),
     81: ("reqId", "pattern"),
+    82: (),
+    83: ("reqId", "bboExchange"),
+    84: ("reqId", "providerCode", "articleId", "newsArticleOptions"),
+    85: (),
+    86: ("reqId", "conId", "providerCodes", "startDateTime", "endDateTime", "totalResults", "options"),
     87: ("reqId", "@contract", "includeExpired", "useRTH", "whatToShow", "formatDate"),
+    88: ("reqId", "@contract", "includeExpired", "useRTH", "timePeriod"),
+    89: ("reqId",),
     90: ("reqId",),
     91: ("marketRuleId",),
     92: ("reqId", "account", "modelCode"),
     93: ("reqId",),
     94: ("reqId", "account", "modelCode", "conId"),
     95: ("reqId",),
+    96: (
+        "reqId",
+        "@contract",
+        "includeExpired",
+        "startDateTime",
+        "endDateTime",
+        "numberOfTicks",
+        "whatToShow",
+        "useRth",
+        "ignoreSize",
+        "miscOptions",
+    ),
     97: ("reqId", "@contract", "tickType", "numberOfTicks", "ignoreSize"),
     98: ("reqId",),
     99: ("apiOnly",),
+    100: ("reqId",),
+    101: ("reqId",),
+    102: ("reqId",),
+    103: ("reqId",),
     104: ("reqId",),
     105: (),
+    106: ("reqId",),
+    107: ("reqId",),
 }
 
 
@@ -396,6 +448,7 @@ def parse_request(payload: bytes, version: int = SERVER_VERSION) -> Request:
             tail = tail[4:] if tail and tail[0] == "1" else tail[1:]
             args["genericTickList"] = tail[0] if tail else ""
             args["snapshot"] = tail[1] if len(tail) > 1 else "0"
+            args["regulatorySnapshot"] = tail[2] if len(tail) > 2 else "0"
         required = [k for k in layout if k not in ("@contract",)][:2]
         for key in required:
             if args.get(key) is None and key not in ("version",):
@@ -479,7 +532,9 @@ def tick_by_tick_mid(req_id: int, t: int, mid: float) -> list[Any]:
     return [99, req_id, 4, t, mid]
 
 
-def contract_data(req_id: int, c: StockContract, trading_hours: str, liquid_hours: str) -> list[Any]:
+def contract_data(
+    req_id: int, c: StockContract, trading_hours: str, liquid_hours: str, exchange: str = "SMART"
+) -> list[Any]:
     out = [
         10,
         req_id,
@@ -488,7 +543,7 @@ def contract_data(req_id: int, c: StockContract, trading_hours: str, liquid_hour
         "",
         0.0,
         "",
-        "SMART",
+        exchange,
         c.currency,
         c.symbol,
         c.market_name,
@@ -1000,3 +1055,95 @@ def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> list[A
 
 def pnl_single(req_id: int, qty: float, daily: float, unrealized: float, realized: float, value: float) -> list[Any]:
     return [95, req_id, qty, daily, unrealized, realized, value]
+
+
+def handshake_reply(version: int, time_text: str) -> list[Any]:
+    """The server's answer to the client's greeting: exactly the version and the connection time."""
+    return [version, time_text]
+
+
+def current_time_millis(millis: int) -> list[Any]:
+    return [109, millis]
+
+
+def tick_snapshot_end(req_id: int) -> list[Any]:
+    return [57, 1, req_id]
+
+
+def tick_generic(req_id: int, tick_type: int, value: float) -> list[Any]:
+    return [45, 6, req_id, tick_type, value]
+
+
+def market_depth(req_id: int, position: int, operation: int, side: int, price: float, size: float) -> list[Any]:
+    """UPDATE_MKT_DEPTH: operation 0 insert, 1 update, 2 delete; side 0 ask, 1 bid."""
+    return [12, 1, req_id, position, operation, side, price, size]
+
+
+def mkt_depth_exchanges(rows: list[tuple[str, str, str, str]]) -> list[Any]:
+    out: list[Any] = [80, len(rows)]
+    for exchange, sec_type, listing, service in rows:
+        out += [exchange, sec_type, listing, service, UNSET_INT]
+    return out
+
+
+def historical_ticks_midpoint(req_id: int, ticks: list[tuple[int, float, float]], done: bool = True) -> list[Any]:
+    out: list[Any] = [96, req_id, len(ticks)]
+    for t, price, size in ticks:
+        out += [t, "", price, size]
+    return out + [done]
+
+
+def historical_ticks_bid_ask(
+    req_id: int, ticks: list[tuple[int, float, float, float, float]], done: bool = True
+) -> list[Any]:
+    out: list[Any] = [97, req_id, len(ticks)]
+    for t, bid, ask, bid_size, ask_size in ticks:
+        out += [t, 0, bid, ask, bid_size, ask_size]
+    return out + [done]
+
+
+def historical_ticks_last(req_id: int, ticks: list[tuple[int, float, float, str]], done: bool = True) -> list[Any]:
+    out: list[Any] = [98, req_id, len(ticks)]
+    for t, price, size, exchange in ticks:
+        out += [t, 0, price, size, exchange, ""]
+    return out + [done]
+
+
+def historical_schedule(
+    req_id: int, start: str, end: str, time_zone: str, sessions: list[tuple[str, str, str]]
+) -> list[Any]:
+    out: list[Any] = [106, req_id, start, end, time_zone, len(sessions)]
+    for s_start, s_end, ref_date in sessions:
+        out += [s_start, s_end, ref_date]
+    return out
+
+
+def display_group_list(req_id: int, groups: str) -> list[Any]:
+    return [67, 1, req_id, groups]
+
+
+def sec_def_opt_params_end(req_id: int) -> list[Any]:
+    return [76, req_id]
+
+
+def soft_dollar_tiers(req_id: int) -> list[Any]:
+    return [77, req_id, 0]
+
+
+def news_providers() -> list[Any]:
+    return [85, 0]
+
+
+def historical_news_end(req_id: int) -> list[Any]:
+    return [87, req_id, False]
+
+
+def smart_components(req_id: int, venues: list[tuple[int, str, str]]) -> list[Any]:
+    out: list[Any] = [82, req_id, len(venues)]
+    for bit, exchange, letter in venues:
+        out += [bit, exchange, letter]
+    return out
+
+
+def scanner_parameters(xml: str) -> list[Any]:
+    return [19, 1, xml]
