@@ -21,6 +21,7 @@ MIN_CLIENT_VERSION = 100
 MAX_FRAME = 1 << 20  # real requests are tiny; anything bigger is garbage
 UNSET_INT = 2147483647
 UNSET_DOUBLE = 1.7976931348623157e308
+UNSET_DOUBLE_TEXT = "1.7976931348623157E308"  # as IB writes it where a client must see "unset", not 0
 
 # One historical bar as sent: (date, open, high, low, close, volume, wap, count).
 HistoricalBar = tuple[str, float, float, float, float, float, float, int]
@@ -909,7 +910,9 @@ def execution_data_end(req_id: int) -> list[Any]:
 
 
 def commission_report(exec_id: str, commission: float, currency: str, realized: float | None) -> list[Any]:
-    return [59, 1, exec_id, commission, currency, UNSET_DOUBLE if realized is None else realized, UNSET_DOUBLE, ""]
+    # An opening fill realizes nothing: IB writes the unset double itself (an empty field decodes as 0.0).
+    unset = UNSET_DOUBLE_TEXT
+    return [59, 1, exec_id, commission, currency, unset if realized is None else realized, unset, ""]
 
 
 def position(account: str, c: StockContract, qty: float, avg_cost: float) -> list[Any]:

@@ -92,6 +92,8 @@ class GatewayServer:
     # ---------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
+        # The first market step before any client: the trading day (and its P&L baseline) starts now.
+        self.tick(force=True)
         await self._listen()
         self._ack_queue = asyncio.Queue()
         self._tasks = [

@@ -32,6 +32,7 @@ DELAYED_SIZES = {"bid": 69, "ask": 70, "last": 71, "volume": 74}
 DELAY = 15 * 60  # delayed data is 15 minutes old
 DEPTH_ROWS = 10
 MAX_TICKS = 1000  # IB's cap on historical ticks per request
+MAX_BARS = 100_000  # per historical-data answer (30 days of 1-minute bars around the clock is 43,200)
 HMDS_PACING = "Historical Market Data Service error message:Historical data request pacing violation"
 
 
@@ -260,7 +261,9 @@ class MarketDataHandlers(Area):
             conn.error(req_id, 162, "Historical Market Data Service error message:HMDS query returned no data")
             return
         conn.send(
-            P.historical_data(req_id, _fmt_time(w_to_epoch(start_w), 1), _fmt_time(w_to_epoch(end_w), 1), bars[-10000:])
+            P.historical_data(
+                req_id, _fmt_time(w_to_epoch(start_w), 1), _fmt_time(w_to_epoch(end_w), 1), bars[-MAX_BARS:]
+            )
         )
         if keep:
             conn.hist[req_id] = HistSub(c.symbol, size, daily, fmt)
