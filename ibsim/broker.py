@@ -190,6 +190,9 @@ class Broker:
         self.state_file = Path(state_file) if state_file else None
         self.reject_next = 0
         self.last_day: str = ""
+        self._by_id: dict[tuple[int, int], Order] = {}
+        self._children: dict[tuple[int, int], list[Order]] = {}
+        self._oca: dict[tuple[str, str], list[Order]] = {}
         # Unrealized and realized P&L of each position at the start of the trading day (daily P&L's baseline).
         self.day_start: dict[str, dict[str, tuple[float, float]]] = {}
         if self.state_file and self.state_file.exists():
@@ -230,6 +233,7 @@ class Broker:
         for a in accounts:
             self.accounts.setdefault(a, Account(a, 1_000_000.0))
         self.orders = {o["perm_id"]: Order(**o) for o in data["orders"]}
+        self._reindex()
         self.executions = [Execution(**e) for e in data["executions"]]
         self.next_perm_id = data["next_perm_id"]
         self.next_ids = {int(k): v for k, v in data["next_ids"].items()}
@@ -245,11 +249,25 @@ class Broker:
 
     def find(self, client_id: int, order_id: int) -> Order | None:
         """The order a client knows by ``order_id`` (the newest if ids were reused)."""
-        found = None
-        for o in self.orders.values():
-            if o.client_id == client_id and o.order_id == order_id:
-                found = o
-        return found
+        return self._by_id.get((client_id, order_id))
+
+    def _store(self, order: Order) -> None:
+        """Keep an order, and index it by (client id, order id), by parent and by OCA group."""
+        known = order.perm_id in self.orders
+        self.orders[order.perm_id] = order
+        self._by_id[(order.client_id, order.order_id)] = order
+        if known:
+            return
+        if order.parent_id:
+            self._children.setdefault((order.client_id, order.parent_id), []).append(order)
+        if order.oca_group:
+            self._oca.setdefault((order.account, order.oca_group), []).append(order)
+
+    def _reindex(self) -> None:
+        orders, self.orders = self.orders, {}
+        self._by_id, self._children, self._oca = {}, {}, {}
+        for o in orders.values():
+            self._store(o)
 
     # ---------------------------------------------------------------- orders
 
@@ -332,7 +350,7 @@ class Broker:
 
     def submit(self, order: Order, market: Market) -> None:
         """Take a new order: hold it (transmit=False), or transmit it with any held parent and siblings."""
-        self.orders[order.perm_id] = order
+        self._store(order)
         if order.parent_id:
             parent = self.find(order.client_id, order.parent_id)
             if parent is None or parent.perm_id == order.perm_id:
@@ -372,11 +390,8 @@ class Broker:
 
     def children(self, order: Order) -> list[Order]:
         """Orders attached to ``order`` (parentId), oldest first."""
-        return [
-            o
-            for o in self.orders.values()
-            if o.parent_id == order.order_id and o.client_id == order.client_id and o.perm_id != order.perm_id
-        ]
+        kids = self._children.get((order.client_id, order.order_id), ())
+        return [o for o in kids if o.perm_id != order.perm_id and o.perm_id > order.perm_id]
 
     def parent_of(self, order: Order) -> Order | None:
         return self.find(order.client_id, order.parent_id) if order.parent_id else None
@@ -403,7 +418,7 @@ class Broker:
         order.status = "Inactive"
         order.reject_reason = text
         order.completed_time = _now_str()
-        self.orders[order.perm_id] = order
+        self._store(order)
         self.emit("reject", order, code=code, text=text)
         for child in self.children(order):
             if child.is_open:
@@ -497,6 +512,8 @@ class Broker:
         held = self.accounts[order.account].positions.get(order.symbol)
         start = (held.qty if held else 0.0) + pending
         end = start + sign * qty
+        if abs(end) <= abs(start) and end * start >= 0:
+            return None  # it only reduces a position: it can only lower the margin
         before = self.margin_figures(order.account, market, order.symbol, pending)
         after = self.margin_figures(order.account, market, order.symbol, pending + sign * qty)
         return self.margin.refusal(before, after, opens_short=end < 0 and end < start)
@@ -593,20 +610,12 @@ class Broker:
         # and stop-loss), which IB links the same way (reduce with block).
         siblings: list[tuple[Order, int]] = []
         if order.oca_group:
-            siblings += [
-                (o, order.oca_type or 1)
-                for o in self.orders.values()
-                if o.oca_group == order.oca_group and o.account == order.account and o is not order and o.is_open
-            ]
+            group = self._oca.get((order.account, order.oca_group), [])
+            siblings += [(o, order.oca_type or 1) for o in group if o is not order and o.is_open]
         if order.parent_id:
+            attached = self._children.get((order.client_id, order.parent_id), [])
             siblings += [
-                (o, 2)
-                for o in self.orders.values()
-                if o.parent_id == order.parent_id
-                and o.client_id == order.client_id
-                and o is not order
-                and o.is_open
-                and not any(o is s for s, _ in siblings)
+                (o, 2) for o in attached if o is not order and o.is_open and not any(o is s for s, _ in siblings)
             ]
         for sib, oca_type in siblings:
             if not sib.is_open:
@@ -732,7 +741,7 @@ class Broker:
             placed_elsewhere=True,
         )
         self.next_perm_id += 1
-        self.orders[o.perm_id] = o
+        self._store(o)
         self.emit("open", o)
         return o
 
@@ -892,9 +901,13 @@ def _gtd_epoch(text: str) -> float:
         raise BrokerError(321, f"Error validating request.-'bV' : cause - Invalid goodTillDate {text!r}") from exc
 
 
+# How clients write "nothing" in a numeric field.
+_UNSET_TEXT = frozenset({"", "0", "2147483647", "1.7976931348623157E308", "1.7976931348623157e+308"})
+
+
 def _num(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
+    if value is None or value in _UNSET_TEXT:
+        return None if value != "0" else 0.0
     try:
         out = float(value)
     except (TypeError, ValueError):
