@@ -293,7 +293,11 @@ class Broker:
             raise BrokerError(321, "Error validating request.-'bP' : cause - Order quantity must be positive")
         order_type = (args.get("orderType") or "").upper()
         if order_type not in ORDER_TYPES:
-            raise BrokerError(387, f"Unsupported order type for this exchange and security type: {order_type}")
+            # 201, not 387: both clients take 201 as a rejection (Nautilus leaves a 387 order pending).
+            raise BrokerError(
+                201,
+                f"Order rejected - reason:ibsim does not model the order type {order_type} (it models {ORDER_TYPES})",
+            )
         lmt = _num(args.get("lmtPrice"))
         aux = _num(args.get("auxPrice"))
         if order_type in ("LMT", "STP LMT") and (lmt is None or lmt <= 0 or not math.isfinite(lmt)):

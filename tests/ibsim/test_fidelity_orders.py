@@ -7,7 +7,7 @@ internals to place or fill an order.
 import asyncio
 
 import pytest
-from ib_async import IB, LimitOrder, MarketOrder, PriceCondition, Stock, StopOrder, TagValue
+from ib_async import IB, LimitOrder, MarketOrder, Order, PriceCondition, Stock, StopOrder, TagValue
 
 from tests.ibsim.conftest import ACCOUNT, run
 
@@ -217,3 +217,23 @@ def test_stop_order_waits_for_its_trigger(sim):
         ib.disconnect()
 
     run(scenario())
+
+
+def test_unmodelled_order_types_and_tifs_are_rejected_with_their_order_id(sim):
+    """Finding 11 (what ibsim does not model): TRAIL, MOC, MIT and OPG are refused with 201, never placed."""
+
+    async def scenario():
+        ib = await connect(sim.port)
+        qqq = await qualified(ib)
+        errors = errors_of(ib)
+        trail = Order(action="SELL", totalQuantity=5, orderType="TRAIL", auxPrice=1.0)
+        moc = Order(action="BUY", totalQuantity=5, orderType="MOC")
+        mit = Order(action="BUY", totalQuantity=5, orderType="MIT", auxPrice=1.0)
+        opg = MarketOrder("BUY", 5, tif="OPG")
+        trades = [ib.placeOrder(qqq, o) for o in (trail, moc, mit, opg)]
+        assert await wait_for(lambda: all(t.isDone() for t in trades))
+        assert sorted((r, c) for r, c, _ in errors) == sorted((t.order.orderId, 201) for t in trades)
+        ib.disconnect()
+
+    run(scenario())
+    assert sim.orders() == [] and sim.executions() == []
