@@ -340,7 +340,7 @@ class Broker:
             exchange=(args.get("contract", {}).get("exchange") or args.get("exchange") or "SMART"),
             outside_rth=args.get("outsideRth") == "1",
             parent_id=int(_num(args.get("parentId")) or 0),
-            good_till_date=args.get("goodTillDate") or "" if tif == "GTD" else "",
+            good_till_date=(args.get("goodTillDate") or "") if tif == "GTD" else "",
             created=time.time(),
             oca_group=args.get("ocaGroup") or "",
             oca_type=oca_type or (1 if args.get("ocaGroup") else 0),

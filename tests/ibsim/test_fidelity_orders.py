@@ -5,6 +5,7 @@ internals to place or fill an order.
 """
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from ib_async import IB, LimitOrder, MarketOrder, Order, PriceCondition, Stock, StopOrder, TagValue
@@ -237,3 +238,28 @@ def test_unmodelled_order_types_and_tifs_are_rejected_with_their_order_id(sim):
 
     run(scenario())
     assert sim.orders() == [] and sim.executions() == []
+
+
+def test_gtd_expires_and_fok_fills_in_full_or_not_at_all(sim):
+    """Time in force GTD and FOK, which ibsim rejected before."""
+
+    async def scenario():
+        ib = await connect(sim.port)
+        qqq = await qualified(ib)
+        last = sim.call(sim.sim.market.last, "QQQ")
+        until = datetime.fromtimestamp(sim.sim.clock.now() + 60, UTC).strftime("%Y%m%d %H:%M:%S UTC")
+        gtd = ib.placeOrder(qqq, LimitOrder("BUY", 5, round(last * 0.5, 2), tif="GTD", goodTillDate=until))
+        fok_rest = ib.placeOrder(qqq, LimitOrder("BUY", 5, round(last * 0.5, 2), tif="FOK"))
+        fok_fill = ib.placeOrder(qqq, LimitOrder("BUY", 5, round(last * 1.1, 2), tif="FOK"))
+        assert await wait_for(lambda: gtd.orderStatus.status == "Submitted")
+        assert await wait_for(lambda: fok_rest.orderStatus.status == "Cancelled")
+        assert await wait_for(lambda: fok_fill.orderStatus.status == "Filled")
+        await asyncio.to_thread(sim.advance, 30)
+        await asyncio.sleep(0.1)
+        assert gtd.orderStatus.status == "Submitted"
+        await asyncio.to_thread(sim.advance, 60)
+        assert await wait_for(lambda: gtd.orderStatus.status == "Cancelled")
+        ib.disconnect()
+
+    run(scenario())
+    assert [e["shares"] for e in sim.executions()] == [5]
