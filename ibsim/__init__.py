@@ -42,7 +42,17 @@ Time and data
 
 Constructor keywords (``IBSim`` and ``run_in_thread``): ``accounts, host, port, state_file,
 seed, speed, cash, commission ("fixed"|"tiered"), partial_fill_qty, slippage_ticks,
-control_port, data_dir, start_time, client_id_grace, tick_interval``.
+control_port, data_dir, start_time, client_id_grace, tick_interval, calendar ("always"|"XNYS"),
+pacing (False), account_kind ("margin"|"cash")``. The defaults trade around the clock without
+pacing, which is what the project's tests and ``make run`` rely on; ``calendar="XNYS"`` and
+``pacing=True`` switch on the realistic rules (see ``python -m ibsim --help`` for what ibsim models
+and what it answers as unsupported).
+
+Layout: ``protocol`` (wire format: request parsing, every outgoing frame's encoder), ``connection``
+(one socket's state), ``handlers/`` (market data, orders, account, unsupported: each maps protocol
+message names to handlers), ``server`` (lifecycle, faults, framing, dispatch), ``broker`` (orders,
+fills, positions), ``margin`` (Reg T), ``market`` (clock and prices), ``sessions`` (calendar),
+``pacing``.
 
 Data honesty: daily history of QQQ/SPY/GOOG is real (bundled ``data/daily``), re-dated to end
 the weekday before the simulator's first day; AAPL, MSFT and IWM have synthetic histories; the

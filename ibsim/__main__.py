@@ -8,14 +8,39 @@ import logging
 import signal
 import sys
 
+from .margin import ACCOUNT_KINDS
+from .sessions import CALENDARS
 from .sim import IBSim
 
 EPILOG = """\
 data: daily history of QQQ, SPY and GOOG is REAL (data/daily/*.csv, see data/README.md),
 re-dated so its last bar is the weekday before ibsim's first day. AAPL, MSFT and IWM have
-SYNTHETIC seeded daily histories. The live stream (quotes, trades, 5-second and intraday bars)
-of every symbol is a SYNTHETIC seeded random walk continuing from the last daily close; the
-simulated market trades continuously on weekdays and skips weekends.
+SYNTHETIC seeded daily histories. The live stream (quotes, trades, depth, 5-second and intraday
+bars) of every symbol is a SYNTHETIC seeded random walk continuing from the last daily close;
+intraday history before the start (up to 60 days) is a seeded walk backwards from it. Prices
+keep walking when the market is closed.
+
+what ibsim models (answered as a gateway answers them):
+  orders      MKT, LMT, STP, STP LMT; tif DAY, GTC, IOC, FOK, GTD; what-if (one openOrder with margin
+              and commission figures, never an order); transmit=False (held until transmitted);
+              parentId (attached orders wait for the parent to fill, are cancelled with it, and
+              reduce each other like a bracket); OCA groups type 1 (cancel) and 2/3 (reduce);
+              allOrNone; outsideRth (with --calendar XNYS); stop trigger methods 0/2 (last), 4
+              (bid/ask), 8 (midpoint); modify and cancel; Reg T margin check (error 201).
+  market data quotes (live; delayed with reqMarketDataType 3/4), snapshots and regulatory snapshots,
+              tick-by-tick, market depth (10 synthetic levels), real-time bars, historical bars
+              (useRTH, SCHEDULE, keepUpToDate), historical ticks (TRADES, BID_ASK, MIDPOINT).
+  account     account updates/summary (AllTags, $LEDGER), positions, PnL and PnL-single
+              subscriptions with daily P&L, executions, completed orders.
+what ibsim does not model (answered as a gateway answers the unsupported):
+  an order using TRAIL, TRAIL LIMIT, MOC, LOC, MIT, LIT, REL, MIDPRICE or any other order type, or
+  tif OPG: error 201 naming it (no order placed); order conditions, algos, goodAfterTime, cashQty, scale, hedge,
+  volatility, FA and the other unmodelled fields that change what an order does: error 201 naming
+  the field, no order placed. Fundamentals: 430; histograms, scanners: 162; news articles and WSH:
+  10276; options: 200; FA: 321 -- each with the request's own id. Silent, as a gateway is: server
+  log level, news bulletins, display-group events, cancels. Empty answers: display groups, option
+  parameters, soft-dollar tiers, news providers, historical news. A malformed request: 320 with its
+  id (321 for an invalid value), and the connection stays open.
 
 control port endpoints (GET): /state /log /drop /refuse?seconds=N /silent?on=1|0
 /connectivity?code=1100|1101|1102 /reject?n=N /ack-delay?seconds=S /speed?x=X
@@ -96,6 +121,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="seconds a reconnect may overlap the old session of the same client id before error 326 (default 1)",
     )
+    p.add_argument(
+        "--calendar",
+        choices=CALENDARS,
+        default="always",
+        help="session calendar. always (default, what make run and the tests use): every weekday trades "
+        "around the clock, so orders fill at any hour. XNYS: the NYSE calendar of exchange_calendars "
+        "(holidays closed, half days to 13:00, regular hours 09:30-16:00 and extended hours 04:00-20:00 "
+        "US/Eastern; orders outside their hours wait PreSubmitted for the open, DAY orders expire at 20:00)",
+    )
+    p.add_argument(
+        "--pacing",
+        action="store_true",
+        help="enforce IB's pacing rules: historical requests (identical within 15 s, 6 for one contract "
+        "in 2 s, 60 in 10 min: error 162) and 50 messages/s per client (error 100). Off by default",
+    )
+    p.add_argument(
+        "--account-kind",
+        choices=ACCOUNT_KINDS,
+        default="margin",
+        help="margin model of the accounts: margin (default; Reg T: 50%% initial margin, 25%% maintenance on "
+        "longs, 30%% on shorts) or cash (100%%, no short sales). Orders beyond it are rejected with error 201",
+    )
     p.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
     return p
 
@@ -115,6 +162,9 @@ async def amain(args: argparse.Namespace) -> None:
         control_port=args.control_port,
         data_dir=args.data_dir,
         client_id_grace=args.client_id_grace,
+        calendar=args.calendar,
+        pacing=args.pacing,
+        account_kind=args.account_kind,
     )
     await sim.start()
     stop = asyncio.Event()

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -147,9 +148,14 @@ def synthetic_daily(symbol: str, seed: int, n: int = 1260) -> list[tuple[float, 
 
 
 class SymbolPath:
-    """The seeded 5-second price path of one symbol, generated lazily from index 0."""
+    """The seeded 5-second price path of one symbol, generated lazily both ways from index 0.
+
+    Index 0 is 00:00 UTC of the simulator's first day; negative indices (intraday history before the start) come
+    from a second seeded walk going backwards from the same price, at most ``MAX_BACK`` steps.
+    """
 
     CHUNK = 4096
+    MAX_BACK = 60 * DAY // STEP  # 60 days of intraday history before the start
 
     def __init__(
         self, symbol: str, start_price: float, daily_sigma: float, daily_volume: float, seed: int, min_tick: float
@@ -157,6 +163,7 @@ class SymbolPath:
         self.symbol = symbol
         self.min_tick = min_tick
         self._rng = np.random.default_rng(_stable_seed(seed, symbol))
+        self._back_rng = np.random.default_rng(_stable_seed(seed, "back:" + symbol))
         self._sigma = daily_sigma * math.sqrt(STEP / DAY)
         self._step_volume = max(daily_volume / (DAY / STEP), 1.0)
         self._prices = np.empty(self.CHUNK)
@@ -164,9 +171,14 @@ class SymbolPath:
         self._prices[0] = start_price
         self._volumes[0] = 0.0
         self._n = 1
+        self._back_prices = np.empty(0)  # [j] is the price at index -(j + 1)
+        self._back_volumes = np.empty(0)
 
     def ensure(self, k: int) -> None:
-        """Generate the path up to index ``k`` inclusive."""
+        """Generate the path up to index ``k`` inclusive (down to ``k`` when negative)."""
+        if k < 0:
+            self._ensure_back(min(-k, self.MAX_BACK))
+            return
         while self._n <= k:
             m = self.CHUNK
             if self._n + m > len(self._prices):
@@ -178,22 +190,51 @@ class SymbolPath:
             self._volumes[self._n : self._n + m] = np.floor(self._step_volume * self._rng.uniform(0.3, 1.7, m)) + 1
             self._n += m
 
+    def _ensure_back(self, n: int) -> None:
+        have = len(self._back_prices)
+        if have >= n:
+            return
+        m = max(n - have, self.CHUNK)
+        steps = self._back_rng.normal(0.5 * self._sigma**2, self._sigma, m)
+        base = self._back_prices[-1] if have else self._prices[0]
+        prices = base * np.exp(-np.cumsum(steps))
+        volumes = np.floor(self._step_volume * self._back_rng.uniform(0.3, 1.7, m)) + 1
+        self._back_prices = np.concatenate([self._back_prices, prices])
+        self._back_volumes = np.concatenate([self._back_volumes, volumes])
+
     def shift(self, k_from: int, factor: float) -> None:
         """Scale the path from step ``k_from`` on (a gap); later steps keep walking from the new level."""
         self.ensure(k_from)
         self._prices[max(k_from, 0) : self._n] *= factor
 
+    def _raw(self, k: int) -> float:
+        if k >= 0:
+            self.ensure(k)
+            return float(self._prices[k])
+        k = max(k, -self.MAX_BACK)
+        self._ensure_back(-k)
+        return float(self._back_prices[-k - 1])
+
     def price(self, k: int) -> float:
         """Price at step ``k`` rounded to the tick."""
-        self.ensure(k)
-        raw: float = self._prices[max(k, 0)]
-        return round(round(raw / self.min_tick) * self.min_tick, 6)
+        return round(round(self._raw(k) / self.min_tick) * self.min_tick, 6)
 
     def window(self, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray]:
-        """Prices and volumes for indices ``k0..k1`` inclusive (clamped at 0)."""
-        k0 = max(k0, 0)
+        """Prices and volumes for indices ``k0..k1`` inclusive (clamped at ``-MAX_BACK``)."""
+        k0 = max(k0, -self.MAX_BACK)
+        if k0 >= 0:
+            self.ensure(k1)
+            return self._prices[k0 : k1 + 1], self._volumes[k0 : k1 + 1]
+        self._ensure_back(-k0)
+        # Negative indices, oldest first: back[-k0 - 1] ... back[0] is index -1.
+        back_hi = -k0
+        back_lo = max(-k1 - 1, 0) if k1 < 0 else 0
+        prices = self._back_prices[back_lo:back_hi][::-1]
+        volumes = self._back_volumes[back_lo:back_hi][::-1]
+        if k1 < 0:
+            return prices, volumes
         self.ensure(k1)
-        return self._prices[k0 : k1 + 1], self._volumes[k0 : k1 + 1]
+        return np.concatenate([prices, self._prices[: k1 + 1]]), np.concatenate([volumes, self._volumes[: k1 + 1]])
 
 
 def _round_tick(x: float, tick: float) -> float:
@@ -277,10 +318,10 @@ class Market:
     def bar_between(self, symbol: str, w0: float, w1: float) -> Bar | None:
         """OHLCV+wap+count of the live path over [w0, w1) (truncated at now), or None."""
         now_k = self.current_index()
-        k0 = max(self.index_at(w0), 0)
+        k0 = max(self.index_at(w0), -SymbolPath.MAX_BACK)
         # The close is the path point at the end of the interval (or now, for the current bar).
         k1 = min(self.index_at(w1), now_k)
-        if k1 < k0 or w1 <= self.day0_w:
+        if k1 <= k0:
             return None
         prices, vols = self.paths[symbol].window(k0, k1)
         tick = self.paths[symbol].min_tick
@@ -312,13 +353,19 @@ class Market:
             day += timedelta(days=1)
         return out
 
-    def intraday_bars(self, symbol: str, w_start: float, w_end: float, size: int) -> list[IntradayRow]:
-        """Bars of ``size`` seconds with start in [w_start, w_end): (epoch_start, o,h,l,c,v,wap,n)."""
+    def intraday_bars(
+        self, symbol: str, w_start: float, w_end: float, size: int, keep: Callable[[float], bool] | None = None
+    ) -> list[IntradayRow]:
+        """Bars of ``size`` seconds with start in [w_start, w_end) and ``keep(epoch start)``: (epoch, o,h,l,c,v,wap,n).
+
+        From up to 60 days before the simulator's first day (the backward walk) to now.
+        """
         out: list[IntradayRow] = []
-        w = max(math.floor(w_start / size) * size, math.floor(self.day0_w / size) * size)
+        earliest = self.day0_w - SymbolPath.MAX_BACK * STEP
+        w = max(math.floor(w_start / size) * size, math.ceil(earliest / size) * size)
         while w < w_end:
             bar = self.bar_between(symbol, w, w + size)
-            if bar:
+            if bar and (keep is None or keep(w_to_epoch(w))):
                 out.append((int(w_to_epoch(w)), *bar))
             w += size
         return out

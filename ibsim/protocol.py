@@ -7,12 +7,13 @@ Encoders return plain field lists; :func:`frame` turns a list into bytes on the 
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .broker import Execution, Order
+    from .broker import Execution, Order, WhatIf
     from .contracts import StockContract
 
 SERVER_VERSION = 178
@@ -20,6 +21,7 @@ MIN_CLIENT_VERSION = 100
 MAX_FRAME = 1 << 20  # real requests are tiny; anything bigger is garbage
 UNSET_INT = 2147483647
 UNSET_DOUBLE = 1.7976931348623157e308
+UNSET_DOUBLE_TEXT = "1.7976931348623157E308"  # as IB writes it where a client must see "unset", not 0
 
 # One historical bar as sent: (date, open, high, low, close, volume, wap, count).
 HistoricalBar = tuple[str, float, float, float, float, float, float, int]
@@ -135,31 +137,7 @@ CONTRACT_KEYS = (
 REQUEST_LAYOUTS: dict[int, tuple[str, ...]] = {
     1: ("version", "reqId", "@contract"),  # the tail (generic ticks, snapshot...) is parsed below
     2: ("version", "reqId"),
-    3: (
-        "orderId",
-        "@contract",
-        "secIdType",
-        "secId",
-        "action",
-        "totalQuantity",
-        "orderType",
-        "lmtPrice",
-        "auxPrice",
-        "tif",
-        "ocaGroup",
-        "account",
-        "openClose",
-        "origin",
-        "orderRef",
-        "transmit",
-        "parentId",
-        "blockOrder",
-        "sweepToFill",
-        "displaySize",
-        "triggerMethod",
-        "outsideRth",
-        "hidden",
-    ),
+    3: ("orderId",),  # the full order is read by parse_place_order
     4: ("version", "orderId", "manualOrderCancelTime"),
     5: ("version",),
     6: ("version", "subscribe", "acctCode"),
@@ -182,8 +160,25 @@ REQUEST_LAYOUTS: dict[int, tuple[str, ...]] = {
         "keepUpToDate",
         "chartOptions",
     ),
+    10: ("version", "reqId", "@contract", "numRows", "isSmartDepth", "mktDepthOptions"),
+    11: ("version", "reqId", "isSmartDepth"),
+    12: ("version", "allMsgs"),
+    13: ("version",),
+    14: ("version", "logLevel"),
+    18: ("version", "faDataType"),
+    19: ("version", "faDataType", "cxml", "reqId"),
+    21: ("version", "reqId"),
+    22: ("reqId",),
+    23: ("version", "reqId"),
+    24: ("version",),
     25: ("version", "reqId"),
     49: ("version",),
+    52: ("version", "reqId"),
+    53: ("version", "reqId"),
+    54: ("version", "reqId"),
+    55: ("version", "reqId"),
+    56: ("version", "reqId"),
+    57: ("version", "reqId"),
     50: ("version", "reqId", "@contract", "barSize", "whatToShow", "useRTH", "options"),
     51: ("version", "reqId"),
     58: ("version",),
@@ -192,25 +187,60 @@ REQUEST_LAYOUTS: dict[int, tuple[str, ...]] = {
     62: ("version", "reqId", "groupName", "tags"),
     63: ("version", "reqId"),
     64: ("version",),
+    65: ("version", "apiName", "apiVersion"),
+    66: ("version", "apiData"),
+    67: ("version", "reqId"),
+    68: ("version", "reqId", "groupId"),
+    69: ("version", "reqId", "contractInfo"),
+    70: ("version", "reqId"),
     71: ("version", "clientId", "optionalCapabilities"),
+    72: ("version", "apiName", "apiVersion", "opaqueIsvKey"),
+    73: ("version", "apiData", "xyzResponse"),
     74: ("version", "reqId", "account", "modelCode"),
     75: ("version", "reqId"),
     76: ("version", "reqId", "account", "modelCode", "ledgerAndNLV"),
     77: ("version", "reqId"),
+    78: ("reqId", "underlyingSymbol", "futFopExchange", "underlyingSecType", "underlyingConId"),
+    79: ("reqId",),
     80: (),
     81: ("reqId", "pattern"),
+    82: (),
+    83: ("reqId", "bboExchange"),
+    84: ("reqId", "providerCode", "articleId", "newsArticleOptions"),
+    85: (),
+    86: ("reqId", "conId", "providerCodes", "startDateTime", "endDateTime", "totalResults", "options"),
     87: ("reqId", "@contract", "includeExpired", "useRTH", "whatToShow", "formatDate"),
+    88: ("reqId", "@contract", "includeExpired", "useRTH", "timePeriod"),
+    89: ("reqId",),
     90: ("reqId",),
     91: ("marketRuleId",),
     92: ("reqId", "account", "modelCode"),
     93: ("reqId",),
     94: ("reqId", "account", "modelCode", "conId"),
     95: ("reqId",),
+    96: (
+        "reqId",
+        "@contract",
+        "includeExpired",
+        "startDateTime",
+        "endDateTime",
+        "numberOfTicks",
+        "whatToShow",
+        "useRth",
+        "ignoreSize",
+        "miscOptions",
+    ),
     97: ("reqId", "@contract", "tickType", "numberOfTicks", "ignoreSize"),
     98: ("reqId",),
     99: ("apiOnly",),
+    100: ("reqId",),
+    101: ("reqId",),
+    102: ("reqId",),
+    103: ("reqId",),
     104: ("reqId",),
     105: (),
+    106: ("reqId",),
+    107: ("reqId",),
 }
 
 
@@ -222,6 +252,114 @@ class Request:
     name: str
     fields: list[str]  # raw text fields after the message id
     args: dict[str, Any]
+
+
+# Fields of a condition after its type, by condition type (ibapi order_condition.make_fields):
+# price, time, margin, execution, volume, percent change.
+CONDITION_FIELDS = {1: 6, 3: 3, 4: 3, 5: 4, 6: 5, 7: 5}
+
+
+class _Fields:
+    """A cursor over a request's text fields; past the end every field reads as empty (an older client)."""
+
+    def __init__(self, fields: list[str]):
+        self.fields = fields
+        self.i = 0
+
+    def next(self) -> str:
+        value = self.fields[self.i] if self.i < len(self.fields) else ""
+        self.i += 1
+        return value
+
+    def take(self, out: dict[str, Any], *keys: str) -> None:
+        for key in keys:
+            out[key] = self.next()
+
+    def count(self, what: str, limit: int = 100) -> int:
+        n = to_int(self.next())
+        if not 0 <= n <= limit:
+            raise ProtocolError(f"PLACE_ORDER: bad {what} count {n}")
+        return n
+
+
+def parse_place_order(rest: list[str], version: int = SERVER_VERSION) -> dict[str, Any]:
+    """Read every field of a placeOrder request as the clients write it (ibapi ``EClient.placeOrder``).
+
+    Returns the order's fields by their ibapi names, the contract under ``contract``, the algo parameters
+    under ``algoParams`` and the conditions (type and raw fields) under ``conditions``. Reading every field is
+    what lets the gateway see ``whatIf``, ``ocaType``, conditions, algos and the rest: a field an order sets
+    that ibsim does not model is then refused, never ignored.
+    """
+    r = _Fields(rest)
+    a: dict[str, Any] = {"orderId": r.next()}
+    a["contract"] = {k: r.next() for k in CONTRACT_KEYS}
+    r.take(a, "secIdType", "secId", "action", "totalQuantity", "orderType", "lmtPrice", "auxPrice", "tif")
+    r.take(a, "ocaGroup", "account", "openClose", "origin", "orderRef", "transmit", "parentId", "blockOrder")
+    r.take(a, "sweepToFill", "displaySize", "triggerMethod", "outsideRth", "hidden")
+    if (a["contract"]["secType"] or "").upper() == "BAG":
+        a["comboLegs"] = [[r.next() for _ in range(8)] for _ in range(r.count("combo leg"))]
+        a["orderComboLegPrices"] = [r.next() for _ in range(r.count("order combo leg"))]
+        a["smartComboRoutingParams"] = [(r.next(), r.next()) for _ in range(r.count("smart combo routing param"))]
+    r.take(a, "sharesAllocation", "discretionaryAmt", "goodAfterTime", "goodTillDate", "faGroup", "faMethod")
+    r.take(a, "faPercentage")
+    if version < 177:
+        r.take(a, "faProfile")
+    r.take(a, "modelCode", "shortSaleSlot", "designatedLocation", "exemptCode", "ocaType", "rule80A")
+    r.take(a, "settlingFirm", "allOrNone", "minQty", "percentOffset", "eTradeOnly", "firmQuoteOnly")
+    r.take(a, "nbboPriceCap", "auctionStrategy", "startingPrice", "stockRefPrice", "delta", "stockRangeLower")
+    r.take(a, "stockRangeUpper", "overridePercentageConstraints", "volatility", "volatilityType")
+    r.take(a, "deltaNeutralOrderType", "deltaNeutralAuxPrice")
+    if a["deltaNeutralOrderType"]:
+        r.take(a, "deltaNeutralConId", "deltaNeutralSettlingFirm", "deltaNeutralClearingAccount")
+        r.take(a, "deltaNeutralClearingIntent", "deltaNeutralOpenClose", "deltaNeutralShortSale")
+        r.take(a, "deltaNeutralShortSaleSlot", "deltaNeutralDesignatedLocation")
+    r.take(a, "continuousUpdate", "referencePriceType", "trailStopPrice", "trailingPercent")
+    r.take(a, "scaleInitLevelSize", "scaleSubsLevelSize", "scalePriceIncrement")
+    increment = to_float(a["scalePriceIncrement"])
+    if increment > 0:
+        r.take(a, "scalePriceAdjustValue", "scalePriceAdjustInterval", "scaleProfitOffset", "scaleAutoReset")
+        r.take(a, "scaleInitPosition", "scaleInitFillQty", "scaleRandomPercent")
+    r.take(a, "scaleTable", "activeStartTime", "activeStopTime", "hedgeType")
+    if a["hedgeType"]:
+        r.take(a, "hedgeParam")
+    r.take(a, "optOutSmartRouting", "clearingAccount", "clearingIntent", "notHeld", "deltaNeutralContract")
+    if a["deltaNeutralContract"] == "1":
+        r.take(a, "deltaNeutralContractConId", "deltaNeutralContractDelta", "deltaNeutralContractPrice")
+    r.take(a, "algoStrategy")
+    a["algoParams"] = [(r.next(), r.next()) for _ in range(r.count("algo param"))] if a["algoStrategy"] else []
+    r.take(a, "algoId", "whatIf", "orderMiscOptions", "solicited", "randomizeSize", "randomizePrice")
+    if (a["orderType"] or "").upper() in ("PEG BENCH", "PEGBENCH"):
+        r.take(a, "referenceContractId", "isPeggedChangeAmountDecrease", "peggedChangeAmount")
+        r.take(a, "referenceChangeAmount", "referenceExchangeId")
+    conditions: list[tuple[int, list[str]]] = []
+    for _ in range(r.count("condition")):
+        kind = to_int(r.next())
+        if kind not in CONDITION_FIELDS:
+            raise ProtocolError(f"PLACE_ORDER: unknown condition type {kind}")
+        conditions.append((kind, [r.next() for _ in range(CONDITION_FIELDS[kind])]))
+    a["conditions"] = conditions
+    if conditions:
+        r.take(a, "conditionsIgnoreRth", "conditionsCancelOrder")
+    r.take(a, "adjustedOrderType", "triggerPrice", "lmtPriceOffset", "adjustedStopPrice", "adjustedStopLimitPrice")
+    r.take(a, "adjustedTrailingAmount", "adjustableTrailingUnit", "extOperator", "softDollarTierName")
+    r.take(a, "softDollarTierValue", "cashQty", "mifid2DecisionMaker", "mifid2DecisionAlgo")
+    r.take(a, "mifid2ExecutionTrader", "mifid2ExecutionAlgo", "dontUseAutoPriceForHedge", "isOmsContainer")
+    r.take(a, "discretionaryUpToLimitPrice", "usePriceMgmtAlgo", "duration", "postToAts", "autoCancelParent")
+    r.take(a, "advancedErrorOverride", "manualOrderTime")
+    order_type = (a["orderType"] or "").upper()
+    mid_offsets = order_type in ("PEG MID", "PEGMID")
+    if (a["contract"]["exchange"] or "").upper() == "IBKRATS":
+        r.take(a, "minTradeQty")
+    if order_type in ("PEG BEST", "PEGBEST"):
+        r.take(a, "minCompeteSize", "competeAgainstBestOffset")
+        mid_offsets = a["competeAgainstBestOffset"].lower() in ("inf", "infinity")
+    if mid_offsets:
+        r.take(a, "midOffsetAtWhole", "midOffsetAtHalf")
+    # A client at this version sends exactly these fields: fewer or more means the order was misread, and an order
+    # misread (a what-if flag or an OCA type taken from the wrong field) must not reach the broker.
+    if r.i != len(rest):
+        raise ProtocolError(f"PLACE_ORDER: expected {r.i} fields at version {version}, got {len(rest)}")
+    return a
 
 
 def frame(fields: list[Any]) -> bytes:
@@ -238,11 +376,17 @@ def _fmt(value: Any) -> str:
     if value is False:
         return "0"
     if isinstance(value, float):
+        # numpy floats are floats too, but their repr is "np.float64(1.5)": always format a plain float.
+        value = float(value)
         if value == UNSET_DOUBLE:
             return ""
+        if not math.isfinite(value):
+            raise ValueError(f"cannot send a non-finite number: {value}")
         if value == int(value) and abs(value) < 1e15:
             return str(int(value)) if abs(value) >= 1 or value == 0 else repr(value)
-        return repr(round(value, 8))
+        return repr(float(round(value, 8)))
+    if isinstance(value, int):
+        return str(int(value))
     return str(value)
 
 
@@ -275,7 +419,7 @@ def split_fields(payload: bytes) -> list[str]:
     return text[:-1].split("\0")
 
 
-def parse_request(payload: bytes) -> Request:
+def parse_request(payload: bytes, version: int = SERVER_VERSION) -> Request:
     """Decode one inbound frame into a :class:`Request` (raises ProtocolError if unreadable)."""
     fields = split_fields(payload)
     try:
@@ -297,12 +441,15 @@ def parse_request(payload: bytes) -> Request:
             else:
                 args[key] = rest[i] if i < len(rest) else None
                 i += 1
+        if msg_id == 3:
+            args.update(parse_place_order(rest, version))
         if msg_id == 1:
             tail = rest[i:]
             # BAG legs are never sent for stocks; delta-neutral flag then generic ticks.
             tail = tail[4:] if tail and tail[0] == "1" else tail[1:]
             args["genericTickList"] = tail[0] if tail else ""
             args["snapshot"] = tail[1] if len(tail) > 1 else "0"
+            args["regulatorySnapshot"] = tail[2] if len(tail) > 2 else "0"
         required = [k for k in layout if k not in ("@contract",)][:2]
         for key in required:
             if args.get(key) is None and key not in ("version",):
@@ -311,23 +458,30 @@ def parse_request(payload: bytes) -> Request:
 
 
 def to_int(value: Any, default: int = 0) -> int:
-    """Parse an int field; empty or unset becomes ``default``."""
+    """Parse an int field; empty or unset becomes ``default``; "inf", "nan" or garbage raise ProtocolError."""
     if value in (None, ""):
         return default
     try:
-        return int(float(value))
-    except ValueError as exc:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
         raise ProtocolError(f"not an integer: {value!r}") from exc
+    if not math.isfinite(number):
+        raise ProtocolError(f"not an integer: {value!r}")
+    if number >= UNSET_INT:
+        return default
+    return int(number)
 
 
 def to_float(value: Any, default: float = 0.0) -> float:
-    """Parse a float field; empty or unset becomes ``default``."""
+    """Parse a float field; empty or unset becomes ``default``; "nan" or garbage raise ProtocolError."""
     if value in (None, ""):
         return default
     try:
         out = float(value)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise ProtocolError(f"not a number: {value!r}") from exc
+    if math.isnan(out):
+        raise ProtocolError(f"not a number: {value!r}")
     return default if out >= UNSET_DOUBLE else out
 
 
@@ -379,7 +533,9 @@ def tick_by_tick_mid(req_id: int, t: int, mid: float) -> list[Any]:
     return [99, req_id, 4, t, mid]
 
 
-def contract_data(req_id: int, c: StockContract, trading_hours: str, liquid_hours: str) -> list[Any]:
+def contract_data(
+    req_id: int, c: StockContract, trading_hours: str, liquid_hours: str, exchange: str = "SMART"
+) -> list[Any]:
     out = [
         10,
         req_id,
@@ -388,7 +544,7 @@ def contract_data(req_id: int, c: StockContract, trading_hours: str, liquid_hour
         "",
         0.0,
         "",
-        "SMART",
+        exchange,
         c.currency,
         c.symbol,
         c.market_name,
@@ -489,7 +645,7 @@ def _order_common_head(o: Order, c: StockContract) -> list[Any]:
         o.lmt_price if o.lmt_price is not None else UNSET_DOUBLE,
         o.aux_price if o.aux_price is not None else UNSET_DOUBLE,
         o.tif,
-        "",
+        o.oca_group,
         o.account,
         "",
         0,
@@ -497,8 +653,38 @@ def _order_common_head(o: Order, c: StockContract) -> list[Any]:
     ]
 
 
-def open_order(o: Order, c: StockContract, status: str | None = None) -> list[Any]:
-    """OPEN_ORDER at version 178 (no version field; layout of ibapi OrderDecoder)."""
+def _what_if_fields(o: Order, status: str | None, w: WhatIf | None) -> list[Any]:
+    # whatIf, orderState.status, margin before / change / after (init, maint, equity), commission, min, max,
+    # currency, warningText.
+    if w is None:
+        return [False, status or o.status] + [""] * 13 + [""]
+    b, a = w.before, w.after
+    return [
+        True,
+        status or "PreSubmitted",
+        _money(b.init),
+        _money(b.maint),
+        _money(b.equity),
+        _money(a.init - b.init),
+        _money(a.maint - b.maint),
+        _money(a.equity - b.equity),
+        _money(a.init),
+        _money(a.maint),
+        _money(a.equity),
+        w.commission,
+        w.commission,
+        w.commission,
+        "USD",
+        w.warning,
+    ]
+
+
+def _money(v: float) -> str:
+    return f"{v:.2f}"
+
+
+def open_order(o: Order, c: StockContract, status: str | None = None, what_if: WhatIf | None = None) -> list[Any]:
+    """OPEN_ORDER at version 178 (layout of ibapi OrderDecoder); with ``what_if``, the answer to a what-if order."""
     out: list[Any] = [5, o.order_id] + _order_common_head(o, c)
     out += [
         o.client_id,
@@ -528,9 +714,9 @@ def open_order(o: Order, c: StockContract, status: str | None = None) -> list[An
         "",
         False,
         False,
-        False,
+        o.all_or_none,
         "",
-        3,
+        o.oca_type or 3,
         False,
         False,
         "",  # displaySize..nbboPriceCap
@@ -561,22 +747,7 @@ def open_order(o: Order, c: StockContract, status: str | None = None) -> list[An
         False,  # deltaNeutralContractPresent
         "",  # algoStrategy
         False,  # solicited
-        False,
-        status or o.status,  # whatIf, orderState.status
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",  # margin before/change/after
-        "",
-        "",
-        "",
-        "",  # commission, min, max, currency
-        "",  # warningText
+        *_what_if_fields(o, status, what_if),
         False,
         False,  # randomizeSize, randomizePrice
         0,  # conditions count
@@ -739,7 +910,9 @@ def execution_data_end(req_id: int) -> list[Any]:
 
 
 def commission_report(exec_id: str, commission: float, currency: str, realized: float | None) -> list[Any]:
-    return [59, 1, exec_id, commission, currency, UNSET_DOUBLE if realized is None else realized, UNSET_DOUBLE, ""]
+    # An opening fill realizes nothing: IB writes the unset double itself (an empty field decodes as 0.0).
+    unset = UNSET_DOUBLE_TEXT
+    return [59, 1, exec_id, commission, currency, unset if realized is None else realized, unset, ""]
 
 
 def position(account: str, c: StockContract, qty: float, avg_cost: float) -> list[Any]:
@@ -885,3 +1058,95 @@ def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> list[A
 
 def pnl_single(req_id: int, qty: float, daily: float, unrealized: float, realized: float, value: float) -> list[Any]:
     return [95, req_id, qty, daily, unrealized, realized, value]
+
+
+def handshake_reply(version: int, time_text: str) -> list[Any]:
+    """The server's answer to the client's greeting: exactly the version and the connection time."""
+    return [version, time_text]
+
+
+def current_time_millis(millis: int) -> list[Any]:
+    return [109, millis]
+
+
+def tick_snapshot_end(req_id: int) -> list[Any]:
+    return [57, 1, req_id]
+
+
+def tick_generic(req_id: int, tick_type: int, value: float) -> list[Any]:
+    return [45, 6, req_id, tick_type, value]
+
+
+def market_depth(req_id: int, position: int, operation: int, side: int, price: float, size: float) -> list[Any]:
+    """UPDATE_MKT_DEPTH: operation 0 insert, 1 update, 2 delete; side 0 ask, 1 bid."""
+    return [12, 1, req_id, position, operation, side, price, size]
+
+
+def mkt_depth_exchanges(rows: list[tuple[str, str, str, str]]) -> list[Any]:
+    out: list[Any] = [80, len(rows)]
+    for exchange, sec_type, listing, service in rows:
+        out += [exchange, sec_type, listing, service, UNSET_INT]
+    return out
+
+
+def historical_ticks_midpoint(req_id: int, ticks: list[tuple[int, float, float]], done: bool = True) -> list[Any]:
+    out: list[Any] = [96, req_id, len(ticks)]
+    for t, price, size in ticks:
+        out += [t, "", price, size]
+    return out + [done]
+
+
+def historical_ticks_bid_ask(
+    req_id: int, ticks: list[tuple[int, float, float, float, float]], done: bool = True
+) -> list[Any]:
+    out: list[Any] = [97, req_id, len(ticks)]
+    for t, bid, ask, bid_size, ask_size in ticks:
+        out += [t, 0, bid, ask, bid_size, ask_size]
+    return out + [done]
+
+
+def historical_ticks_last(req_id: int, ticks: list[tuple[int, float, float, str]], done: bool = True) -> list[Any]:
+    out: list[Any] = [98, req_id, len(ticks)]
+    for t, price, size, exchange in ticks:
+        out += [t, 0, price, size, exchange, ""]
+    return out + [done]
+
+
+def historical_schedule(
+    req_id: int, start: str, end: str, time_zone: str, sessions: list[tuple[str, str, str]]
+) -> list[Any]:
+    out: list[Any] = [106, req_id, start, end, time_zone, len(sessions)]
+    for s_start, s_end, ref_date in sessions:
+        out += [s_start, s_end, ref_date]
+    return out
+
+
+def display_group_list(req_id: int, groups: str) -> list[Any]:
+    return [67, 1, req_id, groups]
+
+
+def sec_def_opt_params_end(req_id: int) -> list[Any]:
+    return [76, req_id]
+
+
+def soft_dollar_tiers(req_id: int) -> list[Any]:
+    return [77, req_id, 0]
+
+
+def news_providers() -> list[Any]:
+    return [85, 0]
+
+
+def historical_news_end(req_id: int) -> list[Any]:
+    return [87, req_id, False]
+
+
+def smart_components(req_id: int, venues: list[tuple[int, str, str]]) -> list[Any]:
+    out: list[Any] = [82, req_id, len(venues)]
+    for bit, exchange, letter in venues:
+        out += [bit, exchange, letter]
+    return out
+
+
+def scanner_parameters(xml: str) -> list[Any]:
+    return [19, 1, xml]

@@ -14,6 +14,7 @@ from .broker import Broker
 from .control import ControlServer
 from .market import Market, SimClock
 from .server import GatewayServer
+from .sessions import SessionCalendar
 
 log = logging.getLogger("ibsim")
 
@@ -38,6 +39,9 @@ class IBSim:
         start_time: float | None = None,
         client_id_grace: float = 1.0,
         tick_interval: float = 0.05,
+        calendar: str = "always",
+        pacing: bool = False,
+        account_kind: str = "margin",
     ):
         self.accounts = list(accounts or ["DU1234567"])
         self.host = host
@@ -45,6 +49,7 @@ class IBSim:
         self.state_file = Path(state_file) if state_file else None
         self.seed = seed
         self.clock = SimClock(speed=speed, start=start_time)
+        self.calendar = SessionCalendar(calendar)
         self.market = Market(self.clock, seed=seed, data_dir=data_dir)
         self.broker = Broker(
             self.accounts,
@@ -53,6 +58,8 @@ class IBSim:
             partial_fill_qty=partial_fill_qty,
             slippage_ticks=slippage_ticks,
             state_file=self.state_file,
+            account_kind=account_kind,
+            session_open=lambda order: self.calendar.is_open(self.clock.now(), order.outside_rth),
         )
         self.server = GatewayServer(
             self.broker,
@@ -62,6 +69,8 @@ class IBSim:
             client_id_grace=client_id_grace,
             tick_interval=tick_interval,
             on_change=self._schedule_save,
+            calendar=self.calendar,
+            pacing=pacing,
         )
         self.control_port = control_port
         self.control: ControlServer | None = None
@@ -139,7 +148,7 @@ class IBSim:
     def client_ids(self) -> list[int]:
         """Client ids of the sessions currently connected."""
         # A session is ready only once startApi has set its client id.
-        return sorted(c.client_id for c in self.server._ready() if c.client_id is not None)
+        return sorted(c.client_id for c in self.server.ready() if c.client_id is not None)
 
     # ---------------------------------------------------------------- seeding and faults
 

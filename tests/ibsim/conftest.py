@@ -9,10 +9,15 @@ from ibsim import run_in_thread
 ACCOUNT = "DU1234567"
 
 
+# A fixed start (Wednesday 2026-11-25 15:00 UTC, 10:00 in New York): tests that advance the clock never cross a
+# trading-day boundary (which expires DAY orders and resets daily P&L) because of the hour CI happens to run at.
+START = 1795618800.0
+
+
 @pytest.fixture
 def sim():
-    """A fresh ibsim on a random port; time moves only through ``advance()``."""
-    with run_in_thread(accounts=[ACCOUNT], port=0, seed=7, speed=0, client_id_grace=0.5) as handle:
+    """A fresh ibsim on a random port, started at START; time moves only through ``advance()``."""
+    with run_in_thread(accounts=[ACCOUNT], port=0, seed=7, speed=0, client_id_grace=0.5, start_time=START) as handle:
         yield handle
 
 

@@ -3,6 +3,10 @@
 Usage: python node_script.py PORT ACCOUNT MODE SECONDS [STOP_FILE]
 MODE "trade": subscribe quotes and 5-second bars, buy 10 QQQ at market once a quote arrives.
 MODE "reconcile": place nothing; report what the node reconciled from the gateway.
+MODE "bracket": on the first quote, submit two brackets (BUY 10, take-profit LIMIT, stop-loss STOP_MARKET):
+A with an entry far below the market and a take-profit below it (marketable only if it were live before its
+parent fills), B with a market entry, a take-profit far above and a stop-loss 3% below; the test then gaps the
+price down through B's stop. Reports fills, open orders and positions once B's stop has filled.
 MODE "reconnect": like "trade" without ordering; runs until the deadline and reports
 the times of the last bar and quote; it stops when STOP_FILE appears (the test drops the
 gateway connections meanwhile).
@@ -32,9 +36,9 @@ from nautilus_trader.common.enums import ComponentState
 from nautilus_trader.config import LiveExecEngineConfig, LoggingConfig, StrategyConfig, TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import Bar, BarType, QuoteTick
-from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderSide, OrderType
 from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.model.objects import Quantity
+from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.trading.strategy import Strategy
 
 RESULT: dict = {"quotes": 0, "bars": 0, "fills": [], "started": False, "errors": []}
@@ -43,6 +47,7 @@ RESULT: dict = {"quotes": 0, "bars": 0, "fills": [], "started": False, "errors":
 class ProbeConfig(StrategyConfig, frozen=True):
     instrument_id: str = "QQQ.NASDAQ"
     trade: bool = True
+    bracket: bool = False
 
 
 class Probe(Strategy):
@@ -62,10 +67,53 @@ class Probe(Strategy):
     def on_quote_tick(self, tick: QuoteTick) -> None:
         RESULT["quotes"] += 1
         RESULT["last_quote_time"] = time.time()
+        if self.config.bracket and not self.ordered:
+            self.ordered = True
+            self._brackets(float(tick.ask_price))
         if self.config.trade and not self.ordered:
             self.ordered = True
             order = self.order_factory.market(self.instrument_id, OrderSide.BUY, Quantity.from_int(10))
             self.submit_order(order)
+
+    def _brackets(self, ask: float) -> None:
+        def px(x: float) -> Price:
+            return Price(round(x, 2), 2)
+
+        qty = Quantity.from_int(10)
+        a = self.order_factory.bracket(
+            self.instrument_id,
+            OrderSide.BUY,
+            qty,
+            entry_order_type=OrderType.LIMIT,
+            entry_price=px(ask * 0.5),
+            tp_price=px(ask * 0.9),
+            tp_post_only=False,
+            sl_trigger_price=px(ask * 0.4),
+        )
+        b = self.order_factory.bracket(
+            self.instrument_id,
+            OrderSide.BUY,
+            qty,
+            tp_price=px(ask * 1.5),
+            tp_post_only=False,
+            sl_trigger_price=px(ask * 0.97),
+        )
+
+        def ids(bracket) -> list[str]:  # entry, take-profit, stop-loss
+            kinds = {OrderType.STOP_MARKET: 2}
+            ordered = sorted(bracket.orders[1:], key=lambda o: kinds.get(o.order_type, 1))
+            return [str(o.client_order_id) for o in [bracket.orders[0], *ordered]]
+
+        RESULT["bracket_a"] = ids(a)
+        RESULT["bracket_b"] = ids(b)
+        self.submit_order_list(a)
+        self.submit_order_list(b)
+
+    def on_order_canceled(self, event) -> None:
+        RESULT.setdefault("canceled", []).append(str(event.client_order_id))
+
+    def on_order_rejected(self, event) -> None:
+        RESULT["errors"].append(f"{event.client_order_id}: {event.reason}")
 
     def on_bar(self, bar: Bar) -> None:
         RESULT["bars"] += 1
@@ -118,7 +166,7 @@ def main() -> None:
         timeout_post_stop=1.0,
     )
     node = TradingNode(config=config)
-    node.trader.add_strategy(Probe(ProbeConfig(trade=(mode == "trade"))))
+    node.trader.add_strategy(Probe(ProbeConfig(trade=(mode == "trade"), bracket=(mode == "bracket"))))
     node.add_data_client_factory(IB, InteractiveBrokersLiveDataClientFactory)
     node.add_exec_client_factory(IB, InteractiveBrokersLiveExecClientFactory)
     node.build()
@@ -128,6 +176,9 @@ def main() -> None:
         while time.time() < deadline:
             time.sleep(0.2)
             if mode == "trade" and RESULT["fills"] and RESULT["bars"] >= 1:
+                break
+            if mode == "bracket" and len(RESULT["fills"]) >= 2:
+                time.sleep(2.0)  # the take-profit's cancel arrives after the stop's fill
                 break
             if stop_file is not None and stop_file.exists():
                 break
@@ -150,6 +201,8 @@ def main() -> None:
                 "qty": str(o.quantity),
                 "type": str(o.order_type),
                 "venue_order_id": str(o.venue_order_id),
+                "client_order_id": str(o.client_order_id),
+                "status": str(o.status),
             }
             for o in cache.orders_open()
         ]

@@ -115,3 +115,38 @@ def test_node_reconnects_and_resubscribes_after_connections_drop(tmp_path):
         assert result["state"] == "RUNNING"
         assert result["last_bar_time"] > dropped_at and result["last_quote_time"] > dropped_at
         assert sorted(sim.client_ids()) == [] or set(sim.client_ids()) <= {DATA_CLIENT_ID, EXEC_CLIENT_ID}
+
+
+@pytest.mark.timeout(150)
+def test_node_brackets_wait_for_their_parent_and_cancel_each_other():
+    """Findings 3 and 4 through the Nautilus IB adapter (transmit=False parent, parentId children, one list)."""
+    with run_in_thread(accounts=[ACCOUNT], speed=5) as sim:
+        proc = run_node(sim.port, "bracket", 60, wait=False)
+        try:
+            deadline = time.time() + 60
+            # B's entry fills at once and its children go live; A's entry rests and its children wait.
+            while time.time() < deadline:
+                statuses = [o["status"] for o in sim.orders()]
+                if len(statuses) == 6 and statuses.count("Filled") == 1 and statuses.count("Submitted") == 3:
+                    break
+                time.sleep(0.2)
+            orders = sim.orders()
+            assert [o["status"] for o in orders].count("PreSubmitted") == 2, orders
+            time.sleep(2)  # a few market steps: A's marketable take-profit must still wait for its parent
+            assert len(sim.executions()) == 1
+            sim.move_price("QQQ", -0.1)  # through B's stop-loss
+        finally:
+            result = result_of(proc, 90)
+        executions = sim.executions()
+        by_ref = {o["order_ref"].rsplit(":", 1)[0]: o for o in sim.orders()}
+        cancels = sim.received("CANCEL_ORDER")
+    assert result["state"] == "RUNNING" and not result["errors"], result
+    a_entry, a_tp, a_sl = result["bracket_a"]
+    b_entry, b_tp, b_sl = result["bracket_b"]
+    assert sorted(f["client_order_id"] for f in result["fills"]) == sorted([b_entry, b_sl])
+    assert b_tp in result.get("canceled", [])
+    assert sorted(o["client_order_id"] for o in result["open_orders"]) == sorted([a_entry, a_tp, a_sl])
+    assert result["positions"] == []
+    assert [(e["side"], e["shares"]) for e in executions] == [("BOT", 10), ("SLD", 10)]
+    assert by_ref[b_tp]["status"] == "Cancelled" and by_ref[a_tp]["status"] == "PreSubmitted"
+    assert cancels == []  # the gateway cancelled B's take-profit, not the node
