@@ -30,6 +30,7 @@ from trading.sessions.guards import (
     check_gateway_accounts,
     check_live_approvals,
 )
+from trading.sessions.host_kill import SessionKill
 from trading.sessions.host_risk import SessionRisk
 from trading.sessions.models import Environment, SessionStatus, TradingSession
 from trading.sessions.telemetry import TelemetrySink, order_event_payload
@@ -55,8 +56,6 @@ def never_raise(handler):
 POLL_SECONDS = 0.1  # how often the supervisor looks for a kill or stop request (the kill switch's latency)
 HEARTBEAT_SECONDS = 2.0
 START_TIMEOUT_SECONDS = float(os.environ.get("ATS_SESSION_START_TIMEOUT", "90"))
-FLATTEN_TIMEOUT_SECONDS = 15.0
-CANCEL_TIMEOUT_SECONDS = 5.0
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
 SNAPSHOT_SECONDS = 5.0  # how often the positions and working orders known to the node are published
 BREAKER_SECONDS = 1.0  # how often the session's P&L is checked against its loss breaker
@@ -354,7 +353,7 @@ class SessionHost:
                 request = services.pending_request(self.session_id)
                 if request and request[0] and not self.kill_started:
                     self.kill_started = True
-                    self._on_loop(self._kill(bool(request[1])))
+                    self._on_loop(SessionKill(self).run(bool(request[1])))
                 elif request and request[2] and not self.outcome:
                     self.outcome = (SessionStatus.STOPPED, "stop requested by the operator")
                     self._on_loop(self._stop_node())
@@ -442,62 +441,6 @@ class SessionHost:
 
     async def _stop_node(self) -> None:
         await self.node.stop_async()
-
-    async def _kill(self, flatten: bool) -> None:
-        """Halt at once, cancel every working order at the broker, optionally flatten, then stop the node."""
-        from nautilus_trader.model.enums import TradingState
-
-        session = await asyncio.to_thread(TradingSession.objects.get, pk=self.session_id)
-        self.outcome = (
-            SessionStatus.KILLED,
-            f"killed by {session.kill_requested_by}: {session.kill_reason}"
-            + (" (halt and flatten)" if flatten else " (halt)"),
-        )
-        risk = self.node.kernel.risk_engine
-        risk.set_trading_state(TradingState.REDUCING if flatten else TradingState.HALTED)
-        self.sink.emit("status", {"status": "halting", "flatten": flatten, "reason": session.kill_reason})
-        self._cancel_everything()
-        cache = self.node.kernel.cache
-        if flatten:
-            # Flatten once the cancels are confirmed: the gate counts a working order as if it filled, so a
-            # closing order is verified reduce-only only against what can no longer trade.
-            await self._wait(lambda: not cache.orders_open(), CANCEL_TIMEOUT_SECONDS)
-            for strategy in self.strategies:
-                strategy.close_all_positions(strategy.config.instrument_id)
-            await self._wait(lambda: not cache.positions_open(), FLATTEN_TIMEOUT_SECONDS)
-            risk.set_trading_state(TradingState.HALTED)
-        await self._wait(lambda: not cache.orders_open(), CANCEL_TIMEOUT_SECONDS)
-        self.sink.emit(
-            "status",
-            {
-                "status": "halted",
-                "open_orders": len(cache.orders_open()),
-                "open_positions": len(cache.positions_open()),
-            },
-        )
-        await self.node.stop_async()
-
-    def _cancel_everything(self) -> None:
-        """Cancel our strategies' orders through Nautilus, and every other order at the broker (global cancel)."""
-        for strategy in self.strategies:
-            strategy.cancel_all_orders(strategy.config.instrument_id)
-        from ibapi.order_cancel import OrderCancel
-
-        for exec_client in self.node.kernel.exec_engine._clients.values():
-            ib_client = getattr(exec_client, "_client", None)
-            eclient = getattr(ib_client, "_eclient", None)
-            if eclient is not None:
-                # Orders placed elsewhere (TWS, another client) and orders not yet acknowledged are not in our
-                # strategies' books; the broker-wide cancel reaches them too.
-                eclient.reqGlobalCancel(OrderCancel())
-
-    async def _wait(self, done, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if done():
-                return True
-            await asyncio.sleep(0.05)
-        return done()
 
     # -- signals -------------------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 from nautilus_trader.adapters.interactive_brokers.common import IB
 from nautilus_trader.adapters.interactive_brokers.config import (
@@ -114,3 +115,35 @@ def managed_accounts(gateway: GatewayConfig, client_id: int, timeout: float = 10
         loop.close()
         asyncio.set_event_loop(None)
         getLoop.cache_clear()
+
+
+# -- the IB clients inside a running node (Nautilus internals, kept in this one place) ---------------------------
+
+
+def ib_clients(node: TradingNode) -> list:
+    """The InteractiveBrokersClient behind each execution client of the node."""
+    clients = []
+    for exec_client in node.kernel.exec_engine._clients.values():
+        ib_client = getattr(exec_client, "_client", None)
+        if ib_client is not None and getattr(ib_client, "_eclient", None) is not None:
+            clients.append(ib_client)
+    return clients
+
+
+def global_cancel(node: TradingNode) -> None:
+    """IB's global cancel: every working order of the account at the broker, whoever placed it."""
+    from ibapi.order_cancel import OrderCancel
+
+    for ib_client in ib_clients(node):
+        ib_client._eclient.reqGlobalCancel(OrderCancel())
+
+
+async def broker_positions(node: TradingNode, account_id: str) -> dict[str, Decimal] | None:
+    """The account's positions as the broker reports them now (symbol -> signed quantity, flat ones left out), or
+    None when the gateway did not answer."""
+    for ib_client in ib_clients(node):
+        positions = await ib_client.get_positions(account_id)
+        if positions is None:
+            return None
+        return {p.contract.symbol: Decimal(p.quantity) for p in positions if Decimal(p.quantity) != 0}
+    return None

@@ -80,7 +80,8 @@ class OrderGate:
         # Orders let through that the cache may not show as working yet (the IB client submits them on a later
         # loop turn): a burst in one callback must still count every order before it.
         self._sent: dict[ClientOrderId, WorkingOrder] = {}
-        self.reducing = False  # set while the session's loss breaker is tripped
+        self.reducing = False  # set while the session's or the account's loss breaker is tripped
+        self.killing = False  # set when a kill starts: from then on only orders that reduce a position pass
 
     def install(self) -> None:
         """Take over the RiskEngine's endpoint, so the RiskEngine only sees what the gate lets through, and guard the
@@ -158,7 +159,15 @@ class OrderGate:
             except Exception as exc:  # any failure to audit means no order
                 return Denial("audit", f"audit write failed, order not sent: {type(exc).__name__}: {exc}"[:300])
             denial = check_order(
-                view, instruments, self.sleeves, self.caps, open_orders, self._duplicates, now, self.reducing
+                view,
+                instruments,
+                self.sleeves,
+                self.caps,
+                open_orders,
+                self._duplicates,
+                now,
+                reducing=self.reducing,
+                killing=self.killing,
             )
             if denial is not None:
                 return denial

@@ -136,10 +136,12 @@ def check_order(
     duplicates: DuplicateWindow,
     now_ns: int,
     reducing: bool = False,
+    killing: bool = False,
 ) -> Denial | None:
     """The first rule the order breaks, or None when it may be sent. Every rule fails closed.
 
-    `reducing`: the loss breaker has tripped, and only an order that can only reduce a position may pass.
+    `reducing`: a loss breaker has tripped; `killing`: the session is being killed. Either way only an order that
+    can only reduce a position may pass.
     """
     sleeve = sleeves.get(order.strategy_id)
     if sleeve is None or sleeve.instrument_id != order.instrument_id:
@@ -157,6 +159,13 @@ def check_order(
             f"reduce-only: {order.side_name} {order.quantity} could open or grow a position "
             f"(position {state.position}, working {order.side_name} orders {working})",
             {"position": str(state.position), "quantity": str(order.quantity), "working_same_side": str(working)},
+        )
+    if killing and not is_verified_reduce_only(order, state):
+        return Denial(
+            "kill",
+            f"kill: the session is being killed; only orders that reduce a position pass "
+            f"({order.side_name} {order.quantity} at position {state.position})",
+            {"position": str(state.position), "quantity": str(order.quantity)},
         )
     if reducing and not is_verified_reduce_only(order, state):
         return Denial(
