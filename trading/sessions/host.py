@@ -14,14 +14,15 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, InterfaceError, close_old_connections
 
 from ats_site.config import RiskCaps
 from audit.models import Action
 from audit.services import record, system_actor
-from trading.sessions import services
+from trading.sessions import local_control, services
 from trading.sessions.guards import (
     SessionRefused,
     Sleeve,
@@ -59,6 +60,8 @@ START_TIMEOUT_SECONDS = float(os.environ.get("ATS_SESSION_START_TIMEOUT", "90"))
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
 SNAPSHOT_SECONDS = 5.0  # how often the positions and working orders known to the node are published
 BREAKER_SECONDS = 1.0  # how often the session's P&L is checked against its loss breaker
+DATABASE_BACKOFF_MAX_SECONDS = 2.0  # the supervisor's longest wait between tries while the database is away
+FINISH_RETRY_SECONDS = 120.0  # how long a host that is done waits for the database to record its outcome
 ACCOUNT_MARK_SECONDS = 2.0  # how often it is sent to the account's breaker (a database write)
 # Nautilus kernel start stages (each returns False on failure) and what their failure means for the operator.
 START_STAGES = {
@@ -120,6 +123,21 @@ def run_session(session_id: int) -> str:
     return SessionHost(session, gateway, owner).run()
 
 
+@dataclass
+class SupervisorState:
+    """What the supervisor remembers between its looks."""
+
+    started_at: float
+    last_beat: float = 0.0
+    last_snapshot: float = 0.0
+    last_breaker: float = 0.0
+    last_account_mark: float = 0.0
+    running: bool = False
+    outcome_seen_at: float | None = None
+    database_down_since: float | None = None
+    backoff: float = 0.1
+
+
 class SessionHost:
     """Runs the node of one session and carries out the operator's requests on it."""
 
@@ -146,6 +164,7 @@ class SessionHost:
         from trading.sessions.node import build_node, node_config
 
         self.sink.start()
+        local_control.write_pid_file(self.session_id, self.session.environment)
         self.sink.emit("status", {"status": SessionStatus.STARTING, "message": "building node"})
         try:
             caps = RiskCaps.from_dict(self.session.risk_caps)
@@ -190,12 +209,21 @@ class SessionHost:
             self.risk.close()
         self.sink.emit("status", {"status": status, "reason": reason})
         self.sink.close()
-        close_old_connections()
-        who = self.actor
-        if status == SessionStatus.KILLED:
-            who = TradingSession.objects.values_list("kill_requested_by", flat=True).get(pk=self.session_id)
-        services.do_finish_session(self.session_id, status, reason, who or self.actor)
-        return status
+        local_control.remove_pid_file(self.session_id)
+        deadline = time.monotonic() + FINISH_RETRY_SECONDS
+        while True:  # the outcome must reach the database: retry while it is away, then leave it to the reaper
+            close_old_connections()
+            try:
+                who = self.actor
+                if status == SessionStatus.KILLED:
+                    who = TradingSession.objects.values_list("kill_requested_by", flat=True).get(pk=self.session_id)
+                services.do_finish_session(self.session_id, status, reason, who or self.actor)
+                return status
+            except (DatabaseError, InterfaceError):
+                if time.monotonic() > deadline:
+                    log.exception("session %s: could not record its end (%s: %s)", self.session_id, status, reason)
+                    return status
+                time.sleep(DATABASE_BACKOFF_MAX_SECONDS)
 
     def _add_strategies(self) -> None:
         import msgspec
@@ -331,59 +359,81 @@ class SessionHost:
     # -- supervision -------------------------------------------------------------------------------------------
 
     def _supervise(self) -> None:
-        """Heartbeat, detect the start, and watch for kill and stop requests (persisted in the database)."""
-        started_at, last_beat, last_snapshot, last_breaker, running = time.monotonic(), 0.0, 0.0, 0.0, False
-        last_account_mark = 0.0
-        outcome_seen_at = None
+        """Heartbeat, detect the start, and watch for kill and stop requests (persisted in the database).
+
+        A database error never ends it: it backs off and tries again. While the database is away no intent can be
+        audited, so every order is refused (fail closed), and the local kill switch (a signal) still works."""
+        state = SupervisorState(started_at=time.monotonic())
         try:
             while not self._stop.is_set():
-                now = time.monotonic()
-                if self.outcome and outcome_seen_at is None:
-                    outcome_seen_at = now
-                elif outcome_seen_at is not None and now - outcome_seen_at > STOP_GRACE_SECONDS:
-                    self._abandon()
-                    return
-                if now - last_beat >= HEARTBEAT_SECONDS:
-                    with write_turn():
-                        hosted = services.heartbeat(self.session_id, self.owner)
-                    if hosted is None:
-                        self._end(SessionStatus.FAILED, "lease lost: another host took the session over")
+                try:
+                    if self._supervise_once(state):
                         return
-                    last_beat = now
-                request = services.pending_request(self.session_id)
-                if request and request[0] and not self.kill_started:
-                    self.kill_started = True
-                    self._on_loop(SessionKill(self).run(bool(request[1])))
-                elif request and request[2] and not self.outcome:
-                    self.outcome = (SessionStatus.STOPPED, "stop requested by the operator")
-                    self._on_loop(self._stop_node())
-                if request and request[3] != self._breaker_reset_seen:
-                    self._breaker_reset_seen = request[3]
-                    self.node.get_event_loop().call_soon_threadsafe(self.risk.reset_breaker)
-                if running and now - last_breaker >= BREAKER_SECONDS:
-                    self.node.get_event_loop().call_soon_threadsafe(self.risk.check_breaker)
-                    last_breaker = now
-                if running and now - last_account_mark >= ACCOUNT_MARK_SECONDS:
-                    self.risk.mark_account()
-                    last_account_mark = now
-                if not running and self._trader_running():
-                    running = True
-                    services.do_mark_running(self.session_id)
-                    self.sink.emit("status", {"status": SessionStatus.RUNNING, "message": "reconciled; trading"})
-                    self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "reconciled")
-                    last_snapshot = now
-                elif running and now - last_snapshot >= SNAPSHOT_SECONDS:
-                    self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "periodic")
-                    last_snapshot = now
-                elif not running and now - started_at > START_TIMEOUT_SECONDS and not self.outcome:
-                    self._end(
-                        SessionStatus.FAILED,
-                        f"node did not start trading within {START_TIMEOUT_SECONDS:.0f}s "
-                        "(reconciliation failed or the gateway stopped answering)",
-                    )
-                time.sleep(POLL_SECONDS)
+                    if state.database_down_since is not None:
+                        log.warning(
+                            "session %s: database back after %.1fs",
+                            self.session_id,
+                            time.monotonic() - state.database_down_since,
+                        )
+                        state.database_down_since, state.backoff = None, POLL_SECONDS
+                    time.sleep(POLL_SECONDS)
+                except (DatabaseError, InterfaceError):
+                    if state.database_down_since is None:
+                        state.database_down_since = time.monotonic()
+                        log.exception("session %s: database unreachable; retrying with backoff", self.session_id)
+                    close_old_connections()
+                    time.sleep(state.backoff)
+                    state.backoff = min(state.backoff * 2, DATABASE_BACKOFF_MAX_SECONDS)
         finally:
             close_old_connections()
+
+    def _supervise_once(self, state: SupervisorState) -> bool:
+        """One look at the session; True when the supervisor's work is over."""
+        now = time.monotonic()
+        if self.outcome and state.outcome_seen_at is None:
+            state.outcome_seen_at = now
+        elif state.outcome_seen_at is not None and now - state.outcome_seen_at > STOP_GRACE_SECONDS:
+            self._abandon()
+            return True
+        if now - state.last_beat >= HEARTBEAT_SECONDS:
+            with write_turn():
+                hosted = services.heartbeat(self.session_id, self.owner)
+            if hosted is None:
+                self._end(SessionStatus.FAILED, "lease lost: the session ended or another host took it over")
+                return True
+            state.last_beat = now
+        request = services.pending_request(self.session_id)
+        if request and request[0] and not self.kill_started:
+            self.kill_started = True
+            self._on_loop(SessionKill(self).run(bool(request[1])))
+        elif request and request[2] and not self.outcome:
+            self.outcome = (SessionStatus.STOPPED, "stop requested by the operator")
+            self._on_loop(self._stop_node())
+        if request and request[3] != self._breaker_reset_seen:
+            self._breaker_reset_seen = request[3]
+            self.node.get_event_loop().call_soon_threadsafe(self.risk.reset_breaker)
+        if state.running and now - state.last_breaker >= BREAKER_SECONDS:
+            self.node.get_event_loop().call_soon_threadsafe(self.risk.check_breaker)
+            state.last_breaker = now
+        if state.running and now - state.last_account_mark >= ACCOUNT_MARK_SECONDS:
+            self.risk.mark_account()
+            state.last_account_mark = now
+        if not state.running and self._trader_running():
+            services.do_mark_running(self.session_id)
+            state.running = True
+            self.sink.emit("status", {"status": SessionStatus.RUNNING, "message": "reconciled; trading"})
+            self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "reconciled")
+            state.last_snapshot = now
+        elif state.running and now - state.last_snapshot >= SNAPSHOT_SECONDS:
+            self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "periodic")
+            state.last_snapshot = now
+        elif not state.running and now - state.started_at > START_TIMEOUT_SECONDS and not self.outcome:
+            self._end(
+                SessionStatus.FAILED,
+                f"node did not start trading within {START_TIMEOUT_SECONDS:.0f}s "
+                "(reconciliation failed or the gateway stopped answering)",
+            )
+        return False
 
     def _snapshot(self, reason: str) -> None:
         """Publish the positions and working orders the node holds (runs on the node's loop, where the cache is)."""
@@ -453,6 +503,17 @@ class SessionHost:
                 self.outcome = (SessionStatus.STOPPED, f"stopped by signal {signal.Signals(signum).name}")
             self.node.stop()
 
+        def on_kill_signal(signum):
+            # The local kill switch (kill_session when the database is unreachable): no database needed to start.
+            if not self.kill_started:
+                self.kill_started = True
+                flatten = signum == local_control.FLATTEN_SIGNAL
+                loop.create_task(
+                    SessionKill(self).run(flatten, requested_by="local kill switch", reason="signalled by kill_session")
+                )
+
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, on_signal, sig)  # replaces Nautilus's own handler, which only stops
+            for sig in (local_control.HALT_SIGNAL, local_control.FLATTEN_SIGNAL):
+                loop.add_signal_handler(sig, on_kill_signal, sig)

@@ -39,19 +39,23 @@ class SessionKill:
         """The symbols of the session's instruments (QQQ of QQQ.NASDAQ)."""
         return {s["instrument_id"].rsplit(".", 1)[0] for s in self.host.session.sleeves}
 
-    async def run(self, flatten: bool) -> None:
-        """Halt at once, cancel every working order at the broker, optionally flatten and verify, then stop."""
+    async def run(self, flatten: bool, requested_by: str | None = None, reason: str | None = None) -> None:
+        """Halt at once, cancel every working order at the broker, optionally flatten and verify, then stop. Who
+        asked and why come from the persisted request unless given (the local kill switch needs no database)."""
         from nautilus_trader.model.enums import TradingState
 
         host = self.host
-        session = await asyncio.to_thread(TradingSession.objects.get, pk=host.session_id)
-        reason = f"killed by {session.kill_requested_by}: {session.kill_reason}"
+        if requested_by is None or reason is None:
+            session = await asyncio.to_thread(TradingSession.objects.get, pk=host.session_id)
+            requested_by, reason = session.kill_requested_by, session.kill_reason
+        why = reason
+        reason = f"killed by {requested_by}: {reason}"
         host.outcome = (SessionStatus.KILLED, reason + (" (halt and flatten)" if flatten else " (halt)"))
         risk = host.node.kernel.risk_engine
         if host.risk is not None and host.risk.gate is not None:
             host.risk.gate.killing = True  # from now on only an order that reduces a position can pass
         risk.set_trading_state(TradingState.REDUCING if flatten else TradingState.HALTED)
-        host.sink.emit("status", {"status": "halting", "flatten": flatten, "reason": session.kill_reason})
+        host.sink.emit("status", {"status": "halting", "flatten": flatten, "reason": why})
         self.cancel_everything()
         cache = host.node.kernel.cache
         if flatten:

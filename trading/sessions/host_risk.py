@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import connection
 
 from ats_site.config import RiskCaps
 from audit.models import Action
@@ -87,8 +88,12 @@ class SessionRisk:
             writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
 
         def write_intent(order, notional):
-            with write_turn():
-                _record_intent(order, notional)
+            try:
+                with write_turn():
+                    _record_intent(order, notional)
+            except Exception:
+                connection.close()  # a broken connection (the database went away) is replaced on the next intent
+                raise
 
         def _record_intent(order, notional):
             record(
@@ -248,15 +253,19 @@ class SessionRisk:
 
     def _send_mark(self, mark: tuple[dt.date, Decimal]) -> breaker_services.AccountBreakerState:
         day, pnl = mark
-        with write_turn():
-            return breaker_services.do_mark_account_pnl(
-                session_id=self.host.session_id,
-                day=day,
-                pnl=pnl,
-                max_daily_loss=self.caps.max_account_daily_loss,
-                max_drawdown=self.caps.max_account_drawdown,
-                actor=self.host.actor,
-            )
+        try:
+            with write_turn():
+                return breaker_services.do_mark_account_pnl(
+                    session_id=self.host.session_id,
+                    day=day,
+                    pnl=pnl,
+                    max_daily_loss=self.caps.max_account_daily_loss,
+                    max_drawdown=self.caps.max_account_drawdown,
+                    actor=self.host.actor,
+                )
+        except Exception:
+            connection.close()  # a broken connection (the database went away) is replaced on the next mark
+            raise
 
     def _on_account_mark(self, future: Future) -> None:
         try:

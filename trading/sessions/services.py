@@ -134,7 +134,7 @@ def acquire_lease(session_id: int, owner: str) -> TradingSession:
 def heartbeat(session_id: int, owner: str) -> TradingSession | None:
     """Extend the lease; return the session (with any stop/kill request), or None when the lease was taken away."""
     now = timezone.now()
-    updated = TradingSession.objects.filter(pk=session_id, lease_owner=owner).update(
+    updated = TradingSession.objects.filter(pk=session_id, lease_owner=owner, status__in=ACTIVE_STATUSES).update(
         heartbeat_at=now, lease_expires_at=now + timedelta(seconds=LEASE_SECONDS)
     )
     return TradingSession.objects.get(pk=session_id) if updated else None

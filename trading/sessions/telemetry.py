@@ -7,11 +7,14 @@ synchronously because it must be durable before the order may leave.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import queue
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -23,7 +26,8 @@ from trading.sessions.write_turn import write_turn
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0)  # a locked or restarting database gets this long before events are lost
+RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0)  # a locked or restarting database gets this long before events are spooled
+SPOOL_FLUSH_SECONDS = 60.0  # at the end, how long the writer keeps trying to replay its spool into the database
 
 # Order events that are audited (the rest are telemetry only).
 AUDITED_ORDER_EVENTS = {
@@ -62,6 +66,7 @@ class TelemetrySink:
         self.actor = actor or system_actor(f"session-{session_id}")
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=f"telemetry-{session_id}", daemon=True)
+        self.spool = Spool(Path(settings.BASE_DIR) / "var" / "spool" / f"session-{session_id}-{os.getpid()}.jsonl")
 
     def start(self) -> None:
         self._thread.start()
@@ -70,7 +75,7 @@ class TelemetrySink:
         """Queue one event (cheap; safe from the node's event loop)."""
         self._queue.put((kind, payload, audit_action, target, datetime.now(UTC)))
 
-    def close(self, timeout: float = 20.0) -> None:
+    def close(self, timeout: float = SPOOL_FLUSH_SECONDS + 20.0) -> None:
         """Flush what is queued and stop the writer."""
         self._queue.put(None)
         self._thread.join(timeout)
@@ -85,6 +90,16 @@ class TelemetrySink:
             done = batch[-1] is None
             self._write([b for b in batch if b is not None])
             if done:
+                deadline = time.monotonic() + SPOOL_FLUSH_SECONDS
+                while self.spool.pending() and time.monotonic() < deadline:
+                    time.sleep(RETRY_DELAYS_SECONDS[-1])
+                    self._write([])
+                if self.spool.pending():
+                    log.error(
+                        "session %s: telemetry left in %s; it replays with replay_spool",
+                        self.session_id,
+                        self.spool.path,
+                    )
                 close_old_connections()
                 return
 
@@ -110,28 +125,31 @@ class TelemetrySink:
         return rows
 
     def _write(self, batch: list) -> None:
-        if not batch:
+        """Persist a batch, after anything spooled before it (order kept); spool it when the database stays away."""
+        spooled = self.spool.pending()
+        if not batch and not spooled:
             return
-        for delay in RETRY_DELAYS_SECONDS:
+        for delay in (*RETRY_DELAYS_SECONDS, None):
             try:
-                rows = self._persist(batch)
+                rows = self._persist(spooled + batch)
                 break
             except Exception:  # a busy or briefly unreachable database: wait and try again
-                log.warning(
-                    "session %s: persisting %d telemetry events failed; retrying in %.1fs",
-                    self.session_id,
-                    len(batch),
-                    delay,
-                    exc_info=True,
-                )
                 close_old_connections()
+                if delay is None:
+                    # Never lost: kept on local disk, replayed in order once writing works again.
+                    self.spool.append(batch)
+                    log.warning(
+                        "session %s: database unavailable; %d telemetry events spooled to %s",
+                        self.session_id,
+                        len(batch),
+                        self.spool.path,
+                        exc_info=True,
+                    )
+                    return
                 time.sleep(delay)
-        else:
-            try:
-                rows = self._persist(batch)
-            except Exception:  # telemetry must never take the node down; the loss is logged loudly
-                log.exception("session %s: LOST %d telemetry events after retries", self.session_id, len(batch))
-                return
+        if spooled:
+            self.spool.clear()
+            log.warning("session %s: %d spooled telemetry events replayed", self.session_id, len(spooled))
         for row in rows:
             try:
                 publish(
@@ -151,6 +169,58 @@ class TelemetrySink:
                     exc_info=True,
                 )
                 break
+
+
+class Spool:
+    """Telemetry the database could not take, on local disk (JSON lines, fsynced), until it can."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, batch: list) -> None:
+        """Add events (kind, payload, audit action, target, ts) after those already spooled."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as spool:
+            for kind, payload, action, target, ts in batch:
+                line = {"kind": kind, "payload": payload, "action": action, "target": target, "ts": ts.isoformat()}
+                spool.write(json.dumps(line, default=str) + "\n")
+            spool.flush()
+            os.fsync(spool.fileno())
+
+    def pending(self) -> list:
+        """The spooled events, oldest first."""
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        events = []
+        for line in lines:
+            if line.strip():
+                e = json.loads(line)
+                events.append((e["kind"], e["payload"], e["action"], e["target"], datetime.fromisoformat(e["ts"])))
+        return events
+
+    def clear(self) -> None:
+        """Everything spooled is in the database now."""
+        self.path.unlink(missing_ok=True)
+
+
+def replay_spools() -> list[tuple[Path, int]]:
+    """Persist the telemetry spooled by hosts that ended before the database came back; (file, events) replayed."""
+    from trading.sessions.models import TradingSession
+
+    replayed = []
+    for path in sorted((Path(settings.BASE_DIR) / "var" / "spool").glob("session-*.jsonl")):
+        session_id = int(path.name.split("-")[1])
+        session = TradingSession.objects.filter(pk=session_id).first()
+        if session is None:
+            continue
+        spool = Spool(path)
+        events = spool.pending()
+        TelemetrySink(session_id, session.environment)._persist(events)
+        spool.clear()
+        replayed.append((path, len(events)))
+    return replayed
 
 
 def order_event_payload(event, sleeve: dict | None) -> dict:

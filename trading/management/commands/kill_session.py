@@ -1,8 +1,10 @@
 """manage.py kill_session ID | --all --env paper|live --reason R [--flatten]"""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, InterfaceError
 
 from audit.services import cli_actor
+from trading.sessions import local_control
 from trading.sessions.guards import SessionRefused
 from trading.sessions.services import do_request_kill
 
@@ -35,8 +37,27 @@ class Command(BaseCommand):
             )
         except SessionRefused as exc:
             raise CommandError(str(exc)) from None
+        except (DatabaseError, InterfaceError) as exc:
+            self._kill_without_database(options, exc)
+            return
         what = "halt and flatten" if options["flatten"] else "halt"
         if not killed:
             self.stdout.write(f"no active {options['env']} sessions to kill")
         for pk in killed:
             self.stdout.write(f"kill ({what}) requested for session {pk}")
+
+    def _kill_without_database(self, options, error: Exception) -> None:
+        """The database is unreachable: signal the hosts on this machine instead (nothing is recorded until it is
+        back; each host records its own outcome then)."""
+        signalled = local_control.signal_local_hosts(options["session_id"], options["flatten"], options["env"])
+        what = "halt and flatten" if options["flatten"] else "halt"
+        if not signalled:
+            raise CommandError(
+                f"database unreachable ({type(error).__name__}) and no host of "
+                f"{'session ' + str(options['session_id']) if options['session_id'] else 'any session'} "
+                "runs on this machine: kill it where it runs, or stop its process"
+            )
+        for session_id, pid in signalled:
+            self.stdout.write(
+                f"database unreachable: kill ({what}) signalled to the host of session {session_id} (pid {pid})"
+            )
