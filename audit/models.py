@@ -12,6 +12,7 @@ class Action(models.TextChoices):
     ORDER_REJECTED = "order.rejected", "Order rejected"
     ORDER_FILLED = "order.filled", "Order filled"
     ORDER_CANCELED = "order.canceled", "Order canceled"
+    ORDER_FILL_INFERRED = "order.fill_inferred", "Fill inferred by reconciliation"
     APPROVE_LIVE = "approval.approve", "Approve live"
     REVOKE_LIVE = "approval.revoke", "Revoke live"
     APPROVAL_REFUSED = "approval.refused", "Approval refused"

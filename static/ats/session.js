@@ -110,7 +110,7 @@
   function logLine(e) {
     var p = e.payload || {}, t = new Date(e.ts).toLocaleTimeString();
     if (e.kind === "bar" || e.kind === "account" || e.kind === "snapshot" || e.kind === "pnl") return null;
-    if (e.kind === "fill") return t + "  FILL " + p.order_side + " " + p.last_qty + " " + p.instrument_id + " @ " + p.last_px + " (" + (p.commission || "") + ")";
+    if (e.kind === "fill") return t + "  FILL " + p.order_side + " " + p.last_qty + " " + p.instrument_id + " @ " + p.last_px + " (" + (p.commission || "") + ")" + (p.inferred ? " INFERRED by reconciliation, not an execution seen" : "");
     if (e.kind === "order") return t + "  " + p.event + " " + p.client_order_id + (p.reason ? " — " + p.reason : "");
     if (e.kind === "status") return t + "  STATUS " + p.status + (p.reason ? " — " + p.reason : (p.message ? " — " + p.message : ""));
     if (e.kind === "position") return t + "  " + p.event + " " + p.instrument_id + " qty " + p.signed_qty + " realized " + p.realized_pnl;
@@ -144,7 +144,7 @@
     });
     body = document.getElementById("fills-body"); body.textContent = "";
     st.fills.slice().reverse().forEach(function (f) {
-      var tr = ATS.row([new Date(f.ts).toLocaleTimeString(), f.p.instrument_id, f.p.order_side, f.p.last_qty, f.p.last_px, f.p.commission || "", f.p.client_order_id], [3, 4]);
+      var tr = ATS.row([new Date(f.ts).toLocaleTimeString(), f.p.instrument_id, f.p.order_side, f.p.last_qty, f.p.last_px, f.p.commission || "", f.p.client_order_id + (f.p.inferred ? " (inferred)" : "")], [3, 4]);
       tr.className = "fill-row"; body.appendChild(tr);
     });
     body = document.getElementById("orders-body"); body.textContent = "";

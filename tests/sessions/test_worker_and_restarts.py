@@ -178,3 +178,67 @@ def test_an_ibsim_restart_keeps_the_account_and_the_node_resumes(settings, monke
             host.kill()
         sim.terminate()
         sim.wait(10)
+
+
+def test_a_gateway_restart_without_its_state_shows_an_inferred_fill_audited_and_alerted(
+    settings, monkeypatch, transactional_db, tmp_path
+):
+    """The restarted gateway has forgotten the position: reconciliation infers a fill to match it. That fill is marked
+    inferred in telemetry, audited under its own action and alerted; the dropped connection is audited too."""
+    from audit.models import Action, AuditEntry
+    from tests.monitoring.conftest import WebhookReceiver
+
+    webhook = WebhookReceiver()
+    log = tmp_path / "ibsim.log"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sim = _start_ibsim(port, str(tmp_path / "before.json"), log)
+    settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=port))
+    register_probe(monkeypatch)
+    env = {
+        **os.environ,
+        "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog",
+        "DATABASE_URL": database_url(),
+        "ATS_IB_PAPER_PORT": str(port),
+        "ATS_NODE_LOG_LEVEL": "WARNING",
+        "ATS_SESSION_START_TIMEOUT": "30",
+        "ATS_ALERT_WEBHOOK_URL": webhook.url,
+    }
+    buy = [{**PROBE[0], "params": {"action": "market", "count": 5}}]
+    session = do_create_session(environment="paper", sleeves=buy, actor="user:tester")
+    with open(tmp_path / "host.log", "w") as host_log:
+        host = subprocess.Popen(
+            [sys.executable, "manage.py", "host_session", str(session.pk)],
+            cwd=ROOT,
+            env=env,
+            stdout=host_log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(
+            lambda: SessionEvent.objects.filter(session=session, kind="fill").exists(), 60, message="the buy filled"
+        )
+        sim.terminate()  # the gateway restarts with a fresh state: the account's position is gone
+        sim.wait(10)
+        time.sleep(2)
+        sim = _start_ibsim(port, str(tmp_path / "after.json"), log)
+        inferred = wait_until(
+            lambda: SessionEvent.objects.filter(session=session, kind="fill", payload__inferred=True).first(),
+            90,
+            message="the inferred fill",
+        )
+        assert inferred.payload["order_side"] == "SELL" and float(inferred.payload["last_qty"]) == 5
+        entry = AuditEntry.objects.get(action=Action.ORDER_FILL_INFERRED)
+        assert entry.payload["inferred"] is True and entry.target == f"session:{session.pk}"
+        assert AuditEntry.objects.filter(action=Action.GATEWAY_CONNECTIVITY, payload__code="disconnected").exists()
+        alert = webhook.wait_for("order.fill_inferred", timeout=10)
+        assert alert and "reconciliation inferred a fill" in alert[0]["message"]
+        do_request_kill(actor="user:tester", reason="done", session_id=session.pk)
+        assert finish(host, 60) == 0
+    finally:
+        webhook.close()
+        if host.poll() is None:
+            host.kill()
+        sim.terminate()
+        sim.wait(10)

@@ -307,6 +307,23 @@ class SessionHost:
 
             # The IB client's wrapper looks process_error up on the instance for every error it dispatches.
             client.process_error = process_error
+            original_disconnection = client._handle_disconnection
+
+            async def handle_disconnection(*, _original=original_disconnection, _client_id=client._client_id):
+                # A dropped socket (the gateway restarted or died) sends no 1100: audit it here.
+                self.sink.emit(
+                    "health",
+                    {
+                        "code": "disconnected",
+                        "message": "connection to the gateway lost; reconnecting",
+                        "client_id": _client_id,
+                        "connected": False,
+                    },
+                    audit_action=Action.GATEWAY_CONNECTIVITY,
+                )
+                await _original()
+
+            client._handle_disconnection = handle_disconnection
 
     @never_raise
     def _on_order_event(self, event) -> None:
@@ -317,9 +334,25 @@ class SessionHost:
         action = AUDITED_ORDER_EVENTS.get(name)
         if name in ("OrderDenied", "OrderModifyRejected") and self.risk and self.risk.audited(event.client_order_id):
             action = None  # the gate audited its own denial with rule and numbers
-        if name == "OrderFilled" and self.risk is not None:
+        if name == "OrderFilled" and event.reconciliation:
+            # Not an execution the session saw: reconciliation made it up to match the broker's report. Say so
+            # everywhere, and tell the operator; a price of 0 means the broker gave none (kept out of the P&L).
+            payload["inferred"] = True
+            action = Action.ORDER_FILL_INFERRED
+            self._alert_off_loop(
+                "order.fill_inferred",
+                f"session #{self.session_id}: reconciliation inferred a fill of {payload.get('order_side', '')} "
+                f"{payload.get('last_qty', '')} {payload['instrument_id']} @ {payload.get('last_px', '')}",
+                payload,
+            )
+        if name == "OrderFilled" and self.risk is not None and not (event.reconciliation and not event.last_px):
             self.risk.book_fill(event)
         self.sink.emit("fill" if name == "OrderFilled" else "order", payload, audit_action=action)
+
+    def _alert_off_loop(self, kind: str, message: str, payload: dict) -> None:
+        from trading.monitoring.alerts import send_alert
+
+        self.node.get_event_loop().run_in_executor(None, send_alert, kind, self.session.environment, message, payload)
 
     @never_raise
     def _on_position_event(self, event) -> None:
