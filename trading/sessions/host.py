@@ -35,7 +35,7 @@ from trading.sessions.host_kill import SessionKill
 from trading.sessions.host_risk import SessionRisk
 from trading.sessions.models import Environment, SessionStatus, TradingSession
 from trading.sessions.telemetry import TelemetrySink, order_event_payload
-from trading.sessions.write_turn import write_turn
+from trading.sessions.write_turn import checkpoint, take_over_checkpoints, write_turn
 from trading.strategies.registry import code_hash
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ def run_session(session_id: int) -> str:
     # An order waits on the intent writer's thread: hand the GIL over in 0.5 ms, not the default 5 ms, so a busy
     # telemetry or supervisor thread cannot hold an order back for a whole switch interval.
     sys.setswitchinterval(0.0005)
+    take_over_checkpoints()
     owner = services.lease_owner_id()
     session = services.acquire_lease(session_id, owner)  # SessionRefused when hosted elsewhere or finished
     actor = system_actor(f"session-{session_id}")
@@ -459,6 +460,7 @@ class SessionHost:
             state.last_snapshot = now
         elif state.running and now - state.last_snapshot >= SNAPSHOT_SECONDS:
             self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "periodic")
+            checkpoint()  # the WAL checkpoints its connections skip (see write_turn)
             state.last_snapshot = now
         elif not state.running and now - state.started_at > START_TIMEOUT_SECONDS and not self.outcome:
             self._end(

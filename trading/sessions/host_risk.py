@@ -25,7 +25,7 @@ from trading.sessions.models import AccountBreaker, SessionStatus
 from trading.sessions.pnl import Pnl, PnlLedger
 from trading.sessions.risk import OrderGate
 from trading.sessions.risk_rules import SleeveScope
-from trading.sessions.write_turn import write_turn
+from trading.sessions.write_turn import urgent_write, write_turn
 
 if TYPE_CHECKING:
     from trading.sessions.host import SessionHost
@@ -33,16 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTENT_AUDIT_TIMEOUT_SECONDS = 5.0  # an intent not recorded by then is treated as a failed write: no order
-
-
-def _prepare_intent_connection() -> None:
-    """SQLite: this connection never runs WAL checkpoints (a checkpoint inside an intent's commit is a latency spike
-    on the order path); the telemetry writer's connection keeps checkpointing as usual."""
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
 
 
 class SessionRisk:
@@ -81,15 +71,15 @@ class SessionRisk:
         writer = ThreadPoolExecutor(
             max_workers=1,
             thread_name_prefix=f"intent-audit-{self.host.session_id}",
-            initializer=_prepare_intent_connection,
         )
 
         def audit_intent(order, notional):
-            writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
+            with urgent_write():
+                writer.submit(write_intent, order, notional).result(timeout=INTENT_AUDIT_TIMEOUT_SECONDS)
 
         def write_intent(order, notional):
             try:
-                with write_turn():
+                with write_turn(urgent=True):
                     _record_intent(order, notional)
             except Exception:
                 connection.close()  # a broken connection (the database went away) is replaced on the next intent
