@@ -34,6 +34,7 @@ class Action(models.TextChoices):
     GATEWAY_CONNECTIVITY = "gateway.connectivity", "Gateway connectivity"
     BREAKER_TRIPPED = "risk.breaker_tripped", "Loss breaker tripped"
     BREAKER_RESET = "risk.breaker_reset", "Loss breaker reset"
+    ATTRIBUTION_MISMATCH = "risk.attribution", "Broker position not attributed"
     BACKTEST_RUN = "backtest.run", "Backtest run"
 
 

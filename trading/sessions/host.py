@@ -31,6 +31,7 @@ from trading.sessions.guards import (
     check_gateway_accounts,
     check_live_approvals,
 )
+from trading.sessions.host_attribution import AttributionCheck
 from trading.sessions.host_kill import SessionKill
 from trading.sessions.host_risk import SessionRisk
 from trading.sessions.models import Environment, SessionStatus, TradingSession
@@ -156,6 +157,7 @@ class SessionHost:
         self._stop = threading.Event()
         self.kill_started = False
         self.risk: SessionRisk | None = None  # the order gate and the loss breaker, built with the node
+        self.attribution = AttributionCheck(self)
         self._breaker_reset_seen = session.breaker_reset_at
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
@@ -460,6 +462,7 @@ class SessionHost:
             state.last_snapshot = now
         elif state.running and now - state.last_snapshot >= SNAPSHOT_SECONDS:
             self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "periodic")
+            self._on_loop(self.attribution.run())
             checkpoint()  # the WAL checkpoints its connections skip (see write_turn)
             state.last_snapshot = now
         elif not state.running and now - state.started_at > START_TIMEOUT_SECONDS and not self.outcome:
