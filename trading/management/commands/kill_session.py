@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.services import cli_actor
 from trading.sessions.guards import SessionRefused
+from trading.sessions.orphan_kill import kill_message
 from trading.sessions.services import do_request_kill
 
 
@@ -35,8 +36,7 @@ class Command(BaseCommand):
             )
         except SessionRefused as exc:
             raise CommandError(str(exc)) from None
-        what = "halt and flatten" if options["flatten"] else "halt"
         if not killed:
             self.stdout.write(f"no active {options['env']} sessions to kill")
         for pk in killed:
-            self.stdout.write(f"kill ({what}) requested for session {pk}")
+            self.stdout.write(kill_message(pk, options["flatten"]))
