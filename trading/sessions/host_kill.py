@@ -136,9 +136,7 @@ def halt_for_good(host: SessionHost) -> None:
 
     if host.risk is not None and host.risk.gate is not None:
         host.risk.gate.killing = True
-    host.node.get_event_loop().call_soon_threadsafe(
-        host.node.kernel.risk_engine.set_trading_state, TradingState.HALTED
-    )
+    host.node.get_event_loop().call_soon_threadsafe(host.node.kernel.risk_engine.set_trading_state, TradingState.HALTED)
 
 
 async def wait_for(done: Callable[[], bool], timeout: float) -> bool:
