@@ -292,6 +292,7 @@ def session_detail(request, environment, session_id):
 @environment_view(operate=True)
 def session_kill(request, environment, session_id):
     from trading.sessions.guards import SessionRefused
+    from trading.sessions.orphan_kill import kill_message
     from trading.sessions.services import do_request_kill
 
     session = _session_or_404(environment, session_id)
@@ -306,8 +307,7 @@ def session_kill(request, environment, session_id):
                 flatten=form.cleaned_data["flatten"],
                 session_id=session.pk,
             )
-            what = "halt and flatten" if form.cleaned_data["flatten"] else "halt"
-            messages.warning(request, f"kill ({what}) requested for session {session.pk}")
+            messages.warning(request, kill_message(session.pk, form.cleaned_data["flatten"]))
         except SessionRefused as exc:
             messages.error(request, str(exc))
     return redirect("trading:session", environment=environment, session_id=session.pk)

@@ -23,7 +23,9 @@ class OrderProbeConfig(SleeveConfig, kw_only=True, frozen=True):
         every `interval_ms`, of 1 to 10 shares in turn, each submit time printed as
         `PROBE_SUBMIT <client_order_id> <unix ns>` for latency benchmarks), "accumulate" (one market buy of
         `count` shares, then a market buy of 1 share every `interval_ms`), "roundtrip" (`repeats` round trips of
-        `count` shares: a market buy, then a market sell, one order every `interval_ms`), or "none".
+        `count` shares: a market buy, then a market sell, one order every `interval_ms`), "market_and_working" (a
+        market buy of `count` shares and a limit buy of `count` + 1 (not a duplicate) 4% below the market that stays
+        working), or "none".
     count : int
         Shares for "market" and "working"; orders for "burst" and "paced".
     interval_ms : int
@@ -68,6 +70,13 @@ class OrderProbe(SleeveStrategy):
             )
             return
         far_below = Price(round(tick.bid_price.as_double() * 0.96, 2), 2)
+        if self.config.action == "market_and_working":
+            self.submit_order(self.order_factory.market(iid, OrderSide.BUY, Quantity.from_int(self.config.count)))
+            working = Quantity.from_int(self.config.count + 1)
+            self.submit_order(
+                self.order_factory.limit(iid, OrderSide.BUY, working, far_below, time_in_force=TimeInForce.GTC)
+            )
+            return
         if self.config.action == "paced":
             self._far_below, self._sent = far_below, 0
             self.clock.set_timer(

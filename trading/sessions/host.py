@@ -32,7 +32,7 @@ from trading.sessions.guards import (
     check_live_approvals,
 )
 from trading.sessions.host_attribution import AttributionCheck
-from trading.sessions.host_kill import SessionKill
+from trading.sessions.host_kill import SessionKill, halt_for_good
 from trading.sessions.host_risk import SessionRisk
 from trading.sessions.models import Environment, SessionStatus, TradingSession
 from trading.sessions.telemetry import TelemetrySink, order_event_payload
@@ -435,6 +435,7 @@ class SessionHost:
             with write_turn():
                 hosted = services.heartbeat(self.session_id, self.owner)
             if hosted is None:
+                halt_for_good(self)
                 self._end(SessionStatus.FAILED, "lease lost: the session ended or another host took it over")
                 return True
             state.last_beat = now

@@ -133,6 +133,16 @@ class SessionKill:
         send_alert("session.flatten_incomplete", self.host.session.environment, reason, payload)
 
 
+def halt_for_good(host: SessionHost) -> None:
+    """The session belongs to someone else now (its kill was carried out without this host, see orphan_kill): deny
+    every order from here on, the closing orders strategies send on stop included, so nothing is closed twice."""
+    from nautilus_trader.model.enums import TradingState
+
+    if host.risk is not None and host.risk.gate is not None:
+        host.risk.gate.killing = True
+    host.node.get_event_loop().call_soon_threadsafe(host.node.kernel.risk_engine.set_trading_state, TradingState.HALTED)
+
+
 async def wait_for(done: Callable[[], bool], timeout: float) -> bool:
     """Poll a condition on the loop until it holds or the timeout passes; return whether it held."""
     deadline = time.monotonic() + timeout

@@ -20,12 +20,7 @@ from nautilus_trader.config import LiveExecEngineConfig, LiveRiskEngineConfig, L
 from nautilus_trader.live.node import TradingNode
 
 from ats_site.config import GatewayConfig
-
-
-def client_ids(session_id: int) -> tuple[int, int, int]:
-    """(data, exec, preflight) IB client ids, distinct per session so sessions never collide at the gateway."""
-    base = 100 + (session_id % 3000) * 3
-    return base, base + 1, base + 2
+from trading.sessions.client_ids import client_ids as client_ids  # re-exported: callers import it from here
 
 
 def node_config(

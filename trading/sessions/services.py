@@ -164,10 +164,21 @@ def do_finish_session(session_id: int, status: str, reason: str, actor: str) -> 
         SessionStatus.LOST: Action.SESSION_LOST,
     }.get(status, Action.SESSION_STOP)
     with transaction.atomic():
-        TradingSession.objects.filter(pk=session_id).update(
-            status=status, stop_reason=reason[:500], stopped_at=timezone.now(), lease_owner="", lease_expires_at=None
+        # A killed session stays killed: a host that comes back after its kill was carried out without it (see
+        # orphan_kill) finds its lease gone and ends, and what it reports does not replace the kill's outcome.
+        updated = (
+            TradingSession.objects.filter(pk=session_id)
+            .exclude(status=SessionStatus.KILLED)
+            .update(
+                status=status,
+                stop_reason=reason[:500],
+                stopped_at=timezone.now(),
+                lease_owner="",
+                lease_expires_at=None,
+            )
         )
-        record(action, actor=actor, target=f"session:{session_id}", payload={"status": status, "reason": reason})
+        payload = {"status": status, "reason": reason, **({} if updated else {"superseded": "killed already"})}
+        record(action, actor=actor, target=f"session:{session_id}", payload=payload)
 
 
 def _sessions_for(session_id: int | None, environment: str | None):
@@ -183,7 +194,8 @@ def do_request_kill(
 ) -> list[int]:
     """Ask a session (or every active session of an environment) to halt, cancel its orders, optionally flatten.
 
-    The request is persisted: a session still starting honours it, and a killed session stays killed.
+    The request is persisted: a session still starting honours it, and a killed session stays killed. A session
+    whose host is gone is killed here, at the broker directly (orphan_kill).
     """
     reason = (reason or "").strip()
     if not reason:
@@ -211,6 +223,12 @@ def do_request_kill(
     # A session nobody hosts (never picked up, or its host died) is finished here: there is no node to halt.
     for pk in killed:
         _finish_if_unhosted(pk, reason, actor)
+    # A session whose host is gone (its process dead, its lease expired) has nobody to carry the kill out: it is
+    # carried out here, at the broker directly, once the request is committed.
+    from trading.sessions.orphan_kill import do_kill_without_host
+
+    for pk in killed:
+        do_kill_without_host(pk)
     return killed
 
 
@@ -233,13 +251,20 @@ def do_request_stop(*, session_id: int, actor: str) -> None:
 
 
 def do_mark_lost_sessions(alert=None) -> list[int]:
-    """Mark active sessions whose lease expired as lost, audit and alert; never restart them."""
+    """Mark active sessions whose lease expired as lost, audit and alert; never restart them. One with a pending kill
+    has the kill carried out without its host instead (it ends killed, with what happened at the broker)."""
     now = timezone.now()
     stale = TradingSession.objects.filter(status__in=ACTIVE_STATUSES).filter(
         Q(lease_expires_at__lt=now) | Q(lease_owner="", created_at__lt=now - timedelta(seconds=LEASE_SECONDS * 4))
     )
     lost = []
     for session in stale:
+        if session.kill_requested_at:
+            # A kill asked of a host that died: carry it out at the broker rather than only mark the session lost.
+            from trading.sessions.orphan_kill import do_kill_without_host
+
+            if do_kill_without_host(session.pk) is not None:
+                continue
         reason = (
             f"host {session.lease_owner or 'none'} stopped heartbeating (last {session.heartbeat_at:%H:%M:%S} UTC)"
             if session.heartbeat_at

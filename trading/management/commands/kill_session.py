@@ -6,6 +6,7 @@ from django.db import DatabaseError, InterfaceError
 from audit.services import cli_actor
 from trading.sessions import local_control
 from trading.sessions.guards import SessionRefused
+from trading.sessions.orphan_kill import kill_message
 from trading.sessions.services import do_request_kill
 
 
@@ -40,11 +41,10 @@ class Command(BaseCommand):
         except (DatabaseError, InterfaceError) as exc:
             self._kill_without_database(options, exc)
             return
-        what = "halt and flatten" if options["flatten"] else "halt"
         if not killed:
             self.stdout.write(f"no active {options['env']} sessions to kill")
         for pk in killed:
-            self.stdout.write(f"kill ({what}) requested for session {pk}")
+            self.stdout.write(kill_message(pk, options["flatten"]))
 
     def _kill_without_database(self, options, error: Exception) -> None:
         """The database is unreachable: signal the hosts on this machine instead (nothing is recorded until it is
