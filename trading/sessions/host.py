@@ -155,6 +155,8 @@ class SessionHost:
         self.sleeve_of = {}  # strategy id -> sleeve summary, for telemetry and audit
         self.outcome: tuple[str, str] | None = None  # (status, reason) once decided
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by a pushed kill: the supervisor looks now
+        self._signalled_kill: bool | None = None  # flatten?, when a kill was signalled on this machine
         self.kill_started = False
         self.risk: SessionRisk | None = None  # the order gate and the loss breaker, built with the node
         self.attribution = AttributionCheck(self)
@@ -412,16 +414,31 @@ class SessionHost:
                             time.monotonic() - state.database_down_since,
                         )
                         state.database_down_since, state.backoff = None, POLL_SECONDS
-                    time.sleep(POLL_SECONDS)
+                    self._wake.wait(POLL_SECONDS)
+                    self._wake.clear()
                 except (DatabaseError, InterfaceError):
                     if state.database_down_since is None:
                         state.database_down_since = time.monotonic()
                         log.exception("session %s: database unreachable; retrying with backoff", self.session_id)
+                    self._kill_on_signal()
                     close_old_connections()
-                    time.sleep(state.backoff)
+                    self._wake.wait(state.backoff)
+                    self._wake.clear()
                     state.backoff = min(state.backoff * 2, DATABASE_BACKOFF_MAX_SECONDS)
         finally:
             close_old_connections()
+
+    def _kill_on_signal(self) -> None:
+        """The database is unreachable and a kill was signalled on this machine: carry it out without the database
+        (the host records the outcome once the database is back)."""
+        if self._signalled_kill is None or self.kill_started:
+            return
+        self.kill_started = True
+        self._on_loop(
+            SessionKill(self).run(
+                self._signalled_kill, requested_by="local kill switch", reason="signalled by kill_session"
+            )
+        )
 
     def _supervise_once(self, state: SupervisorState) -> bool:
         """One look at the session; True when the supervisor's work is over."""
@@ -543,13 +560,10 @@ class SessionHost:
             self.node.stop()
 
         def on_kill_signal(signum):
-            # The local kill switch (kill_session when the database is unreachable): no database needed to start.
-            if not self.kill_started:
-                self.kill_started = True
-                flatten = signum == local_control.FLATTEN_SIGNAL
-                loop.create_task(
-                    SessionKill(self).run(flatten, requested_by="local kill switch", reason="signalled by kill_session")
-                )
+            # A kill pushed by a process on this machine: the supervisor looks at the database now instead of at its
+            # next poll; if the database is unreachable it kills on the signal alone (see _kill_on_signal).
+            self._signalled_kill = signum == local_control.FLATTEN_SIGNAL
+            self._wake.set()
 
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record, system_actor
+from trading.sessions import local_control
 from trading.sessions.guards import (
     SessionRefused,
     check_account,
@@ -220,6 +221,9 @@ def do_request_kill(
                 payload={"requested": True, "flatten": flatten, "reason": reason, "environment": session.environment},
             )
             killed.append(session.pk)
+    # Push: a host on this machine looks at the request now rather than at its next poll (the poll stays).
+    for pk in killed:
+        transaction.on_commit(lambda pk=pk: local_control.signal_local_hosts(pk, flatten))
     # A session nobody hosts (never picked up, or its host died) is finished here: there is no node to halt.
     for pk in killed:
         _finish_if_unhosted(pk, reason, actor)
