@@ -10,6 +10,7 @@ from approvals.services import do_approve_live
 from ats_site.config import GatewayConfig
 from audit.models import Action, AuditEntry
 from tests.sessions.conftest import LIVE_ACCOUNT, TEST_HMAC_KEY, finish, wait_until
+from trading.gateway import CHECK_CLIENT_IDS
 from trading.sessions.guards import SessionRefused, check_gateway_accounts
 from trading.sessions.models import SessionStatus, TradingSession
 from trading.sessions.node import client_ids
@@ -187,8 +188,10 @@ def test_a_paper_gateway_on_the_live_port_is_refused_before_any_order(make_stack
     assert session.stop_reason == (
         f"a paper gateway is on the live port 127.0.0.1:{stack.sim.port}: it manages paper account DU1234567"
     )
-    # Only the read-only account check ever spoke to the gateway; no node connected, no order was sent.
-    assert {m["client_id"] for m in stack.sim.received()} <= {client_ids(session.pk)[2], None}
+    # Only read-only checks ever spoke to the gateway (the approval's and the start's instrument checks, the host's
+    # preflight); no node connected, no order was sent.
+    talked = {m["client_id"] for m in stack.sim.received()} - {client_ids(session.pk)[2], None}
+    assert talked and all(cid in CHECK_CLIENT_IDS for cid in talked)
     assert stack.sim.received("PLACE_ORDER") == []
 
 
