@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import logging
 import random
+import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,18 +98,23 @@ def ib_async_on_running_loop() -> Iterator[None]:
 def run_on_own_loop[T](make: Callable[[], Awaitable[T]]) -> T:
     """Run an ib_async coroutine to completion on a fresh event loop bound to ib_async, from synchronous code.
 
-    The loop is never made the thread's current loop, so a caller's own loop (if any) is left as it was.
+    The loop is never made the thread's current loop, so a caller's own loop (if any) is left as it was. Checks
+    from several threads of one process (a threaded web server) take turns: ib_async's loop binding is global.
     """
 
     async def bound() -> T:
         with ib_async_on_running_loop():
             return await make()
 
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(bound())
-    finally:
-        loop.close()
+    with _IB_ASYNC_TURN:
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(bound())
+        finally:
+            loop.close()
+
+
+_IB_ASYNC_TURN = threading.Lock()
 
 
 # -- a read-only connection --------------------------------------------------------------------------------------
