@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,14 +62,51 @@ def validate_request(strategy: str, instrument_id: str, note: str) -> tuple[str,
     return strategy, instrument_id, note
 
 
-def check_approve(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str, str]:
-    """Validate an approval without writing; return (strategy, instrument, note, current code hash)."""
+def _check_approve_decision(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str, str]:
     strategy, instrument_id, note = validate_request(strategy, instrument_id, note)
     current = code_hash(strategy)
     latest = latest_decision(strategy, instrument_id)
     if latest and may_trade_live(strategy, instrument_id, current_code_hash=current).allowed:
         raise ApprovalError(f"{strategy} on {instrument_id} is already approved for this code (approval #{latest.pk})")
     return strategy, instrument_id, note, current
+
+
+def check_instrument_known(instrument_id: str) -> None:
+    """An approval names an instrument that exists: one the data catalog holds as a gateway defined it, or else one
+    the gateway resolves now (the live gateway when live trading is on, else the paper one: IB defines contracts
+    the same for both). ApprovalError in one line otherwise, the gateway being unreachable included."""
+    from trading import gateway as ib_gateway
+    from trading.marketdata.catalog import catalog_instrument, is_assumed_definition, open_catalog
+
+    known = catalog_instrument(open_catalog(), instrument_id)
+    if known is not None and not is_assumed_definition(known):
+        return
+    config = settings.ATS
+    gateway = config.live if config.enable_live_trading else config.paper
+    not_in_catalog = "and the data catalog has no definition of it"
+    try:
+        problem = ib_gateway.resolve_instruments(gateway, [instrument_id]).get(instrument_id)
+    except ib_gateway.GatewayUnreachable as exc:
+        raise ApprovalError(
+            f"{instrument_id} is not in the data catalog and cannot be checked at the {gateway.environment} "
+            f"gateway: {exc}"
+        ) from None
+    except Exception as exc:  # anything the check did not foresee: refuse, in one line
+        raise ApprovalError(
+            f"{instrument_id} is not in the data catalog and the {gateway.environment} gateway check at "
+            f"{ib_gateway.where(gateway)} failed: {ib_gateway.one_line(exc)}"
+        ) from None
+    if problem is None:
+        raise ApprovalError(f"{instrument_id}: the {gateway.environment} gateway gave no answer, {not_in_catalog}")
+    if problem:
+        raise ApprovalError(f"{problem}, {not_in_catalog}")
+
+
+def check_approve(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str, str]:
+    """Validate an approval without writing; return (strategy, instrument, note, current code hash)."""
+    checked = _check_approve_decision(strategy, instrument_id, note)
+    check_instrument_known(checked[1])
+    return checked
 
 
 def check_revoke(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str, GoLiveApproval]:
@@ -82,8 +120,10 @@ def check_revoke(strategy: str, instrument_id: str, note: str) -> tuple[str, str
 
 def do_approve_live(*, strategy: str, instrument_id: str, note: str, actor: str) -> GoLiveApproval:
     """Approve a strategy + instrument for live trading, bound to the strategy's current code hash."""
+    # Every check, the instrument's included, before the transaction: no round trip to a gateway holds it open.
+    check_approve(strategy, instrument_id, note)
     with transaction.atomic():
-        strategy, instrument_id, note, current = check_approve(strategy, instrument_id, note)
+        strategy, instrument_id, note, current = _check_approve_decision(strategy, instrument_id, note)
         approval = GoLiveApproval.objects.create(
             strategy=strategy,
             instrument_id=instrument_id,

@@ -22,7 +22,35 @@ def demo_strategy(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def approved_demo(demo_strategy, db):
+def known_instruments(monkeypatch):
+    """For tests that start sessions or approve instruments with no gateway running: the gateway's instrument check
+    answers from ibsim's contract table (QQQ.NASDAQ, SPY.ARCA, ...; FOO.BAR stays unknown) instead of connecting.
+
+    Production never skips the check: only this fixture replaces trading.gateway.resolve_instruments, and a test
+    gets it by asking for it by name. End-to-end tests use the real check against their ibsim. Returns the list of
+    instrument ids asked for, so a test can see the check ran.
+    """
+    from ibsim.contracts import CONTRACTS
+    from trading import gateway
+
+    asked: list[str] = []
+
+    def resolve(config, instrument_ids):
+        asked.extend(instrument_ids)
+        problems = {}
+        for iid in instrument_ids:
+            symbol, _, venue = iid.rpartition(".")
+            contract = CONTRACTS.get(symbol)
+            known = contract is not None and contract.primary_exchange == venue
+            problems[iid] = "" if known else gateway.unknown_contract(iid, gateway.NO_SECURITY_DEFINITION)
+        return problems
+
+    monkeypatch.setattr(gateway, "resolve_instruments", resolve)
+    return asked
+
+
+@pytest.fixture
+def approved_demo(demo_strategy, db, known_instruments):
     """The demo strategy approved for QQQ.NASDAQ."""
     from approvals.services import do_approve_live
 

@@ -11,7 +11,12 @@ from approvals.services import may_trade_live
 from audit.models import Action, AuditEntry
 from trading.strategies.registry import code_hash
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# No gateway runs here: approve_live's instrument check answers from ibsim's contract table (tests/conftest.py).
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("known_instruments"),
+]
 
 
 def _cli(command: str, *args: str) -> str:

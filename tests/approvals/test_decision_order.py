@@ -18,7 +18,12 @@ from audit.services import record
 from trading.sessions.guards import SessionRefused, Sleeve, check_live_approvals
 from trading.strategies.registry import code_hash
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# No gateway runs here: approve_live's instrument check answers from ibsim's contract table (tests/conftest.py).
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("known_instruments"),
+]
 
 
 def _cli(command: str, *args: str) -> str:

@@ -105,7 +105,9 @@ def test_start_panel_field_level_errors(client, paper_operator, enqueued):
     assert not TradingSession.objects.exists() and enqueued == []
 
 
-def test_paper_start_creates_audits_and_enqueues(client, paper_operator, enqueued, django_capture_on_commit_callbacks):
+def test_paper_start_creates_audits_and_enqueues(
+    client, paper_operator, enqueued, django_capture_on_commit_callbacks, known_instruments
+):
     client.force_login(paper_operator)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/paper/start", GOOD)
@@ -169,7 +171,7 @@ def test_live_start_refused_without_approval(client, live_on, live_operator):
 
 
 def test_live_start_summary_and_typed_account(
-    client, live_on, live_operator, enqueued, django_capture_on_commit_callbacks
+    client, live_on, live_operator, enqueued, django_capture_on_commit_callbacks, known_instruments
 ):
     from approvals.services import do_approve_live
 

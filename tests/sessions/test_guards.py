@@ -7,8 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from approvals.services import do_approve_live
+from ats_site.config import GatewayConfig
 from audit.models import Action, AuditEntry
 from tests.sessions.conftest import LIVE_ACCOUNT, TEST_HMAC_KEY, finish, wait_until
+from trading.gateway import CHECK_CLIENT_IDS
 from trading.sessions.guards import SessionRefused, check_gateway_accounts
 from trading.sessions.models import SessionStatus, TradingSession
 from trading.sessions.node import client_ids
@@ -50,7 +52,7 @@ def test_paper_refuses_a_live_account():
     assert not TradingSession.objects.exists() and len(_refusals()) == 1
 
 
-def test_live_refuses_a_paper_account(live_enabled):
+def test_live_refuses_a_paper_account(live_enabled, known_instruments):
     do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
     with pytest.raises(SessionRefused, match=r"live sessions need a live account \('U' \+ digits\), got 'DU1'"):
         do_create_session(environment="live", sleeves=[IBS], actor="user:t", account_id="DU1")
@@ -65,7 +67,7 @@ def test_live_is_impossible_while_the_flag_is_off():
     assert not TradingSession.objects.exists() and len(_refusals()) == 2
 
 
-def test_live_needs_an_approval_for_every_sleeve(live_enabled):
+def test_live_needs_an_approval_for_every_sleeve(live_enabled, known_instruments):
     with pytest.raises(SessionRefused, match="live refused: ibs_reversion on QQQ.NASDAQ has no go-live approval"):
         do_create_session(environment="live", sleeves=[IBS], actor="user:t")
     do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
@@ -75,7 +77,7 @@ def test_live_needs_an_approval_for_every_sleeve(live_enabled):
     assert not TradingSession.objects.exists()
 
 
-def test_live_refuses_when_the_code_changed_since_approval(live_enabled, monkeypatch):
+def test_live_refuses_when_the_code_changed_since_approval(live_enabled, monkeypatch, known_instruments):
     do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
     from trading.sessions import guards
 
@@ -84,7 +86,7 @@ def test_live_refuses_when_the_code_changed_since_approval(live_enabled, monkeyp
         guards.check_live_approvals(guards.parse_sleeves([IBS]))
 
 
-def test_run_live_requires_the_typed_account_id(live_enabled):
+def test_run_live_requires_the_typed_account_id(live_enabled, known_instruments):
     do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="2w paper", actor="user:approver")
     for answer, message in (("U999", "the typed account id did not match"), ("", "no account id typed")):
         with pytest.raises(CommandError, match=f"live start aborted: {message}"):
@@ -96,7 +98,7 @@ def test_run_live_requires_the_typed_account_id(live_enabled):
     ]
 
 
-def test_run_live_prints_the_summary_before_asking(live_enabled, capsys):
+def test_run_live_prints_the_summary_before_asking(live_enabled, capsys, known_instruments):
     do_approve_live(
         strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="2w paper, 14 trades", actor="user:approver"
     )
@@ -157,11 +159,22 @@ def test_bad_parameters_are_one_line_errors(params, message):
 
 
 def test_gateway_accounts_must_include_ours_and_be_of_the_right_kind():
-    check_gateway_accounts("paper", "DU1", ["DU1"])
-    with pytest.raises(SessionRefused, match="does not manage account U2"):
-        check_gateway_accounts("live", "U2", ["DU1"])
-    with pytest.raises(SessionRefused, match="manages U9, not paper accounts: wrong gateway on this port"):
-        check_gateway_accounts("paper", "DU1", ["DU1", "U9"])
+    def gateway(environment, account_id):
+        return GatewayConfig(environment, "127.0.0.1", 4002, account_id)
+
+    check_gateway_accounts(gateway("paper", "DU1"), ["DU1"])
+    with pytest.raises(SessionRefused, match="a paper gateway is on the live port 127.0.0.1:4002"):
+        check_gateway_accounts(gateway("live", "U2"), ["DU1"])
+    with pytest.raises(
+        SessionRefused, match=r"account U2 is not managed by the gateway at 127.0.0.1:4002 \(it manages U3\)"
+    ):
+        check_gateway_accounts(gateway("live", "U2"), ["U3"])
+    with pytest.raises(
+        SessionRefused, match="a live gateway is on the paper port 127.0.0.1:4002: it manages live account U9"
+    ):
+        check_gateway_accounts(gateway("paper", "DU1"), ["DU1", "U9"])
+    with pytest.raises(SessionRefused, match="manages X1, not paper accounts"):
+        check_gateway_accounts(gateway("paper", "DU1"), ["DU1", "X1"])
 
 
 @pytest.mark.timeout(120)
@@ -172,9 +185,13 @@ def test_a_paper_gateway_on_the_live_port_is_refused_before_any_order(make_stack
     assert finish(stack.host(session.pk)) == 0
     session.refresh_from_db()
     assert session.status == SessionStatus.FAILED
-    assert session.stop_reason == "the live gateway does not manage account U7654321 (it manages DU1234567)"
-    # Only the read-only account check ever spoke to the gateway; no node connected, no order was sent.
-    assert {m["client_id"] for m in stack.sim.received()} <= {client_ids(session.pk)[2], None}
+    assert session.stop_reason == (
+        f"a paper gateway is on the live port 127.0.0.1:{stack.sim.port}: it manages paper account DU1234567"
+    )
+    # Only read-only checks ever spoke to the gateway (the approval's and the start's instrument checks, the host's
+    # preflight); no node connected, no order was sent.
+    talked = {m["client_id"] for m in stack.sim.received()} - {client_ids(session.pk)[2], None}
+    assert talked and all(cid in CHECK_CLIENT_IDS for cid in talked)
     assert stack.sim.received("PLACE_ORDER") == []
 
 
@@ -184,16 +201,34 @@ def test_a_gateway_managing_foreign_kinds_of_accounts_is_refused(make_stack):
     session = do_create_session(environment="paper", sleeves=[IBS], actor="user:t")
     finish(stack.host(session.pk))
     session.refresh_from_db()
-    assert session.status == SessionStatus.FAILED and "wrong gateway on this port" in session.stop_reason
+    assert session.status == SessionStatus.FAILED
+    assert session.stop_reason == (
+        f"a live gateway is on the paper port 127.0.0.1:{stack.sim.port}: it manages live account U7654321"
+    )
     assert stack.sim.received("PLACE_ORDER") == []
 
 
-def test_an_unreachable_gateway_fails_the_session_with_the_reason(settings, tmp_path):
+def test_an_unreachable_gateway_refuses_the_start_in_one_line(settings):
+    settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=1))
+    with pytest.raises(SessionRefused) as refused:
+        do_create_session(environment="paper", sleeves=[IBS], actor="user:t")
+    reason = (
+        "cannot check the instruments at the paper gateway: connection refused at 127.0.0.1:1: no gateway is listening"
+    )
+    assert str(refused.value) == reason
+    assert not TradingSession.objects.exists() and _refusals() == [reason]
+
+
+def test_an_unreachable_gateway_fails_the_session_with_the_reason(settings, known_instruments):
     from trading.sessions.host import run_session
 
-    settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=1))
+    # The session was checked at a gateway (the stub) that is gone by the time a host picks it up.
     session = do_create_session(environment="paper", sleeves=[IBS], actor="user:t")
+    assert known_instruments == ["QQQ.NASDAQ"]
+    settings.ATS = dataclasses.replace(settings.ATS, paper=dataclasses.replace(settings.ATS.paper, port=1))
     assert run_session(session.pk) == SessionStatus.FAILED
     session.refresh_from_db()
-    assert session.stop_reason.startswith("cannot reach the paper gateway at 127.0.0.1:1")
+    assert session.stop_reason == (
+        "cannot reach the paper gateway: connection refused at 127.0.0.1:1: no gateway is listening"
+    )
     wait_until(lambda: AuditEntry.objects.filter(action=Action.SESSION_FAILED).exists(), 5, message="audit")

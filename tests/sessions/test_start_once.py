@@ -12,7 +12,12 @@ from trading.sessions.guards import SessionRefused
 from trading.sessions.models import TradingSession
 from trading.sessions.services import do_create_session
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# No gateway runs here: the start's instrument check answers from ibsim's contract table (tests/conftest.py).
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("known_instruments"),
+]
 
 QQQ = [{"strategy": "sma_cross", "instrument_id": "QQQ.NASDAQ", "bar_spec": "1-DAY-LAST"}]
 SPY = [{"strategy": "sma_cross", "instrument_id": "SPY.ARCA", "bar_spec": "1-DAY-LAST"}]

@@ -130,7 +130,7 @@ def test_unreachable_gateway_and_bad_input_are_one_line_errors(empty_catalog, ga
             "--port",
             str(gateway.port),
         )
-    with pytest.raises(CommandError, match="the IB gateway knows no contract for ZZZZ.NASDAQ"):
+    with pytest.raises(CommandError, match=r"ZZZZ.NASDAQ: the gateway knows no such contract \(IB error 200\)"):
         call_command(
             "fetch_bars",
             "--instrument",

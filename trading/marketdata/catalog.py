@@ -59,6 +59,12 @@ def assumed_us_equity(instrument_id: str) -> Equity:
     )
 
 
+def is_assumed_definition(instrument: Instrument) -> bool:
+    """Whether a stored definition is assumed_us_equity's (bars imported for an instrument no gateway defined):
+    such a definition proves nothing about the instrument existing."""
+    return instrument.ts_init == 0 and getattr(instrument, "isin", None) is None
+
+
 def store_instrument(catalog: ParquetDataCatalog, instrument: Instrument) -> bool:
     """Write the instrument unless the catalog already holds an identical definition; True if written."""
     existing = catalog_instrument(catalog, instrument.id.value)

@@ -14,15 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import msgspec
 import pandas as pd
-from nautilus_trader.adapters.interactive_brokers.common import IBContract, IBContractDetails
-from nautilus_trader.adapters.interactive_brokers.config import SymbologyMethod
-from nautilus_trader.adapters.interactive_brokers.parsing.instruments import (
-    instrument_id_to_ib_contract,
-    parse_instrument,
-    possible_exchanges_for_venue,
-)
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import BarAggregation, PriceType
 from nautilus_trader.model.instruments import Instrument
@@ -136,7 +128,7 @@ def fetch_bars(
             f"cannot connect to the IB gateway at {host}:{port}: {exc or type(exc).__name__}"
         ) from None
     try:
-        contract, instrument = _resolve(ib, bar_type, timeout)
+        contract, instrument = _resolve(ib, bar_type, timeout, errors)
         store_instrument(catalog, instrument)
         gaps = missing_intervals(catalog, bar_type, start_ns, end_ns)
         windows = [w for gap in gaps for w in _windows(gap, window)]
@@ -180,47 +172,25 @@ def fetch_bars(
         ib.disconnect()
 
 
-def _resolve(ib, bar_type: BarType, timeout: float):
+def _resolve(ib, bar_type: BarType, timeout: float, errors: list[str]):
     """The gateway's contract for the instrument id and the Nautilus instrument parsed from its details."""
     import ib_async
 
+    from trading.gateway import InstrumentProblem, contract_query, instrument_from_details, unknown_contract
+
     instrument_id = bar_type.instrument_id
-    venue = instrument_id.venue.value
-    exchanges = possible_exchanges_for_venue(venue)
-    exchange = exchanges[0] if len(exchanges) == 1 else venue
-    ib_contract = instrument_id_to_ib_contract(instrument_id, exchange, SymbologyMethod.IB_SIMPLIFIED)
-    fields = {f.name for f in dataclasses.fields(ib_async.Contract)}
-    query = ib_async.Contract(**{k: v for k, v in ib_contract.dict().items() if k in fields and k != "strike"})
-    details = ib.reqContractDetails(query)
+    details = ib.reqContractDetails(contract_query(instrument_id))
     if not details:
-        raise MarketDataError(f"the IB gateway knows no contract for {instrument_id}")
+        code = next((int(e.split(":", 1)[0]) for e in errors if e.split(":", 1)[0].isdigit()), None)
+        raise MarketDataError(unknown_contract(instrument_id, code))
     found = details[0]
-    ib_fields = {f.name for f in msgspec.structs.fields(IBContract)}
-    found.contract = IBContract(
-        **{
-            k: v
-            for k, v in dataclasses.asdict(found.contract).items()
-            if k in ib_fields and k not in ("comboLegs", "deltaNeutralContract")
-        }
-    )
     try:
-        instrument = parse_instrument(
-            IBContractDetails.from_contract_details(found), venue, SymbologyMethod.IB_SIMPLIFIED
-        )
-    except (ValueError, TypeError) as exc:
-        raise MarketDataError(
-            f"cannot build an instrument for {instrument_id} from the gateway's contract: {exc}"
-        ) from None
-    if instrument.id != instrument_id:
-        raise MarketDataError(f"the gateway resolved {instrument_id} to {instrument.id}")
-    return ib_contract_for_requests(found.contract, fields), instrument
-
-
-def ib_contract_for_requests(contract: IBContract, fields: set[str]):
-    """An ib_async Contract for data requests, pinned by conId as the gateway reported it."""
-    import ib_async
-
-    return ib_async.Contract(**{k: v for k, v in contract.dict().items() if k in fields and k != "strike"})
+        instrument = instrument_from_details(found, instrument_id)
+    except InstrumentProblem as exc:
+        raise MarketDataError(str(exc)) from None
+    # Data requests name the contract by conId, as the gateway reported it.
+    fields = {f.name for f in dataclasses.fields(ib_async.Contract)} - {"strike", "comboLegs", "deltaNeutralContract"}
+    return ib_async.Contract(**{k: v for k, v in dataclasses.asdict(found.contract).items() if k in fields}), instrument
 
 
 def _windows(gap: tuple[int, int], window: dt.timedelta) -> list[tuple[int, int]]:

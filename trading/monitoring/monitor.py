@@ -12,17 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 from ib_async import IB
-from ib_async.ib import StartupFetchNONE
-from ib_async.util import getLoop
 
-from ats_site.config import LIVE_ACCOUNT_RE, PAPER_ACCOUNT_RE, GatewayConfig
+from ats_site.config import GatewayConfig
+from trading.gateway import GatewayUnreachable, account_problem, connect_readonly, ib_async_on_running_loop
 from trading.monitoring.services import do_reap_lost_sessions, do_record_check
 
 log = logging.getLogger(__name__)
@@ -35,7 +33,6 @@ MONITOR_CLIENT_IDS = {"paper": 900, "live": 901}
 ONCE_CLIENT_IDS = {"paper": 902, "live": 903}
 CONNECTIVITY_LOST = 1100
 CONNECTIVITY_RESTORED = (1101, 1102)  # 1101: restored, market data lost; 1102: restored, data kept
-CLIENT_ID_IN_USE = 326
 
 
 @dataclass(frozen=True)
@@ -61,28 +58,6 @@ def configured_gateways(config=None) -> list[GatewayConfig]:
     return [config.paper] + ([config.live] if config.enable_live_trading else [])
 
 
-def account_problem(gateway: GatewayConfig, accounts: list[str]) -> str:
-    """Why the accounts a gateway manages do not fit its environment ('' when they do)."""
-    where = f"{gateway.host}:{gateway.port}"
-    if not accounts:
-        return f"the gateway at {where} reports no managed accounts"
-    if gateway.environment == "paper":
-        wrong = [a for a in accounts if LIVE_ACCOUNT_RE.match(a)]
-        if wrong:
-            return f"a live gateway is on the paper port {where}: it manages live account {', '.join(wrong)}"
-    else:
-        wrong = [a for a in accounts if PAPER_ACCOUNT_RE.match(a)]
-        if wrong:
-            return f"a paper gateway is on the live port {where}: it manages paper account {', '.join(wrong)}"
-    if not gateway.account_id:
-        return f"no {gateway.environment} account is configured to check the gateway at {where} against"
-    if gateway.account_id not in accounts:
-        return (
-            f"account {gateway.account_id} is not managed by the gateway at {where} (it manages {', '.join(accounts)})"
-        )
-    return ""
-
-
 class GatewayProbe:
     """One gateway: a kept-open, read-only ib_async connection, checked on demand and watched for events."""
 
@@ -98,7 +73,6 @@ class GatewayProbe:
         self._note: CheckResult | None = None  # a breakage seen through an event, recorded before the next check
         self._connectivity_lost = False
         self._quiet = False  # our own connects and disconnects are no news
-        self._errors: list[int] = []
 
     def _broken(self, message: str, reason: str, accounts=(), **details) -> CheckResult:
         return CheckResult(
@@ -116,8 +90,6 @@ class GatewayProbe:
         self.wake.set()
 
     def _on_error(self, req_id, code, text, contract=None) -> None:
-        if self._quiet:  # only the handshake's errors explain a failed connect; keep nothing beyond it
-            self._errors.append(code)
         if code == CONNECTIVITY_LOST:
             self._connectivity_lost = True
             self._note = self._broken(
@@ -142,33 +114,15 @@ class GatewayProbe:
             self._quiet = False
 
     async def _connect(self) -> CheckResult | None:
-        self._errors.clear()
         self._connectivity_lost = False  # a fresh API session: only codes sent on it count
         self._quiet = True
         try:
-            await self.ib.connectAsync(
-                self.gateway.host,
-                self.gateway.port,
-                clientId=self.client_id,
-                timeout=self.timeout,
-                readonly=True,
-                fetchFields=StartupFetchNONE,
-            )
+            await connect_readonly(self.ib, self.gateway, self.client_id, self.timeout)
             return None
-        except ConnectionRefusedError:
-            return self._broken(f"connection refused at {self.where}: no gateway is listening", "refused")
-        except TimeoutError:
-            if CLIENT_ID_IN_USE in self._errors:
+        except GatewayUnreachable as exc:
+            if exc.reason == "client-id-in-use":
                 return self._client_id_in_use()
-            return self._broken(
-                f"no API handshake from {self.where} within {self.timeout:g}s: gateway silent or hung", "timeout"
-            )
-        except ConnectionError:
-            if CLIENT_ID_IN_USE in self._errors:
-                return self._client_id_in_use()
-            return self._broken(f"the gateway at {self.where} closed the API connection during the handshake", "closed")
-        except OSError as exc:
-            return self._broken(f"cannot connect to {self.where}: {exc.strerror or type(exc).__name__}", "unreachable")
+            return self._broken(str(exc), exc.reason)
         finally:
             self._quiet = False
 
@@ -204,22 +158,6 @@ class GatewayProbe:
                 code=CONNECTIVITY_LOST,
             )
         return CheckResult(self.gateway.environment, True, "", tuple(accounts), {"address": self.where})
-
-
-@contextmanager
-def ib_async_on_running_loop():
-    """Bind ib_async to the running loop for the duration, and release it after.
-
-    ib_async caches the first loop it ever sees (util.getLoop is functools.cache'd), so a second asyncio.run in
-    the same process (tests, the benchmark) would drive sockets on a closed loop. Only one loop per process may
-    use ib_async at a time: the monitor runs in its own process.
-    """
-    getLoop.cache_clear()
-    getLoop()
-    try:
-        yield
-    finally:
-        getLoop.cache_clear()
 
 
 def _with_fresh_connection(fn, *args):

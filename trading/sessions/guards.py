@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from ats_site.config import LIVE_ACCOUNT_RE, PAPER_ACCOUNT_RE
+from ats_site.config import LIVE_ACCOUNT_RE, PAPER_ACCOUNT_RE, GatewayConfig
 from trading.sessions.models import AccountBreaker, Environment
 
 
@@ -166,20 +166,34 @@ def check_live_approvals(sleeves: list[Sleeve]) -> list[dict]:
     return summary
 
 
-def check_gateway_accounts(environment: str, account_id: str, managed_accounts: list[str]) -> None:
-    """After connecting: the gateway must manage our account, and its accounts must be of the environment's kind."""
-    if account_id not in managed_accounts:
+def check_gateway_accounts(gateway: GatewayConfig, managed_accounts: list[str]) -> None:
+    """After connecting: the gateway must manage our account, and only accounts of the environment's kind."""
+    from trading.gateway import account_problem
+
+    problem = account_problem(gateway, managed_accounts)
+    if problem:
+        raise SessionRefused(problem)
+
+
+def check_instruments_known(gateway: GatewayConfig, instrument_ids: list[str]) -> None:
+    """Every instrument must resolve at the gateway; SessionRefused naming the first that does not, or naming the
+    gateway when it cannot be reached (fail closed: an unchecked instrument never starts)."""
+    from trading import gateway as ib_gateway
+
+    try:
+        problems = ib_gateway.resolve_instruments(gateway, instrument_ids)
+    except ib_gateway.GatewayUnreachable as exc:  # its message names the gateway's host:port
+        raise SessionRefused(f"cannot check the instruments at the {gateway.environment} gateway: {exc}") from None
+    except Exception as exc:  # anything the check did not foresee: fail closed, in one line
         raise SessionRefused(
-            f"the {environment} gateway does not manage account {account_id} "
-            f"(it manages {', '.join(managed_accounts) or 'none'})"
-        )
-    pattern, kind = (PAPER_ACCOUNT_RE, "paper") if environment == Environment.PAPER else (LIVE_ACCOUNT_RE, "live")
-    wrong = [a for a in managed_accounts if not pattern.match(a)]
-    if wrong:
-        raise SessionRefused(
-            f"the gateway on the {environment} port manages {', '.join(wrong)}, not {kind} accounts: "
-            "wrong gateway on this port"
-        )
+            f"cannot check the instruments at the {gateway.environment} gateway {ib_gateway.where(gateway)}: "
+            f"{ib_gateway.one_line(exc)}"
+        ) from None
+    for iid in instrument_ids:
+        if iid not in problems:  # a resolver that leaves an instrument out has not vouched for it
+            raise SessionRefused(f"{iid}: the {gateway.environment} gateway gave no answer for it")
+        if problems[iid]:
+            raise SessionRefused(problems[iid])
 
 
 def check_account_breaker(account_id: str) -> None:

@@ -108,16 +108,21 @@ def run_session(session_id: int) -> str:
     gateway = type(gateway)(gateway.environment, gateway.host, gateway.port, session.account_id)
     try:
         host_checks(session)
-        from trading.sessions.node import client_ids, managed_accounts
+        from trading.gateway import GatewayUnreachable, check_gateway, one_line
+        from trading.sessions.node import client_ids
 
+        # One short read-only connection before any node: the accounts, and every instrument, with the real cause
+        # (an unknown contract would otherwise surface 30 s later as "did not connect in time").
+        instruments = list(dict.fromkeys(s["instrument_id"] for s in session.sleeves))
         try:
-            accounts = managed_accounts(gateway, client_ids(session_id)[2])
-        except Exception as exc:  # connection refused, timeout: the gateway is not there
-            raise SessionRefused(
-                f"cannot reach the {session.environment} gateway at {gateway.host}:{gateway.port}: "
-                f"{type(exc).__name__} {exc}".strip()
-            ) from None
-        check_gateway_accounts(session.environment, session.account_id, accounts)
+            found = check_gateway(gateway, instruments, client_id=client_ids(session_id)[2])
+        except GatewayUnreachable as exc:  # connection refused, timeout: the gateway is not there
+            raise SessionRefused(f"cannot reach the {session.environment} gateway: {exc}") from None
+        except Exception as exc:  # anything else the check did not foresee: fail closed, in one line
+            raise SessionRefused(f"the {session.environment} gateway check failed: {one_line(exc)}") from None
+        check_gateway_accounts(gateway, found.accounts)
+        if found.unknown():
+            raise SessionRefused(found.unknown()[0])
     except SessionRefused as exc:
         record(Action.SESSION_REFUSED, actor=actor, target=f"session:{session_id}", payload={"reason": str(exc)})
         services.do_finish_session(session_id, SessionStatus.FAILED, str(exc), actor)

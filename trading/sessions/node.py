@@ -83,35 +83,6 @@ def build_node(config: TradingNodeConfig) -> TradingNode:
     return node
 
 
-def managed_accounts(gateway: GatewayConfig, client_id: int, timeout: float = 10.0) -> list[str]:
-    """Connect briefly (ib_async, read-only) and return the accounts the gateway manages."""
-    from ib_async import IB as IBClient
-    from ib_async.ib import StartupFetchNONE
-    from ib_async.util import getLoop
-
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    getLoop.cache_clear()  # ib_async caches the first loop it sees; bind it to this one, and release it after
-    client = IBClient()
-    try:
-        loop.run_until_complete(
-            client.connectAsync(
-                gateway.host,
-                gateway.port,
-                clientId=client_id,
-                timeout=timeout,
-                readonly=True,
-                fetchFields=StartupFetchNONE,
-            )
-        )
-        return list(client.managedAccounts())
-    finally:
-        client.disconnect()
-        loop.close()
-        asyncio.set_event_loop(None)
-        getLoop.cache_clear()
-
-
 # -- the IB clients inside a running node (Nautilus internals, kept in this one place) ---------------------------
 
 

@@ -21,6 +21,7 @@ from trading.sessions.guards import (
     check_account_breaker,
     check_environment,
     check_instrument_owners,
+    check_instruments_known,
     check_live_approvals,
     parse_sleeves,
 )
@@ -49,13 +50,21 @@ def check_environment_account(environment: str, account_id: str | None) -> str:
     return account_id
 
 
-def validate_session_request(environment: str, sleeves_raw: list, account_id: str | None = None):
-    """Run every pre-connection guard; return (account_id, sleeves, approvals summary) or raise SessionRefused."""
+def _check_book(environment: str, sleeves_raw: list, account_id: str | None) -> tuple[str, list, list]:
+    """The guards the database answers: environment, account, breaker, book, one owner, live approvals."""
     account_id = check_environment_account(environment, account_id)
     check_account_breaker(account_id)
     sleeves = parse_sleeves(sleeves_raw)
     check_instrument_owners(account_id, sleeves)
     approvals = check_live_approvals(sleeves) if environment == Environment.LIVE else []
+    return account_id, sleeves, approvals
+
+
+def validate_session_request(environment: str, sleeves_raw: list, account_id: str | None = None):
+    """Run every pre-connection guard, then resolve every instrument of the book at the environment's gateway (one
+    short read-only connection); return (account_id, sleeves, approvals summary) or raise SessionRefused."""
+    account_id, sleeves, approvals = _check_book(environment, sleeves_raw, account_id)
+    check_instruments_known(settings.ATS.gateway(environment), list(dict.fromkeys(s.instrument_id for s in sleeves)))
     return account_id, sleeves, approvals
 
 
@@ -78,13 +87,16 @@ def do_create_session(
         earlier.is_repeat = True  # type: ignore[attr-defined]
         return earlier
     try:
-        account_id = check_environment_account(environment, account_id)
+        # Every guard, the gateway's instrument check included, before the transaction: the account's lock (on
+        # SQLite the database's write lock) is never held across a round trip to the gateway.
+        account_id, _, _ = validate_session_request(environment, sleeves, account_id)
         with transaction.atomic():
             _lock_account(account_id)
             if start_token and (earlier := TradingSession.objects.filter(start_token=start_token).first()):
                 earlier.is_repeat = True  # type: ignore[attr-defined]
                 return earlier
-            account_id, parsed, approvals = validate_session_request(environment, sleeves, account_id)
+            # Again under the lock: a start that raced this one may own an instrument now.
+            account_id, parsed, approvals = _check_book(environment, sleeves, account_id)
             caps = settings.ATS.risk(environment)
             session = TradingSession.objects.create(
                 environment=environment,
