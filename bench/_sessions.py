@@ -18,11 +18,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def prepare_environment(**extra: str) -> None:
-    """Point this process and its children at a fresh, migrated SQLite database, with the order probe registered."""
+    """Point this process and its children at a fresh, migrated database, with the order probe registered: SQLite
+    (the embedded default), or the database BENCH_DATABASE_URL names (emptied first: give a throwaway one)."""
     tmp = tempfile.mkdtemp(prefix="ats-bench-")
+    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3"
     os.environ.update(
         {
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+            "DATABASE_URL": database_url,
             "DJANGO_SETTINGS_MODULE": "ats_site.settings",
             "ATS_STRATEGY_CATALOGS": "tests.sessions.probe_catalog",
             "ATS_NODE_LOG_LEVEL": "WARNING",
@@ -34,4 +36,12 @@ def prepare_environment(**extra: str) -> None:
             **extra,
         }
     )
+    if database_url.startswith("postgres"):
+        name = database_url.rsplit("/", 1)[1]
+        admin = database_url.rsplit("/", 1)[0] + "/postgres"
+        import psycopg
+
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
