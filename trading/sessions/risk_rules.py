@@ -160,18 +160,18 @@ def check_order(
             f"(position {state.position}, working {order.side_name} orders {working})",
             {"position": str(state.position), "quantity": str(order.quantity), "working_same_side": str(working)},
         )
-    if killing and not is_verified_reduce_only(order, state):
+    only_reducing = (
+        ("kill", "kill: the session is being killed; only orders that reduce a position pass")
+        if killing
+        else ("breaker", "loss breaker tripped: only orders that reduce a position pass until an operator resets it")
+        if reducing
+        else None
+    )
+    if only_reducing is not None and not is_verified_reduce_only(order, state):
+        rule, why = only_reducing
         return Denial(
-            "kill",
-            f"kill: the session is being killed; only orders that reduce a position pass "
-            f"({order.side_name} {order.quantity} at position {state.position})",
-            {"position": str(state.position), "quantity": str(order.quantity)},
-        )
-    if reducing and not is_verified_reduce_only(order, state):
-        return Denial(
-            "breaker",
-            f"loss breaker tripped: only orders that reduce a position pass until an operator resets it "
-            f"({order.side_name} {order.quantity} at position {state.position})",
+            rule,
+            f"{why} ({order.side_name} {order.quantity} at position {state.position})",
             {"position": str(state.position), "quantity": str(order.quantity)},
         )
     if order.reduce_only and not order.own_prices:
