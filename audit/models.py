@@ -22,6 +22,7 @@ class Action(models.TextChoices):
     SESSION_REFUSED = "session.refused", "Session refused"
     SESSION_FAILED = "session.failed", "Session failed"
     SESSION_LOST = "session.lost", "Session lost"
+    ACCOUNT_FLATTEN = "account.flatten", "Account flatten"
     LOGIN = "auth.login", "Login"
     LOGOUT = "auth.logout", "Logout"
     LOGIN_FAILED = "auth.login_failed", "Failed login"

@@ -32,6 +32,7 @@ urlpatterns = [
     path("<env:environment>/start", views.start_session, name="start"),
     path("<env:environment>/start/confirm", views.confirm_live_start, name="confirm_live"),
     path("<env:environment>/kill-all", views.kill_all, name="kill_all"),
+    path("<env:environment>/flatten-account", views.flatten_account, name="flatten_account"),
     path("<env:environment>/sessions/<int:session_id>/", views.session_detail, name="session"),
     path("<env:environment>/sessions/<int:session_id>/kill", views.session_kill, name="session_kill"),
     path("<env:environment>/sessions/<int:session_id>/stop", views.session_stop, name="session_stop"),

@@ -351,6 +351,24 @@ def session_reset_breaker(request, environment, session_id):
 
 @require_POST
 @environment_view(operate=True)
+def flatten_account(request, environment):
+    """Kill the account's sessions, cancel every order and close every position at the broker (reason required)."""
+    from trading.sessions.account_flatten import do_flatten_account
+    from trading.sessions.guards import SessionRefused
+
+    try:
+        result = do_flatten_account(
+            environment=environment, actor=user_actor(request.user), reason=request.POST.get("reason", "")
+        )
+    except SessionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        (messages.info if result.ok else messages.error)(request, result.summary)
+    return redirect("trading:environment", environment=environment)
+
+
+@require_POST
+@environment_view(operate=True)
 def account_reset_breaker(request, environment, account_id):
     """Re-arm an account's tripped loss breaker, with a reason (audited)."""
     from trading.sessions.breaker_services import do_reset_account_breaker

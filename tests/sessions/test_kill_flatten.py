@@ -5,7 +5,7 @@ import pytest
 from audit.models import Action, AuditEntry
 from tests.monitoring.conftest import WebhookReceiver
 from tests.sessions.conftest import PAPER_ACCOUNT, finish, wait_until
-from trading.sessions.host_kill import describe_positions
+from trading.sessions.broker_flatten import describe_positions
 from trading.sessions.models import SessionStatus, TradingSession
 from trading.sessions.services import do_create_session, do_request_kill
 

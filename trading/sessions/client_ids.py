@@ -14,3 +14,6 @@ def kill_client_id(session_id: int) -> int:
     """The IB client id of a kill carried out without the session's host: above every session's client_ids range,
     so it never collides with the session's own (possibly half-open) connections."""
     return 10_000 + session_id % 3000
+
+
+ACCOUNT_FLATTEN_CLIENT_ID = 13_500  # the account-level flatten's own connection, above the kills' range

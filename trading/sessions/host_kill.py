@@ -10,6 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from trading.sessions.broker_flatten import describe_positions
 from trading.sessions.models import SessionStatus, TradingSession
 from trading.sessions.node import broker_positions, global_cancel
 
@@ -21,11 +22,6 @@ log = logging.getLogger(__name__)
 FLATTEN_TIMEOUT_SECONDS = 15.0
 CANCEL_TIMEOUT_SECONDS = 5.0
 BROKER_POLL_SECONDS = 0.5
-
-
-def describe_positions(positions: dict[str, Decimal]) -> str:
-    """'SPY +5, QQQ -10'."""
-    return ", ".join(f"{symbol} {quantity.normalize():+f}" for symbol, quantity in sorted(positions.items()))
 
 
 class SessionKill:

@@ -11,10 +11,10 @@ cancels, a retry never closes more than is open.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record, system_actor
-from trading.sessions.broker_link import BrokerLink, BrokerLinkError, BrokerPosition
+from trading.sessions.broker_flatten import await_cancels, describe_positions, flatten_at_broker
+from trading.sessions.broker_link import BrokerLink, BrokerLinkError
 from trading.sessions.client_ids import kill_client_id
 from trading.sessions.guards import SessionRefused, check_gateway_accounts
 from trading.sessions.models import SessionEvent, SessionStatus, TradingSession
@@ -37,10 +38,6 @@ KILLER_PREFIX = "orphan-kill:"  # the lease owner of a kill in progress without 
 # nobody else starts the same kill while it runs; a killer that dies frees the session for a retry when it expires.
 KILL_LEASE_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 5.0
-CANCEL_TIMEOUT_SECONDS = 5.0
-FLATTEN_TIMEOUT_SECONDS = 15.0
-CLOSE_ATTEMPTS = 2  # closing orders per instrument: one retry after a refusal, then the kill reports what is left
-POLL_SECONDS = 0.1
 REASON_CHARS = 150  # of the operator's reason in the stop reason, so the outcome at its end is never cut off
 
 
@@ -66,11 +63,6 @@ class KillWithoutHost:
     session_id: int
     ok: bool
     reason: str
-
-
-def describe_positions(positions: dict[str, Decimal]) -> str:
-    """'QQQ -10, SPY +5'."""
-    return ", ".join(f"{symbol} {quantity.normalize():+f}" for symbol, quantity in sorted(positions.items()))
 
 
 def pid_alive(pid: int) -> bool:
@@ -151,12 +143,12 @@ def _at_the_broker(session: TradingSession) -> BrokerOutcome:
     try:
         try:
             accounts = link.open()
-            check_gateway_accounts(session.environment, session.account_id, accounts)
+            check_gateway_accounts(dataclasses.replace(gateway, account_id=session.account_id), accounts)
         except SessionRefused as exc:  # a wrong gateway on the port: send it nothing
             outcome.error = str(exc)
             return outcome
         link.global_cancel()
-        working = _await_cancels(link, session.account_id)
+        working = await_cancels(link, session.account_id)
         outcome.working_left = len(working)
         if not session.kill_flatten:
             return outcome
@@ -164,7 +156,15 @@ def _at_the_broker(session: TradingSession) -> BrokerOutcome:
             # A working order could fill alongside a closing order: only close what can no longer change.
             outcome.positions_left = _open_positions(link, session)
             return outcome
-        outcome.positions_left = _flatten(link, session, outcome.closes)
+        outcome.positions_left = flatten_at_broker(
+            link,
+            session.account_id,
+            _symbols(session),
+            order_ref=f"KILL-{session.pk}",
+            actor=system_actor(f"session-{session.pk}-killer"),
+            target=f"session:{session.pk}",
+            closes=outcome.closes,
+        )
     except BrokerLinkError as exc:
         outcome.error = str(exc)
     except Exception as exc:  # the outcome must still be recorded, with what went wrong
@@ -175,16 +175,6 @@ def _at_the_broker(session: TradingSession) -> BrokerOutcome:
     return outcome
 
 
-def _await_cancels(link: BrokerLink, account_id: str) -> list:
-    """The account's working orders once the global cancel took effect, or those still working when time is up."""
-    deadline = time.monotonic() + CANCEL_TIMEOUT_SECONDS
-    while True:
-        working = link.working_orders(account_id)
-        if not working or time.monotonic() >= deadline:
-            return working
-        time.sleep(POLL_SECONDS)
-
-
 def _symbols(session: TradingSession) -> set[str]:
     """The symbols of the session's instruments (QQQ of QQQ.NASDAQ), as the broker names them."""
     return {s["instrument_id"].rsplit(".", 1)[0] for s in session.sleeves}
@@ -193,79 +183,6 @@ def _symbols(session: TradingSession) -> set[str]:
 def _open_positions(link: BrokerLink, session: TradingSession) -> dict[str, Decimal]:
     symbols = _symbols(session)
     return {p.symbol: p.quantity for p in link.positions(session.account_id) if p.symbol in symbols}
-
-
-def _flatten(link: BrokerLink, session: TradingSession, closes: list[dict]) -> dict[str, Decimal]:
-    """Close the session's positions as the broker reports them until it shows them flat, a close was refused
-    CLOSE_ATTEMPTS times, or time runs out; return what is still open (empty when flat).
-
-    A new closing order for an instrument goes out only when the broker's position already reflects every fill of
-    the previous ones, so a position report lagging a fill can never make it close twice."""
-    symbols = _symbols(session)
-    deadline = time.monotonic() + FLATTEN_TIMEOUT_SECONDS
-    expected: dict[str, Decimal] = {}  # the position each symbol must show once our fills are reflected
-    attempts: dict[str, int] = {}
-    while True:
-        positions = {p.symbol: p for p in link.positions(session.account_id) if p.symbol in symbols}
-        left = {symbol: p.quantity for symbol, p in positions.items()}
-        if not left or time.monotonic() >= deadline:
-            return left
-        ready = [
-            p
-            for symbol, p in positions.items()
-            if expected.get(symbol, p.quantity) == p.quantity and attempts.get(symbol, 0) < CLOSE_ATTEMPTS
-        ]
-        settled = all(expected.get(symbol, p.quantity) == p.quantity for symbol, p in positions.items())
-        if not ready and settled:
-            return left  # every instrument still open had its closes refused: nothing more to try
-        for position in ready:
-            attempts[position.symbol] = attempts.get(position.symbol, 0) + 1
-            filled = _close(link, session, position, attempts[position.symbol], deadline, closes)
-            expected[position.symbol] = position.quantity - filled
-        if not ready:
-            time.sleep(POLL_SECONDS)
-
-
-def _close(
-    link: BrokerLink, session: TradingSession, position: BrokerPosition, attempt: int, deadline: float, closes: list
-) -> Decimal:
-    """One closing market order, its intent audited first (no audit, no order); return the signed quantity filled."""
-    side = "SELL" if position.quantity > 0 else "BUY"
-    order_ref = f"KILL-{session.pk}-{position.symbol}-{attempt}"
-    record(
-        Action.ORDER_INTENT,
-        actor=system_actor(f"session-{session.pk}-killer"),
-        target=f"session:{session.pk}",
-        payload={
-            "session": session.pk,
-            "sleeve": None,
-            "client_order_id": order_ref,
-            "instrument_id": position.symbol,
-            "side": side,
-            "quantity": str(abs(position.quantity)),
-            "order_type": "MARKET",
-            "reduce_only": True,
-            "without_host": True,
-        },
-    )
-    order_id = link.close_position(position, order_ref)
-    result = link.wait_done(order_id, max(deadline - time.monotonic(), 1.0))
-    if not result.done:  # still working when time is up: it must not fill after the kill has reported
-        from ibapi.order_cancel import OrderCancel
-
-        link.cancelOrder(order_id, OrderCancel())
-        result = link.wait_done(order_id, CANCEL_TIMEOUT_SECONDS)
-    closes.append(
-        {
-            "symbol": position.symbol,
-            "side": side,
-            "quantity": str(abs(position.quantity)),
-            "status": result.status,
-            "filled": str(result.filled),
-            "error": result.error,
-        }
-    )
-    return result.filled if position.quantity > 0 else -result.filled
 
 
 def _stop_reason(session: TradingSession, why: str, outcome: BrokerOutcome) -> str:
