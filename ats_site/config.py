@@ -104,6 +104,8 @@ class AtsConfig:
     alert_webhook_url: str
     audit_anchor_file: str = ""  # append-only file the audit chain head is published to ("" = not published)
     db_app_role: str = ""  # PostgreSQL role the app runs as; migrate grants it least privilege ("" = no grants)
+    session_start_timeout: int = 90  # seconds a node gets to reconcile and start trading before the session fails
+    node_log_level: str = "INFO"  # the Nautilus node's log level in session hosts
 
     def __repr__(self) -> str:
         """Every field, with secrets reduced to whether they are set (debug pages and logs show this repr)."""
@@ -297,7 +299,16 @@ def load_config(env: environ.Env) -> AtsConfig:
         alert_webhook_url=raw("ATS_ALERT_WEBHOOK_URL", "").strip(),
         audit_anchor_file=raw("ATS_AUDIT_ANCHOR_FILE", "var/audit-anchors.jsonl").strip(),
         db_app_role=_role_name("ATS_DB_APP_ROLE", raw("ATS_DB_APP_ROLE", "")),
+        session_start_timeout=parse_count("ATS_SESSION_START_TIMEOUT", raw("ATS_SESSION_START_TIMEOUT", "90")),
+        node_log_level=_log_level("ATS_NODE_LOG_LEVEL", raw("ATS_NODE_LOG_LEVEL", "INFO")),
     )
+
+
+def _log_level(name: str, raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in ("TRACE", "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "OFF"):
+        raise ConfigError(f"{name}: {raw!r} is not a log level (DEBUG, INFO, WARNING, ERROR, OFF)")
+    return level
 
 
 def _role_name(name: str, raw: str) -> str:

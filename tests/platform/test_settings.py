@@ -25,6 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
             {"ATS_IB_PAPER_ACCOUNT_ID": "U123"},
             "ATS_IB_PAPER_ACCOUNT_ID: 'U123' is not a paper ('DU' + digits) account id",
         ),
+        ({"ATS_SESSION_START_TIMEOUT": "soon"}, "ATS_SESSION_START_TIMEOUT: 'soon' is not a whole number"),
+        ({"ATS_SESSION_START_TIMEOUT": "0"}, "ATS_SESSION_START_TIMEOUT: must be at least 1, got '0'"),
+        (
+            {"ATS_NODE_LOG_LEVEL": "loud"},
+            "ATS_NODE_LOG_LEVEL: 'loud' is not a log level (DEBUG, INFO, WARNING, ERROR, OFF)",
+        ),
         (
             {"ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE": "10 per second"},
             "ATS_PAPER_RISK_MAX_ORDER_SUBMIT_RATE: malformed rate",

@@ -57,7 +57,7 @@ def never_raise(handler):
 
 POLL_SECONDS = 0.1  # how often the supervisor looks for a kill or stop request (the kill switch's latency)
 HEARTBEAT_SECONDS = 2.0
-START_TIMEOUT_SECONDS = float(os.environ.get("ATS_SESSION_START_TIMEOUT", "90"))
+START_TIMEOUT_SECONDS = float(settings.ATS.session_start_timeout)  # ATS_SESSION_START_TIMEOUT, validated
 STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
 SNAPSHOT_SECONDS = 5.0  # how often the positions and working orders known to the node are published
 BREAKER_SECONDS = 1.0  # how often the session's P&L is checked against its loss breaker
@@ -183,7 +183,7 @@ class SessionHost:
                 self.gateway,
                 sorted({s["instrument_id"] for s in self.session.sleeves}),
                 caps.max_order_submit_rate.nautilus,
-                log_level=os.environ.get("ATS_NODE_LOG_LEVEL", "INFO"),
+                log_level=settings.ATS.node_log_level,
             )
             self.node = build_node(config)
             self._add_strategies()
