@@ -35,6 +35,7 @@ from trading.sessions.host_attribution import AttributionCheck
 from trading.sessions.host_kill import SessionKill, halt_for_good
 from trading.sessions.host_risk import SessionRisk
 from trading.sessions.models import Environment, SessionStatus, TradingSession
+from trading.sessions.node import watch_connectivity, watch_start_stages
 from trading.sessions.telemetry import TelemetrySink, order_event_payload
 from trading.sessions.write_turn import checkpoint, take_over_checkpoints, write_turn
 from trading.strategies.registry import code_hash
@@ -65,11 +66,6 @@ DATABASE_BACKOFF_MAX_SECONDS = 2.0  # the supervisor's longest wait between trie
 FINISH_RETRY_SECONDS = 120.0  # how long a host that is done waits for the database to record its outcome
 ACCOUNT_MARK_SECONDS = 2.0  # how often it is sent to the account's breaker (a database write)
 # Nautilus kernel start stages (each returns False on failure) and what their failure means for the operator.
-START_STAGES = {
-    "_await_engines_connected": "the IB data or execution client did not connect in time",
-    "_await_execution_reconciliation": "execution state could not be reconciled with the broker",
-    "_await_portfolio_initialization": "the portfolio did not initialize in time",
-}
 # IB: connectivity lost / restored (data kept or lost) / reset.
 CONNECTIVITY_CODES = {1100, 1101, 1102, 1300, 2110}
 
@@ -275,65 +271,37 @@ class SessionHost:
 
     def _watch_start_stages(self) -> None:
         """Fail the session as soon as a start stage fails (Nautilus then just never starts the trader)."""
-        kernel = self.node.kernel
-        for stage, reason in START_STAGES.items():
-            original = getattr(kernel, stage)
 
-            async def checked(_original=original, _reason=reason):
-                ok = await _original()
-                if not ok and not self.outcome:
-                    self._end(SessionStatus.FAILED, f"{_reason}; the session does not trade")
-                return ok
+        def failed(reason: str) -> None:
+            if not self.outcome:
+                self._end(SessionStatus.FAILED, f"{reason}; the session does not trade")
 
-            setattr(kernel, stage, checked)
+        watch_start_stages(self.node, failed)
 
     def _watch_connectivity(self) -> None:
-        """Surface the gateway's connectivity codes (1100 lost, 1101/1102 restored, ...) as telemetry and audit."""
-        kernel = self.node.kernel
-        engines = (kernel.exec_engine, kernel.data_engine)
-        clients = {
-            id(c): c
-            for engine in engines
-            for adapter in engine._clients.values()
-            if (c := getattr(adapter, "_client", None)) is not None
-        }
-        for client in clients.values():
-            original = client.process_error
+        """Surface the gateway's connectivity codes (1100 lost, 1101/1102 restored, ...) and dropped sockets (which
+        send no code) as telemetry and audit."""
 
-            async def process_error(*, _original=original, _client_id=client._client_id, **kwargs):
-                code = kwargs.get("error_code")
-                if code in CONNECTIVITY_CODES:
-                    self.sink.emit(
-                        "health",
-                        {
-                            "code": code,
-                            "message": str(kwargs.get("error_string", ""))[:300],
-                            "client_id": _client_id,
-                            "connected": code in (1101, 1102),
-                        },
-                        audit_action=Action.GATEWAY_CONNECTIVITY,
-                    )
-                await _original(**kwargs)
+        def on_code(client_id: int, code: int, message: str) -> None:
+            if code in CONNECTIVITY_CODES:
+                payload = {
+                    "code": code,
+                    "message": message[:300],
+                    "client_id": client_id,
+                    "connected": code in (1101, 1102),
+                }
+                self.sink.emit("health", payload, audit_action=Action.GATEWAY_CONNECTIVITY)
 
-            # The IB client's wrapper looks process_error up on the instance for every error it dispatches.
-            client.process_error = process_error
-            original_disconnection = client._handle_disconnection
+        def on_disconnect(client_id: int) -> None:
+            payload = {
+                "code": "disconnected",
+                "message": "connection to the gateway lost; reconnecting",
+                "client_id": client_id,
+                "connected": False,
+            }
+            self.sink.emit("health", payload, audit_action=Action.GATEWAY_CONNECTIVITY)
 
-            async def handle_disconnection(*, _original=original_disconnection, _client_id=client._client_id):
-                # A dropped socket (the gateway restarted or died) sends no 1100: audit it here.
-                self.sink.emit(
-                    "health",
-                    {
-                        "code": "disconnected",
-                        "message": "connection to the gateway lost; reconnecting",
-                        "client_id": _client_id,
-                        "connected": False,
-                    },
-                    audit_action=Action.GATEWAY_CONNECTIVITY,
-                )
-                await _original()
-
-            client._handle_disconnection = handle_disconnection
+        watch_connectivity(self.node, on_code, on_disconnect)
 
     @never_raise
     def _on_order_event(self, event) -> None:

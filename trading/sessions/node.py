@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 
 from nautilus_trader.adapters.interactive_brokers.common import IB
@@ -83,7 +84,62 @@ def build_node(config: TradingNodeConfig) -> TradingNode:
     return node
 
 
-# -- the IB clients inside a running node (Nautilus internals, kept in this one place) ---------------------------
+# -- Nautilus internals the host relies on, kept in this one place ----------------------------------------------
+# Verified against this version; tests/sessions/test_nautilus_internals.py fails on any other, so an upgrade is
+# checked on purpose: kernel start stages, exec/data engine `_clients`, the IB client's `_eclient`, `_client_id`,
+# `process_error`, `_handle_disconnection`, `get_positions`, and the RiskEngine's `_reject_modify_order`.
+NAUTILUS_VERSION_VERIFIED = "1.231.0"
+
+# Kernel start stages (each returns False on failure) and what their failure means for the operator.
+START_STAGES = {
+    "_await_engines_connected": "the IB data or execution client did not connect in time",
+    "_await_execution_reconciliation": "execution state could not be reconciled with the broker",
+    "_await_portfolio_initialization": "the portfolio did not initialize in time",
+}
+
+
+def watch_start_stages(node: TradingNode, failed: Callable[[str], None]) -> None:
+    """Call `failed(reason)` as soon as a kernel start stage fails (Nautilus then silently never starts trading)."""
+    kernel = node.kernel
+    for stage, reason in START_STAGES.items():
+        original = getattr(kernel, stage)
+
+        async def checked(_original=original, _reason=reason):
+            ok = await _original()
+            if not ok:
+                failed(_reason)
+            return ok
+
+        setattr(kernel, stage, checked)
+
+
+def watch_connectivity(
+    node: TradingNode, on_code: Callable[[int, int, str], None], on_disconnect: Callable[[int], None]
+) -> None:
+    """Call `on_code(client_id, code, message)` for every error code an IB client of the node receives, and
+    `on_disconnect(client_id)` when its socket drops; the client's own handling runs unchanged after."""
+    kernel = node.kernel
+    clients = {
+        id(c): c
+        for engine in (kernel.exec_engine, kernel.data_engine)
+        for adapter in engine._clients.values()
+        if (c := getattr(adapter, "_client", None)) is not None
+    }
+    for client in clients.values():
+        original_error = client.process_error
+        original_disconnection = client._handle_disconnection
+
+        async def process_error(*, _original=original_error, _client_id=client._client_id, **kwargs):
+            on_code(_client_id, kwargs.get("error_code"), str(kwargs.get("error_string", "")))
+            await _original(**kwargs)
+
+        async def handle_disconnection(*, _original=original_disconnection, _client_id=client._client_id):
+            on_disconnect(_client_id)
+            await _original()
+
+        # The IB client looks both up on the instance each time, so these wrappers see every call.
+        client.process_error = process_error
+        client._handle_disconnection = handle_disconnection
 
 
 def ib_clients(node: TradingNode) -> list:
