@@ -32,9 +32,15 @@ def payloads(session_id: int, kind: str) -> list[dict]:
     return list(SessionEvent.objects.filter(session_id=session_id, kind=kind).values_list("payload", flat=True))
 
 
-def test_a_loss_past_the_daily_limit_trips_the_breaker_until_an_audited_reset(paper_stack):
+def test_a_loss_past_the_daily_limit_trips_the_breaker_until_an_audited_reset(paper_stack, settings):
     webhook = WebhookReceiver()
     paper_stack.env["ATS_ALERT_WEBHOOK_URL"] = webhook.url
+    # The session's own breaker only: the account's limits are out of reach (the account's test is below).
+    far = Decimal(10_000_000)
+    settings.ATS = dataclasses.replace(
+        settings.ATS,
+        paper_risk=dataclasses.replace(settings.ATS.paper_risk, max_account_daily_loss=far, max_account_drawdown=far),
+    )
     sim = paper_stack.sim
     session = do_create_session(environment="paper", sleeves=ACCUMULATE, actor="user:tester")
     host = paper_stack.host(session.pk)
@@ -45,7 +51,7 @@ def test_a_loss_past_the_daily_limit_trips_the_breaker_until_an_audited_reset(pa
 
         sim.move_price("QQQ", -0.25)  # 100+ shares at ~166 lose ~4,150 > the paper daily limit of 2,500
         tripped = wait_until(
-            lambda: AuditEntry.objects.filter(action=Action.BREAKER_TRIPPED).first(), 30, message="the breaker"
+            lambda: AuditEntry.objects.filter(action=Action.BREAKER_TRIPPED).first(), 60, message="the breaker"
         )
         assert tripped.payload["rule"] == "daily_loss" and float(tripped.payload["daily"]) < -2500
         assert TradingSession.objects.get(pk=session.pk).breaker_tripped_at is not None
