@@ -369,6 +369,11 @@ def frame(fields: list[Any]) -> bytes:
 
 
 def _fmt(value: Any) -> str:
+    kind = type(value)
+    if kind is str:  # most fields: no conversion
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if value is True:
