@@ -26,7 +26,7 @@ CLIENT_ID_IN_USE = 326
 NO_SECURITY_DEFINITION = 200
 INFO_CODES = range(2100, 2200)  # "data farm connection is OK" and friends: informational, never a cause
 # Client ids for the short checks that are not a session's own (sessions use 100..9099, see node.client_ids; the
-# monitor 900..903; fetch_bars 17). A random one from a range of its own, so two starts at once rarely collide,
+# monitor 9400..9403; fetch_bars 17). A random one from a range of its own, so two starts at once rarely collide,
 # and one that does (error 326) retries with another.
 CHECK_CLIENT_IDS = range(9100, 9400)
 CHECK_ATTEMPTS = 3

@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.models import Action, AuditEntry
 from tests.monitoring.conftest import ACCOUNT, monitor_running, wait_until
 from trading.monitoring.models import GatewayHealth
+from trading.monitoring.monitor import MONITOR_CLIENT_IDS
 from trading.sessions.models import SessionStatus, TradingSession
 
 pytestmark = pytest.mark.timeout(60)
@@ -112,7 +113,8 @@ def test_monitor_command_runs_until_sigterm(ats, sim, webhook):
     try:
         healthy = wait_until(lambda: GatewayHealth.objects.filter(environment="paper", healthy=True).exists(), 15)
         assert healthy, "the monitor never recorded a check"
-        assert wait_until(lambda: 900 in sim.client_ids(), 2)  # its dedicated client id, kept connected
+        monitor_id = MONITOR_CLIENT_IDS["paper"]
+        assert wait_until(lambda: monitor_id in sim.client_ids(), 2)  # its dedicated client id, kept connected
         sim.drop_connections()
         assert webhook.wait_for("gateway_down")
         process.send_signal(signal.SIGTERM)

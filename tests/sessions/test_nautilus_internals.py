@@ -22,3 +22,19 @@ def test_every_internal_the_host_uses_is_there():
     for name in ("process_error", "_handle_disconnection", "get_positions"):
         assert callable(getattr(InteractiveBrokersClient, name, None)), name
     assert callable(getattr(LiveRiskEngine, "_reject_modify_order", None))
+
+
+def test_no_two_kinds_of_connection_share_an_ib_client_id():
+    """Sessions, instrument checks, the monitor, kills without a host and the account flatten each connect with
+    client ids of their own: two connections with one id at one gateway knock each other off (error 326)."""
+    from trading.gateway import CHECK_CLIENT_IDS
+    from trading.monitoring.monitor import MONITOR_CLIENT_IDS, ONCE_CLIENT_IDS
+    from trading.sessions.client_ids import ACCOUNT_FLATTEN_CLIENT_ID, client_ids, kill_client_id
+
+    sessions = {i for session_id in range(1, 3001) for i in client_ids(session_id)}
+    kills = {kill_client_id(session_id) for session_id in range(1, 3001)}
+    monitor = set(MONITOR_CLIENT_IDS.values()) | set(ONCE_CLIENT_IDS.values())
+    groups = [sessions, set(CHECK_CLIENT_IDS), monitor, kills, {ACCOUNT_FLATTEN_CLIENT_ID}, {17}]
+    for a in range(len(groups)):
+        for b in range(a + 1, len(groups)):
+            assert not groups[a] & groups[b], (a, b, sorted(groups[a] & groups[b])[:5])

@@ -29,8 +29,10 @@ DEFAULT_INTERVAL = 2.0  # seconds between checks of one gateway
 DEFAULT_TIMEOUT = 2.0  # seconds a gateway gets to accept the API connection and to answer reqCurrentTime
 # Dedicated client ids, stable so a gateway's API log attributes the monitor's connection at a glance; the one-shot
 # check uses others so it never collides with (and falsely alarms about) a monitor that is running.
-MONITOR_CLIENT_IDS = {"paper": 900, "live": 901}
-ONCE_CLIENT_IDS = {"paper": 902, "live": 903}
+# Outside every other range (sessions 100..9099, checks 9100..9399, kills 10000..12999, account flatten 13500):
+# 900..903 sat inside the sessions' range, so sessions 266 and 267 collided with the monitor at the gateway.
+MONITOR_CLIENT_IDS = {"paper": 9400, "live": 9401}
+ONCE_CLIENT_IDS = {"paper": 9402, "live": 9403}
 CONNECTIVITY_LOST = 1100
 CONNECTIVITY_RESTORED = (1101, 1102)  # 1101: restored, market data lost; 1102: restored, data kept
 
