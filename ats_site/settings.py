@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "audit",
     "approvals",
     "trading",
+    "research",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""The research ladder: the gauntlet of robustness rungs, the paper rung and the ladder that gates go-live."""
