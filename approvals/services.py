@@ -41,6 +41,8 @@ def decision_unverified(decision: GoLiveApproval) -> str:
         entry.target != f"{decision.strategy}@{decision.instrument_id}"
         or entry.actor != decision.decided_by
         or entry.payload.get("code_hash") != decision.code_hash
+        or entry.payload.get("params_key", "") != decision.params_key
+        or entry.payload.get("ladder_override", "") != decision.ladder_override
     ):
         return f"decision #{decision.pk} differs from its audit entry #{entry.seq}: not counted"
     result = verify_chain(stop_at=entry.seq)
@@ -62,13 +64,79 @@ def validate_request(strategy: str, instrument_id: str, note: str) -> tuple[str,
     return strategy, instrument_id, note
 
 
-def _check_approve_decision(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str, str]:
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """An approval checked and ready to write: the exact code, bars and params, and the ladder's evidence."""
+
+    strategy: str
+    instrument_id: str
+    note: str
+    code_hash: str
+    bar_spec: str
+    params: dict
+    params_key: str
+    gauntlet_report_id: int | None
+    paper_rung_id: int | None
+    ladder_override: str
+
+
+def _one_line(text: str | None, what: str) -> str:
+    text = (text or "").strip()
+    if "\n" in text or "\r" in text:
+        raise ApprovalError(f"{what}: one line, please")
+    return text
+
+
+def _check_approve_decision(
+    strategy: str, instrument_id: str, note: str, bar_spec: str, params: dict | str | None, override_ladder: str
+) -> ApprovalRequest:
+    from research.selectors import ladder_for
+    from trading.ids import validate_bar_spec
+    from trading.strategies.params import StrategyParamsError
+
     strategy, instrument_id, note = validate_request(strategy, instrument_id, note)
+    override = _one_line(override_ladder, "--override-ladder reason")
     current = code_hash(strategy)
-    latest = latest_decision(strategy, instrument_id)
-    if latest and may_trade_live(strategy, instrument_id, current_code_hash=current).allowed:
-        raise ApprovalError(f"{strategy} on {instrument_id} is already approved for this code (approval #{latest.pk})")
-    return strategy, instrument_id, note, current
+    try:
+        bar_spec = validate_bar_spec(bar_spec or "")
+        ladder = ladder_for(
+            strategy, instrument_id, bar_spec, params, code_hash=current, data_hash=_data_hash(instrument_id, bar_spec)
+        )
+    except (InvalidIdentifier, StrategyParamsError) as exc:
+        raise ApprovalError(str(exc)) from None
+    gate = may_trade_live(strategy, instrument_id, current_code_hash=current, bar_spec=bar_spec, params=ladder.params)
+    if gate.allowed and gate.approval is not None:
+        raise ApprovalError(
+            f"{strategy} on {instrument_id} is already approved for this code, bars and params "
+            f"(approval #{gate.approval.pk})"
+        )
+    if not ladder.ready_for_live and not override:
+        blocking = ladder.blocking
+        assert blocking is not None  # not ready means a rung below approval does not count
+        raise ApprovalError(
+            f"the research ladder is not climbed: {blocking.name} rung {blocking.state} ({blocking.reason}); "
+            "pass the gauntlet and the paper rung, or approve with an override reason"
+        )
+    report, paper = ladder.rung("gauntlet"), ladder.rung("paper")
+    return ApprovalRequest(
+        strategy=strategy,
+        instrument_id=instrument_id,
+        note=note,
+        code_hash=current,
+        bar_spec=bar_spec,
+        params=ladder.params,
+        params_key=ladder.params_key,
+        gauntlet_report_id=report.evidence.pk if report.passed else None,
+        paper_rung_id=paper.evidence.pk if paper.passed else None,
+        ladder_override=override,
+    )
+
+
+def _data_hash(instrument_id: str, bar_spec: str) -> str | None:
+    """The content hash of the catalog's bars now (None when there are none): a gauntlet on other data lapses."""
+    from research.evidence import current_data_hash
+
+    return current_data_hash(instrument_id, bar_spec)
 
 
 def check_instrument_known(instrument_id: str) -> None:
@@ -102,10 +170,17 @@ def check_instrument_known(instrument_id: str) -> None:
         raise ApprovalError(f"{problem}, {not_in_catalog}")
 
 
-def check_approve(strategy: str, instrument_id: str, note: str) -> tuple[str, str, str, str]:
-    """Validate an approval without writing; return (strategy, instrument, note, current code hash)."""
-    checked = _check_approve_decision(strategy, instrument_id, note)
-    check_instrument_known(checked[1])
+def check_approve(
+    strategy: str,
+    instrument_id: str,
+    note: str,
+    bar_spec: str = "",
+    params: dict | str | None = None,
+    override_ladder: str = "",
+) -> ApprovalRequest:
+    """Validate an approval without writing: inputs, the research ladder (or an override) and the instrument."""
+    checked = _check_approve_decision(strategy, instrument_id, note, bar_spec, params, override_ladder)
+    check_instrument_known(checked.instrument_id)
     return checked
 
 
@@ -118,26 +193,52 @@ def check_revoke(strategy: str, instrument_id: str, note: str) -> tuple[str, str
     return strategy, instrument_id, note, latest
 
 
-def do_approve_live(*, strategy: str, instrument_id: str, note: str, actor: str) -> GoLiveApproval:
-    """Approve a strategy + instrument for live trading, bound to the strategy's current code hash."""
+def do_approve_live(
+    *,
+    strategy: str,
+    instrument_id: str,
+    note: str,
+    actor: str,
+    bar_spec: str = "",
+    params: dict | str | None = None,
+    override_ladder: str = "",
+) -> GoLiveApproval:
+    """Approve a strategy + instrument for live trading, bound to its current code, the bars and params approved,
+    and the ladder's evidence; without a passing ladder only with an override reason (audited as such)."""
     # Every check, the instrument's included, before the transaction: no round trip to a gateway holds it open.
-    check_approve(strategy, instrument_id, note)
+    check_approve(strategy, instrument_id, note, bar_spec, params, override_ladder)
     with transaction.atomic():
-        strategy, instrument_id, note, current = _check_approve_decision(strategy, instrument_id, note)
+        request = _check_approve_decision(strategy, instrument_id, note, bar_spec, params, override_ladder)
         approval = GoLiveApproval.objects.create(
-            strategy=strategy,
-            instrument_id=instrument_id,
+            strategy=request.strategy,
+            instrument_id=request.instrument_id,
             decision=Decision.APPROVE,
-            code_hash=current,
+            code_hash=request.code_hash,
+            bar_spec=request.bar_spec,
+            params=request.params,
+            params_key=request.params_key,
+            gauntlet_report_id=request.gauntlet_report_id,
+            paper_rung_id=request.paper_rung_id,
+            ladder_override=request.ladder_override,
             decided_by=actor,
-            note=note,
+            note=request.note,
             created_at=timezone.now(),
         )
         record(
             Action.APPROVE_LIVE,
             actor=actor,
-            target=f"{strategy}@{instrument_id}",
-            payload={"approval_id": approval.pk, "code_hash": current, "note": note},
+            target=f"{request.strategy}@{request.instrument_id}",
+            payload={
+                "approval_id": approval.pk,
+                "code_hash": request.code_hash,
+                "bar_spec": request.bar_spec,
+                "params": request.params,
+                "params_key": request.params_key,
+                "gauntlet_report": request.gauntlet_report_id,
+                "paper_rung": request.paper_rung_id,
+                "ladder_override": request.ladder_override,
+                "note": request.note,
+            },
         )
     return approval
 
@@ -178,8 +279,16 @@ class LiveGate:
     approval: GoLiveApproval | None = None
 
 
-def may_trade_live(strategy: str, instrument_id: str, current_code_hash: str | None = None) -> LiveGate:
-    """Whether the strategy may trade the instrument live now, with a one-line reason when not."""
+def may_trade_live(
+    strategy: str,
+    instrument_id: str,
+    current_code_hash: str | None = None,
+    *,
+    bar_spec: str | None = None,
+    params: dict | None = None,
+) -> LiveGate:
+    """Whether the strategy may trade the instrument live now with these bars and canonical params (each checked
+    when given), with a one-line reason when not."""
     try:
         get_spec(strategy)
     except UnknownStrategy as exc:
@@ -201,4 +310,22 @@ def may_trade_live(strategy: str, instrument_id: str, current_code_hash: str | N
             "re-approval required",
             latest,
         )
+    if not latest.params_key:
+        return LiveGate(
+            False,
+            f"approval #{latest.pk} predates the research ladder and names no params: re-approval required",
+            latest,
+        )
+    if bar_spec is not None and bar_spec != latest.bar_spec:
+        return LiveGate(False, f"bars {bar_spec} differ from approval #{latest.pk}'s {latest.bar_spec}", latest)
+    if params is not None and (difference := params_difference(latest.params, params)):
+        return LiveGate(False, f"params differ from approval #{latest.pk}'s: {difference}", latest)
     return LiveGate(True, f"approved by {latest.decided_by} at {latest.created_at:%Y-%m-%d %H:%M} UTC", latest)
+
+
+def params_difference(approved: dict, wanted: dict) -> str:
+    """The first parameter that differs, as 'name value (approved value)'; "" when they are the same."""
+    for name in sorted(set(approved) | set(wanted)):
+        if approved.get(name, "<unset>") != wanted.get(name, "<unset>"):
+            return f"{name} {wanted.get(name, '<unset>')!r} (approved {approved.get(name, '<unset>')!r})"
+    return ""

@@ -1,7 +1,10 @@
 """Fixtures shared across the apps' tests."""
 
+import sys
+
 import pytest
 
+import trading.strategies as strategies_package
 from trading.strategies import registry
 
 
@@ -13,8 +16,16 @@ def demo_strategy(tmp_path, monkeypatch):
     (tmp_path / "trading" / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
     (package / "helpers.py").write_text("SCALE = 1\n")
-    (package / "demo.py").write_text("from trading.strategies.helpers import SCALE\n\nTHRESHOLD = 0.15 * SCALE\n")
+    (package / "demo.py").write_text(
+        "from trading.strategies.helpers import SCALE\n"
+        "from trading.strategies.ibs_reversion import IBSReversion as Demo, IBSReversionConfig as DemoConfig\n\n"
+        "THRESHOLD = 0.15 * SCALE\n"
+    )
     monkeypatch.setattr(registry, "PROJECT_ROOT", tmp_path)
+    # Importable as trading.strategies.demo (its params are IBS reversion's), from this test's tree only.
+    monkeypatch.setattr(strategies_package, "__path__", [*strategies_package.__path__, str(package)])
+    for name in ("trading.strategies.demo", "trading.strategies.helpers"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     spec = registry.StrategySpec("demo", "trading.strategies.demo", "Demo", "DemoConfig", "test strategy")
     registry._load_builtin()
     monkeypatch.setitem(registry._REGISTRY, "demo", spec)
@@ -49,11 +60,20 @@ def known_instruments(monkeypatch):
     return asked
 
 
+# Tests of approval mechanics (order, audit, revocation) approve without climbing the ladder, as an operator may.
+TEST_OVERRIDE = "test of the approval mechanics, not of the ladder"
+
+
 @pytest.fixture
 def approved_demo(demo_strategy, db, known_instruments):
     """The demo strategy approved for QQQ.NASDAQ."""
     from approvals.services import do_approve_live
 
     return do_approve_live(
-        strategy="demo", instrument_id="QQQ.NASDAQ", note="2w paper, matched backtest", actor="user:approver"
+        strategy="demo",
+        instrument_id="QQQ.NASDAQ",
+        note="2w paper, matched backtest",
+        actor="user:approver",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
     )

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from approvals.models import Decision, GoLiveApproval
 from approvals.services import may_trade_live
 from audit.models import Action, AuditEntry
+from tests.conftest import TEST_OVERRIDE
 from trading.strategies.registry import code_hash
 
 # No gateway runs here: approve_live's instrument check answers from ibsim's contract table (tests/conftest.py).
@@ -19,6 +20,12 @@ pytestmark = [
 ]
 
 
+def _approve(*args: str) -> str:
+    """approve_live of demo on QQQ.NASDAQ daily bars with an override: these tests are about the mechanics."""
+    base = ("--strategy", "demo", "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST")
+    return _cli("approve_live", *base, "--override-ladder", TEST_OVERRIDE, *args)
+
+
 def _cli(command: str, *args: str) -> str:
     out = StringIO()
     call_command(command, *args, stdout=out)
@@ -26,7 +33,7 @@ def _cli(command: str, *args: str) -> str:
 
 
 def test_approve_then_revoke_from_the_cli_is_audited(demo_strategy):
-    out = _cli("approve_live", "--strategy", "demo", "--instrument", "QQQ.NASDAQ", "--note", "2w paper, 14 trades")
+    out = _approve("--note", "2w paper, 14 trades")
     assert "approved demo on QQQ.NASDAQ" in out
     gate = may_trade_live("demo", "QQQ.NASDAQ")
     assert gate.allowed, gate.reason
@@ -48,7 +55,7 @@ def test_changing_the_strategy_or_its_dependency_requires_re_approval(approved_d
     (demo_strategy / "helpers.py").write_text("SCALE = 2\n")  # a project module the strategy imports
     gate = may_trade_live("demo", "QQQ.NASDAQ")
     assert not gate.allowed and "re-approval required" in gate.reason
-    _cli("approve_live", "--strategy", "demo", "--instrument", "QQQ.NASDAQ", "--note", "re-checked after change")
+    _approve("--note", "re-checked after change")
     assert may_trade_live("demo", "QQQ.NASDAQ").allowed
     (demo_strategy / "demo.py").write_text("THRESHOLD = 0.2\n")
     assert "re-approval required" in may_trade_live("demo", "QQQ.NASDAQ").reason
@@ -69,8 +76,9 @@ def test_no_approval_means_no_live():
 )
 def test_bad_input_is_one_line_and_writes_nothing(demo_strategy, args, message):
     for command in ("approve_live", "revoke_live"):
+        bars = ["--bar-spec", "1-DAY-LAST"] if command == "approve_live" else []
         with pytest.raises(CommandError, match=message) as info:
-            _cli(command, *args)
+            _cli(command, *args, *bars)
         assert "\n" not in str(info.value)
     assert GoLiveApproval.objects.count() == 0 and AuditEntry.objects.count() == 0
 
@@ -78,9 +86,9 @@ def test_bad_input_is_one_line_and_writes_nothing(demo_strategy, args, message):
 def test_revoking_what_is_not_approved_and_approving_twice_are_refused(demo_strategy):
     with pytest.raises(CommandError, match="is not approved for live trading: nothing to revoke"):
         _cli("revoke_live", "--strategy", "demo", "--instrument", "QQQ.NASDAQ", "--note", "n")
-    _cli("approve_live", "--strategy", "demo", "--instrument", "QQQ.NASDAQ", "--note", "n")
+    _approve("--note", "n")
     with pytest.raises(CommandError, match="already approved for this code"):
-        _cli("approve_live", "--strategy", "demo", "--instrument", "QQQ.NASDAQ", "--note", "again")
+        _approve("--note", "again")
     _cli("revoke_live", "--strategy", "demo", "--instrument", "QQQ.NASDAQ", "--note", "stop")
     with pytest.raises(CommandError, match="nothing to revoke"):
         _cli("revoke_live", "--strategy", "demo", "--instrument", "QQQ.NASDAQ", "--note", "again")
@@ -101,7 +109,15 @@ def test_approver_approves_and_revokes_in_the_admin_and_it_is_audited(client, de
     url = "/admin/approvals/goliveapproval/add/"
     response = client.post(
         url,
-        {"strategy": "demo", "instrument_id": "QQQ.NASDAQ", "decision": "approve", "note": "paper matched backtest"},
+        {
+            "strategy": "demo",
+            "instrument_id": "QQQ.NASDAQ",
+            "bar_spec": "1-DAY-LAST",
+            "params": "{}",
+            "decision": "approve",
+            "note": "paper matched backtest",
+            "ladder_override": TEST_OVERRIDE,
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     approval = GoLiveApproval.objects.get()

@@ -15,6 +15,7 @@ from approvals.services import do_approve_live, do_revoke_live, may_trade_live
 from audit import append_only
 from audit.models import Action, AuditEntry
 from audit.services import record
+from tests.conftest import TEST_OVERRIDE
 from trading.sessions.guards import SessionRefused, Sleeve, check_live_approvals
 from trading.strategies.registry import code_hash
 
@@ -36,7 +37,14 @@ def test_a_revocation_beats_an_approval_written_by_a_host_whose_clock_is_two_hou
     real_now = timezone.now
     # The approving host's clock runs 2 h fast: everything it writes is dated in the future.
     monkeypatch.setattr(timezone, "now", lambda: real_now() + dt.timedelta(hours=2))
-    approval = do_approve_live(strategy="demo", instrument_id="QQQ.NASDAQ", note="2w paper", actor="user:fast")
+    approval = do_approve_live(
+        strategy="demo",
+        instrument_id="QQQ.NASDAQ",
+        note="2w paper",
+        actor="user:fast",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
+    )
     monkeypatch.setattr(timezone, "now", real_now)
     assert may_trade_live("demo", "QQQ.NASDAQ").allowed
 
@@ -56,8 +64,10 @@ def _forge_approval(created_at: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO approvals_goliveapproval "
-            "(strategy, instrument_id, decision, code_hash, decided_by, note, created_at) "
-            "VALUES (%s, %s, 'approve', %s, 'user:mallory', 'forged', %s) RETURNING id",
+            "(strategy, instrument_id, decision, code_hash, decided_by, note, created_at, bar_spec, params, "
+            "params_key, ladder_override) "
+            "VALUES (%s, %s, 'approve', %s, 'user:mallory', 'forged', %s, '1-DAY-LAST', '{}', 'k', '') "
+            "RETURNING id",
             ["demo", "QQQ.NASDAQ", code_hash("demo"), created_at],
         )
         return cursor.fetchone()[0]
@@ -71,7 +81,14 @@ def test_a_raw_sql_approval_dated_2030_does_not_count_and_can_be_revoked(demo_st
         f"demo on QQQ.NASDAQ: decision #{forged} has no audit entry: written around the approval service, not counted"
     )
     # An approver can still approve properly, and a later revocation wins over everything before it.
-    do_approve_live(strategy="demo", instrument_id="QQQ.NASDAQ", note="proper", actor="user:approver")
+    do_approve_live(
+        strategy="demo",
+        instrument_id="QQQ.NASDAQ",
+        note="proper",
+        actor="user:approver",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
+    )
     assert may_trade_live("demo", "QQQ.NASDAQ").allowed
     _forge_approval("2030-06-01 00:00:00+00:00")
     assert "has no audit entry" in may_trade_live("demo", "QQQ.NASDAQ").reason
@@ -82,7 +99,14 @@ def test_a_raw_sql_approval_dated_2030_does_not_count_and_can_be_revoked(demo_st
 
 def test_an_approval_counts_only_while_the_chain_verifies_up_to_its_entry(demo_strategy):
     record(Action.SETTINGS_STARTUP, actor="system:test", payload={"before": "the approval"})
-    do_approve_live(strategy="demo", instrument_id="QQQ.NASDAQ", note="2w paper", actor="user:approver")
+    do_approve_live(
+        strategy="demo",
+        instrument_id="QQQ.NASDAQ",
+        note="2w paper",
+        actor="user:approver",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
+    )
     assert may_trade_live("demo", "QQQ.NASDAQ").allowed
     first = AuditEntry.objects.order_by("seq").first()
     for model in append_only.registered_models():  # an attacker with the database: guards lifted, an entry edited

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from audit.models import Action, AuditEntry
+from tests.conftest import TEST_OVERRIDE
 from tests.pages.conftest import LIVE_ACCOUNT, add_event, make_session
 from trading.sessions.models import TradingSession
 
@@ -176,7 +177,13 @@ def test_live_start_summary_and_typed_account(
     from approvals.services import do_approve_live
 
     do_approve_live(
-        strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="two weeks of paper", actor="user:approver"
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        note="two weeks of paper",
+        actor="user:approver",
+        bar_spec=GOOD["bar_spec"],
+        params=GOOD["params"],
+        override_ladder=TEST_OVERRIDE,
     )
     client.force_login(live_operator)
     response = client.post("/live/start", GOOD)

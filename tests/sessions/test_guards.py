@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from approvals.services import do_approve_live
 from ats_site.config import GatewayConfig
 from audit.models import Action, AuditEntry
+from tests.conftest import TEST_OVERRIDE
 from tests.sessions.conftest import LIVE_ACCOUNT, TEST_HMAC_KEY, finish, wait_until
 from trading.gateway import CHECK_CLIENT_IDS
 from trading.sessions.guards import SessionRefused, check_gateway_accounts
@@ -53,7 +54,14 @@ def test_paper_refuses_a_live_account():
 
 
 def test_live_refuses_a_paper_account(live_enabled, known_instruments):
-    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
+    do_approve_live(
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        note="ok",
+        actor="user:a",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
+    )
     with pytest.raises(SessionRefused, match=r"live sessions need a live account \('U' \+ digits\), got 'DU1'"):
         do_create_session(environment="live", sleeves=[IBS], actor="user:t", account_id="DU1")
     assert not TradingSession.objects.exists()
@@ -70,7 +78,14 @@ def test_live_is_impossible_while_the_flag_is_off():
 def test_live_needs_an_approval_for_every_sleeve(live_enabled, known_instruments):
     with pytest.raises(SessionRefused, match="live refused: ibs_reversion on QQQ.NASDAQ has no go-live approval"):
         do_create_session(environment="live", sleeves=[IBS], actor="user:t")
-    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
+    do_approve_live(
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        note="ok",
+        actor="user:a",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
+    )
     book = [IBS, {**IBS, "strategy": "sma_cross", "params": {}}]
     with pytest.raises(SessionRefused, match="sma_cross on QQQ.NASDAQ has no go-live approval"):
         do_create_session(environment="live", sleeves=book, actor="user:t")
@@ -78,7 +93,14 @@ def test_live_needs_an_approval_for_every_sleeve(live_enabled, known_instruments
 
 
 def test_live_refuses_when_the_code_changed_since_approval(live_enabled, monkeypatch, known_instruments):
-    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
+    do_approve_live(
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        note="ok",
+        actor="user:a",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
+    )
     from trading.sessions import guards
 
     monkeypatch.setattr("trading.strategies.registry.code_hash", lambda name: "f" * 64)
@@ -87,7 +109,14 @@ def test_live_refuses_when_the_code_changed_since_approval(live_enabled, monkeyp
 
 
 def test_run_live_requires_the_typed_account_id(live_enabled, known_instruments):
-    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="2w paper", actor="user:approver")
+    do_approve_live(
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        note="2w paper",
+        actor="user:approver",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
+    )
     for answer, message in (("U999", "the typed account id did not match"), ("", "no account id typed")):
         with pytest.raises(CommandError, match=f"live start aborted: {message}"):
             _run("run_live", "--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--i-understand", answer)
@@ -100,7 +129,13 @@ def test_run_live_requires_the_typed_account_id(live_enabled, known_instruments)
 
 def test_run_live_prints_the_summary_before_asking(live_enabled, capsys, known_instruments):
     do_approve_live(
-        strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="2w paper, 14 trades", actor="user:approver"
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        note="2w paper, 14 trades",
+        actor="user:approver",
+        bar_spec="1-DAY-LAST",
+        params={"buy_threshold": 0.2},
+        override_ladder=TEST_OVERRIDE,
     )
     out = io.StringIO()
     with pytest.raises(CommandError):
@@ -180,7 +215,14 @@ def test_gateway_accounts_must_include_ours_and_be_of_the_right_kind():
 @pytest.mark.timeout(120)
 def test_a_paper_gateway_on_the_live_port_is_refused_before_any_order(make_stack):
     stack = make_stack(["DU1234567"], live=True)
-    do_approve_live(strategy="ibs_reversion", instrument_id="QQQ.NASDAQ", note="ok", actor="user:a")
+    do_approve_live(
+        strategy="ibs_reversion",
+        instrument_id="QQQ.NASDAQ",
+        note="ok",
+        actor="user:a",
+        bar_spec="1-DAY-LAST",
+        override_ladder=TEST_OVERRIDE,
+    )
     session = do_create_session(environment="live", sleeves=[IBS], actor="user:t")
     assert finish(stack.host(session.pk)) == 0
     session.refresh_from_db()

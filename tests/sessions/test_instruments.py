@@ -98,13 +98,37 @@ def test_approve_live_refuses_an_unknown_instrument(paper_stack, settings, tmp_p
     settings.ATS_CATALOG_DIR = tmp_path / "catalog"  # an empty catalog: only the gateway can vouch
     with pytest.raises(CommandError) as refused:
         call_command(
-            "approve_live", "--strategy", "sma_cross", "--instrument", "FOO.BAR", "--note", "n", stdout=io.StringIO()
+            "approve_live",
+            "--strategy",
+            "sma_cross",
+            "--instrument",
+            "FOO.BAR",
+            "--note",
+            "n",
+            "--bar-spec",
+            "1-DAY-LAST",
+            "--override-ladder",
+            "instrument check test",
+            stdout=io.StringIO(),
         )
     assert str(refused.value) == f"{UNKNOWN}, and the data catalog has no definition of it"
     assert not GoLiveApproval.objects.exists()
     assert not AuditEntry.objects.filter(action=Action.APPROVE_LIVE).exists()
     out = io.StringIO()
-    call_command("approve_live", "--strategy", "sma_cross", "--instrument", "QQQ.NASDAQ", "--note", "n", stdout=out)
+    call_command(
+        "approve_live",
+        "--strategy",
+        "sma_cross",
+        "--instrument",
+        "QQQ.NASDAQ",
+        "--note",
+        "n",
+        "--bar-spec",
+        "1-DAY-LAST",
+        "--override-ladder",
+        "instrument check test",
+        stdout=out,
+    )
     assert GoLiveApproval.objects.get().instrument_id == "QQQ.NASDAQ"
 
 
@@ -119,7 +143,20 @@ def no_gateway(settings, tmp_path):
 
 def _approve(instrument_id: str) -> str:
     out = io.StringIO()
-    call_command("approve_live", "--strategy", "sma_cross", "--instrument", instrument_id, "--note", "n", stdout=out)
+    call_command(
+        "approve_live",
+        "--strategy",
+        "sma_cross",
+        "--instrument",
+        instrument_id,
+        "--note",
+        "n",
+        "--bar-spec",
+        "1-DAY-LAST",
+        "--override-ladder",
+        "instrument check test",
+        stdout=out,
+    )
     return out.getvalue()
 
 

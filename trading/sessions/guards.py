@@ -142,14 +142,19 @@ def parse_sleeves(raw: list) -> list[Sleeve]:
 
 
 def check_live_approvals(sleeves: list[Sleeve]) -> list[dict]:
-    """Every live sleeve needs an active approval matching the code about to run; return the approvals' summary."""
+    """Every live sleeve needs an active approval for the code, bars and params about to run; return the
+    approvals' summary."""
     from approvals.services import may_trade_live
+    from trading.strategies.params import canonical_params
     from trading.strategies.registry import code_hash
 
     summary = []
     for sleeve in sleeves:
         current = code_hash(sleeve.strategy)
-        gate = may_trade_live(sleeve.strategy, sleeve.instrument_id, current_code_hash=current)
+        params = canonical_params(sleeve.strategy, sleeve.instrument_id, sleeve.bar_spec, sleeve.params)
+        gate = may_trade_live(
+            sleeve.strategy, sleeve.instrument_id, current_code_hash=current, bar_spec=sleeve.bar_spec, params=params
+        )
         if not gate.allowed:
             raise SessionRefused(f"live refused: {gate.reason}")
         summary.append(
@@ -161,6 +166,11 @@ def check_live_approvals(sleeves: list[Sleeve]) -> list[dict]:
                 "approved_at": gate.approval.created_at.isoformat(),
                 "note": gate.approval.note,
                 "code_hash": current,
+                "bar_spec": sleeve.bar_spec,
+                "params": params,
+                "gauntlet_report": gate.approval.gauntlet_report_id,
+                "paper_rung": gate.approval.paper_rung_id,
+                "ladder_override": gate.approval.ladder_override,
             }
         )
     return summary

@@ -7,6 +7,7 @@ StrategyParamsError whose message is one line naming the parameter, e.g.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import math
@@ -133,6 +134,17 @@ def config_params(config: StrategyConfig) -> dict:
     return {
         f.name: getattr(config, f.name) for f in msgspec.structs.fields(type(config)) if f.name not in _FIXED_FIELDS
     }
+
+
+def canonical_params(name: str, instrument_id: str, bar_spec: str, params: dict | str | None) -> dict:
+    """Every parameter of a validated config, defaults included: two spellings of one config compare equal."""
+    return config_params(build_config(name, instrument_id, bar_spec, params))
+
+
+def params_key(params: dict) -> str:
+    """sha256 of canonical params (see canonical_params) as sorted, compact JSON: the ladder's params identity."""
+    encoded = json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
 
 
 def _check_type(key: str, info: msgspec.inspect.Type, value: Any) -> Any:

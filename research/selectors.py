@@ -1,0 +1,184 @@
+"""Reads of the research ladder: which rungs a (strategy, instrument, bar spec, params, code) has climbed, and why not.
+
+Rungs, in order: research (a stored backtest), gauntlet (a finished report that passed), paper (a paper-rung check
+that passed), approved (a live approval bound to this ladder). A rung counts only when every rung below it counts
+and its evidence is for the current code (and, for the gauntlet, the current data): anything else shows as
+invalidated, with why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from research.models import GauntletReport, PaperRungCheck, ReportStatus, RungOutcome
+from trading.strategies.params import canonical_params, params_key
+
+RUNG_NAMES = ("research", "gauntlet", "paper", "approved")
+
+
+class RungState:
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not run"
+    INVALIDATED = "invalidated"
+
+
+@dataclass(frozen=True)
+class LadderRung:
+    """One rung of a ladder as a trader reads it."""
+
+    name: str
+    state: str
+    reason: str
+    evidence: Any = None  # the BacktestRun, GauntletReport, PaperRungCheck or GoLiveApproval behind the state
+
+    @property
+    def passed(self) -> bool:
+        """Whether this rung counts."""
+        return self.state == RungState.PASSED
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The rungs of one (strategy, instrument, bar spec, params, code hash)."""
+
+    strategy: str
+    instrument_id: str
+    bar_spec: str
+    params: dict
+    params_key: str
+    code_hash: str
+    rungs: list[LadderRung] = field(default_factory=list)
+
+    def rung(self, name: str) -> LadderRung:
+        """The rung called `name`."""
+        return next(r for r in self.rungs if r.name == name)
+
+    @property
+    def ready_for_live(self) -> bool:
+        """Whether the gauntlet and the paper rung both count: what approve_live requires."""
+        return self.rung("gauntlet").passed and self.rung("paper").passed
+
+    @property
+    def blocking(self) -> LadderRung | None:
+        """The first rung approval requires (gauntlet, paper) that does not count, or None."""
+        return next((r for r in self.rungs[1:3] if not r.passed), None)
+
+
+def ladder_for(
+    strategy: str,
+    instrument_id: str,
+    bar_spec: str,
+    params: dict | str | None,
+    *,
+    code_hash: str,
+    data_hash: str | None = None,
+) -> Ladder:
+    """The ladder for these exact params (validated, defaults filled in) and code; StrategyParamsError if invalid."""
+    canonical = canonical_params(strategy, instrument_id, bar_spec, params)
+    key = params_key(canonical)
+    rungs: list[LadderRung] = []
+    research = _research_rung(strategy, instrument_id, bar_spec, canonical, code_hash)
+    rungs.append(research)
+    gauntlet = _gauntlet_rung(strategy, instrument_id, bar_spec, key, code_hash, data_hash)
+    rungs.append(gauntlet)
+    paper = _paper_rung(strategy, instrument_id, key, code_hash)
+    rungs.append(_above(paper, gauntlet))
+    rungs.append(_approved_rung(strategy, instrument_id, bar_spec, canonical, code_hash, rungs))
+    return Ladder(strategy, instrument_id, bar_spec, canonical, key, code_hash, rungs)
+
+
+def _above(rung: LadderRung, below: LadderRung) -> LadderRung:
+    # A rung whose evidence passed still does not count while the rung below it does not.
+    if rung.passed and not below.passed:
+        return LadderRung(
+            rung.name, RungState.INVALIDATED, f"the {below.name} rung below it does not count", rung.evidence
+        )
+    return rung
+
+
+def _research_rung(strategy: str, instrument_id: str, bar_spec: str, canonical: dict, code_hash: str) -> LadderRung:
+    from trading.models import BacktestRun
+
+    runs = BacktestRun.objects.filter(strategy=strategy, instrument_id=instrument_id, bar_spec=bar_spec)
+    same_params = [r for r in runs.order_by("-id")[:500] if r.params == canonical]
+    for run in same_params:
+        if run.code_hash == code_hash:
+            return LadderRung("research", RungState.PASSED, f"backtest #{run.pk}: {run.trade_count} trades", run)
+    if same_params:
+        old = same_params[0]
+        return LadderRung(
+            "research",
+            RungState.INVALIDATED,
+            f"backtest #{old.pk} ran other code ({old.code_hash[:12]}, now {code_hash[:12]})",
+            old,
+        )
+    return LadderRung("research", RungState.NOT_RUN, "no stored backtest with these params")
+
+
+def _code_or_data_changed(evidence: Any, code_hash: str, data_hash: str | None, label: str) -> str:
+    if evidence.code_hash != code_hash:
+        return f"{label} ran other code ({evidence.code_hash[:12]}, now {code_hash[:12]})"
+    if data_hash is not None and getattr(evidence, "data_hash", data_hash) != data_hash:
+        return f"{label} used other data ({evidence.data_hash[:12]}, now {data_hash[:12]})"
+    return ""
+
+
+def _gauntlet_rung(
+    strategy: str, instrument_id: str, bar_spec: str, key: str, code_hash: str, data_hash: str | None
+) -> LadderRung:
+    report = (
+        GauntletReport.objects.filter(strategy=strategy, instrument_id=instrument_id, bar_spec=bar_spec, params_key=key)
+        .exclude(status=ReportStatus.RUNNING)
+        .order_by("-id")
+        .first()
+    )
+    if report is None:
+        running = GauntletReport.objects.filter(
+            strategy=strategy, instrument_id=instrument_id, bar_spec=bar_spec, params_key=key
+        ).exists()
+        return LadderRung("gauntlet", RungState.NOT_RUN, "a gauntlet is running" if running else "no gauntlet report")
+    label = f"gauntlet #{report.pk}"
+    if changed := _code_or_data_changed(report, code_hash, data_hash, label):
+        return LadderRung("gauntlet", RungState.INVALIDATED, changed, report)
+    if report.status == ReportStatus.FAILED:
+        return LadderRung("gauntlet", RungState.FAILED, f"{label} could not finish: {report.reason}", report)
+    if report.verdict != RungOutcome.PASS:
+        return LadderRung("gauntlet", RungState.FAILED, f"{label}: {report.reason}", report)
+    return LadderRung("gauntlet", RungState.PASSED, f"{label}: {report.reason}", report)
+
+
+def _paper_rung(strategy: str, instrument_id: str, key: str, code_hash: str) -> LadderRung:
+    check = (
+        PaperRungCheck.objects.filter(strategy=strategy, instrument_id=instrument_id, params_key=key)
+        .order_by("-id")
+        .first()
+    )
+    if check is None:
+        return LadderRung("paper", RungState.NOT_RUN, "no paper-rung check")
+    label = f"paper rung #{check.pk} (session {check.session_id}, {check.bar_spec} bars)"
+    if changed := _code_or_data_changed(check, code_hash, None, label):
+        return LadderRung("paper", RungState.INVALIDATED, changed, check)
+    state = RungState.PASSED if check.verdict == RungOutcome.PASS else RungState.FAILED
+    return LadderRung("paper", state, f"{label}: {check.reason}", check)
+
+
+def _approved_rung(
+    strategy: str, instrument_id: str, bar_spec: str, params: dict, code_hash: str, below: list[LadderRung]
+) -> LadderRung:
+    from approvals.services import latest_decision, may_trade_live
+
+    latest = latest_decision(strategy, instrument_id)
+    if latest is None:
+        return LadderRung("approved", RungState.NOT_RUN, "no go-live approval")
+    gate = may_trade_live(strategy, instrument_id, current_code_hash=code_hash, bar_spec=bar_spec, params=params)
+    if not gate.allowed:
+        return LadderRung("approved", RungState.NOT_RUN, gate.reason, latest)
+    reason = gate.reason
+    if latest.ladder_override:
+        reason = f"LADDER OVERRIDDEN by {latest.decided_by}: {latest.ladder_override}"
+    elif lapsed := next((r for r in below[1:3] if not r.passed), None):
+        # The approval stands (it is bound to code and params, which have not changed); new evidence is owed.
+        reason = f"{reason}; since then the {lapsed.name} rung no longer counts: {lapsed.reason}"
+    return LadderRung("approved", RungState.PASSED, reason, latest)
