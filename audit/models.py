@@ -37,6 +37,9 @@ class Action(models.TextChoices):
     BREAKER_RESET = "risk.breaker_reset", "Loss breaker reset"
     ATTRIBUTION_MISMATCH = "risk.attribution", "Broker position not attributed"
     BACKTEST_RUN = "backtest.run", "Backtest run"
+    GAUNTLET_STARTED = "research.gauntlet_started", "Gauntlet started"
+    GAUNTLET_FINISHED = "research.gauntlet_finished", "Gauntlet finished"
+    PAPER_RUNG_CHECKED = "research.paper_rung", "Paper rung checked"
 
 
 class AuditEntry(models.Model):

@@ -45,6 +45,7 @@ class GauntletReport(LadderKeyFields):
     grid = models.JSONField(default=dict, help_text="{param: [values]}: the sweep the overfitting rungs judge.")
     costs = models.JSONField(default=dict)
     fill_convention = models.CharField(max_length=20, blank=True)
+    window = models.JSONField(default=dict, help_text="The requested start and end dates ({} for all the data).")
     thresholds = models.JSONField(default=dict, help_text="Every threshold applied (GauntletThresholds).")
     status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.RUNNING)
     tasks_total = models.PositiveIntegerField(default=0)
@@ -56,6 +57,36 @@ class GauntletReport(LadderKeyFields):
 
     def __str__(self) -> str:
         return f"gauntlet #{self.pk} {self.strategy} {self.instrument_id} {self.bar_spec} ({self.status})"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class GauntletJob(models.Model):
+    """One backtest of a gauntlet, run by whichever django-q worker takes it; its result is kept for the rungs."""
+
+    report = models.ForeignKey(GauntletReport, on_delete=models.CASCADE, related_name="jobs")
+    index = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, help_text="grid, cost, truncated or warmup.")
+    label = models.CharField(max_length=120)
+    spec = models.JSONField(help_text="What to run: params, costs, start/end, whether to store it as a trial.")
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.PENDING)
+    result = models.JSONField(null=True, blank=True, help_text="Daily returns, decisions and metrics.")
+    error = models.CharField(max_length=500, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["report", "index"]
+        constraints = [models.UniqueConstraint(fields=["report", "index"], name="one_job_per_index")]
+
+    def __str__(self) -> str:
+        return f"job {self.index} ({self.kind}) of gauntlet {self.report_id}: {self.status}"
 
 
 class RungResult(models.Model):

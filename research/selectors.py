@@ -182,3 +182,27 @@ def _approved_rung(
         # The approval stands (it is bound to code and params, which have not changed); new evidence is owed.
         reason = f"{reason}; since then the {lapsed.name} rung no longer counts: {lapsed.reason}"
     return LadderRung("approved", RungState.PASSED, reason, latest)
+
+
+def format_report(report: GauntletReport) -> str:
+    """A gauntlet report as terminal text: one line per rung, then the verdict."""
+    lines = [
+        f"gauntlet #{report.pk} {report.strategy} {report.instrument_id} {report.bar_spec} "
+        f"params {report.params_key[:12]} code {report.code_hash[:12]} data {report.data_hash[:12]} "
+        f"({report.status}, {report.tasks_done}/{report.tasks_total} backtests)"
+    ]
+    for rung in report.rungs.order_by("position"):
+        lines.append(f"  {rung.rung:<22} {rung.verdict:<8} {rung.reason}")
+    lines.append(f"verdict: {report.verdict or 'pending'}{': ' + report.reason if report.reason else ''}")
+    return "\n".join(lines)
+
+
+def format_ladder(ladder: Ladder) -> str:
+    """A ladder as terminal text: the key, then one line per rung."""
+    params = ", ".join(f"{k}={v!r}" for k, v in sorted(ladder.params.items()))
+    lines = [
+        f"ladder {ladder.strategy} {ladder.instrument_id} {ladder.bar_spec} code {ladder.code_hash[:12]}",
+        f"  params {params}",
+    ]
+    lines += [f"  {r.name:<9} {r.state:<11} {r.reason}" for r in ladder.rungs]
+    return "\n".join(lines)

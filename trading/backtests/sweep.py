@@ -10,8 +10,8 @@ from trading.strategies.params import StrategyParamsError, build_config, parse_p
 MAX_GRID_POINTS = 1_000
 
 
-def expand_grid(grid: dict | str) -> list[dict]:
-    """Every combination of the grid's values, e.g. {"a": [1, 2], "b": [3]} -> [{a:1,b:3}, {a:2,b:3}]."""
+def parse_grid(grid: dict | str) -> dict[str, list]:
+    """A grid as {parameter: non-empty list of values}, from a dict or its JSON; StrategyParamsError otherwise."""
     if isinstance(grid, str):
         try:
             grid = json.loads(grid)
@@ -22,6 +22,12 @@ def expand_grid(grid: dict | str) -> list[dict]:
     for name, values in grid.items():
         if not isinstance(values, list) or not values:
             raise StrategyParamsError(f"grid: {name}: expected a non-empty list of values, got {values!r}")
+    return grid
+
+
+def expand_grid(grid: dict | str) -> list[dict]:
+    """Every combination of the grid's values, e.g. {"a": [1, 2], "b": [3]} -> [{a:1,b:3}, {a:2,b:3}]."""
+    grid = parse_grid(grid)
     names = list(grid)
     points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(grid[n] for n in names))]
     if len(points) > MAX_GRID_POINTS:

@@ -235,7 +235,7 @@ def order_event_payload(event, sleeve: dict | None) -> dict:
     }
     if sleeve:
         payload["sleeve"] = sleeve
-    for attr in ("venue_order_id", "reason", "order_side", "last_qty", "last_px", "commission", "trade_id"):
+    for attr in ("venue_order_id", "reason", "order_side", "last_qty", "last_px", "commission", "trade_id", "ts_event"):
         value = getattr(event, attr, None)
         if value is None or (isinstance(value, str) and not value):
             continue
