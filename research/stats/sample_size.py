@@ -43,8 +43,8 @@ def check_sample_size(
     n_trials = check_count(n_trials, "n_trials")
     n_trades = len(trades)
     limits = {"min_trades": thresholds.min_trades}
-    if returns.size == 0 and n_trades == 0:
-        return not_run(RUNG, "no trades and no returns to count")
+    if returns.size < 2:
+        return not_run(RUNG, f"{returns.size} daily returns: no backtest length or Sharpe to judge")
     years = returns.size / thresholds.periods_per_year
     sr = sharpe(returns)
     annual = None if sr is None else sr * math.sqrt(thresholds.periods_per_year)

@@ -51,6 +51,7 @@ def test_backtest_shorter_than_min_btl_fails():
 def test_losing_strategy_fails_and_empty_is_not_run():
     assert check_sample_size(TRADES, _returns(5, -0.5), n_trials=5).verdict == Verdict.FAIL
     assert check_sample_size([], [], n_trials=5).verdict == Verdict.NOT_RUN
+    assert check_sample_size(TRADES, [0.01], n_trials=5).verdict == Verdict.NOT_RUN
 
 
 def test_non_finite_returns_are_an_error():
