@@ -79,6 +79,8 @@ def _intraday_gaps(ts: IntArray, calendar_name: str) -> tuple[IntArray, IntArray
     # Only sessions the data spans: the first and last may be partly covered.
     keep = (closes >= ts[0]) & (opens < ts[-1])
     opens, closes = opens[keep], closes[keep]
+    if not closes.size:
+        return ts[:0], ts, 0
     per_session = (closes - opens) // spacing
     offsets = np.arange(int(per_session.sum())) - np.repeat(np.cumsum(per_session) - per_session, per_session)
     expected = np.repeat(opens, per_session) + (offsets + 1) * spacing
@@ -125,6 +127,7 @@ def check_data_integrity(
     }
     soft = {"zero_volume": ts[v == 0], "zero_range": ts[h == lo]}
     expected = n
+    off_calendar = ts[:0]
     if n >= 2:
         gaps, off_calendar, expected = (_daily_gaps if daily else _intraday_gaps)(np.unique(ordered), calendar)
         soft["gaps"] = gaps

@@ -44,8 +44,10 @@ def bootstrap_paths(
     else:
         raise ValueError(f"method: must be stationary, circular or iid, got {method!r}")
     per_path = math.ceil(horizon / returns.size)
-    draws = [data[0][0] for data in bootstrap.bootstrap(n_sims * per_path)]
-    paths: FloatArray = np.asarray(draws, dtype=np.float64).reshape(n_sims, per_path * returns.size)
+    # Keep only the days a path uses, so a long history does not hold n_sims full resamples in memory.
+    keep = min(horizon, returns.size)
+    draws = [data[0][0][:keep] for data in bootstrap.bootstrap(n_sims * per_path)]
+    paths: FloatArray = np.asarray(draws, dtype=np.float64).reshape(n_sims, per_path * keep)
     return paths[:, :horizon]
 
 

@@ -113,6 +113,14 @@ def test_intraday_gaps_inside_sessions_and_extended_hours():
     assert verdict.verdict == Verdict.PASS
 
 
+def test_intraday_bars_on_a_weekend_are_all_outside_sessions():
+    ts = pd.Timestamp("2024-03-09 15:00", tz="UTC").value + np.arange(1, 11) * MINUTE
+    close = np.full(ts.size, 10.0)
+    bars = {"ts": ts, "open": close, "high": close + 0.1, "low": close - 0.1, "close": close, "volume": close}
+    verdict = check_data_integrity(bars)
+    assert verdict.numbers["outside_session"]["count"] == 10 and verdict.numbers["expected_bars"] == 0
+
+
 def test_empty_is_not_run_and_bad_inputs_are_errors():
     empty = {k: np.zeros(0) for k in ("open", "high", "low", "close", "volume")}
     assert check_data_integrity({"ts": np.zeros(0, np.int64), **empty}).verdict == Verdict.NOT_RUN
