@@ -106,8 +106,8 @@ def prepare_backtest(
     fill_convention: str = DEFAULT_FILL_CONVENTION,
     commission_multiplier: float = 1.0,
 ) -> PreparedBacktest:
-    """Validate a request and load its instrument and bars from the catalog; BacktestError if anything is wrong.
-    commission_multiplier scales the commission rate, minimum and cap of the costs (1.0: as given)."""
+    """Validate a request and load its instrument and bars from the catalog; BacktestError if anything is wrong."""
+    # commission_multiplier scales the commission rate, minimum and cap of the costs (1.0: as given).
     try:
         config = build_config(strategy, instrument_id, bar_spec, params)
         strategy_class, _ = load_strategy(strategy)
@@ -240,8 +240,8 @@ def run_backtest(
     catalog: ParquetDataCatalog | None = None,
     progress: ProgressCallback | None = None,
 ) -> BacktestOutcome:
-    """Validate and run one backtest without storing it: fills, trades, metrics and daily returns (BacktestError
-    on bad input). costs: BacktestCosts or a dict of its fields (commission and slippage settings)."""
+    """Validate and run one backtest without storing it: fills, trades, metrics and daily returns."""
+    # costs: BacktestCosts or a dict of its fields; BacktestError (one line) on bad input.
     prepared = prepare_backtest(
         strategy, instrument_id, bar_spec, params, start, end, costs, catalog, fill_convention, commission_multiplier
     )

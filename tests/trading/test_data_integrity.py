@@ -98,7 +98,7 @@ def test_a_run_stores_its_fill_convention_data_hash_and_rounding(qqq_catalog, cl
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("convention", ["next_open", "signal_close"])
-def test_cli_selects_the_fill_convention(qqq_catalog, convention):
+def test_cli_selects_the_fill_convention(qqq_catalog, convention, monkeypatch):
     out = StringIO()
     call_command(
         "backtest",
@@ -116,6 +116,16 @@ def test_cli_selects_the_fill_convention(qqq_catalog, convention):
         stdout=StringIO(),
     )
     assert set(BacktestRun.objects.exclude(pk=run.pk).values_list("fill_convention", flat=True)) == {convention}
+    monkeypatch.setattr("django_q.conf.Conf.SYNC", True)  # queued tasks run inline, through the worker path
+    call_command(
+        "sweep_backtests",
+        *("--strategy", "ibs_reversion", "--instrument", "QQQ.NASDAQ", "--bar-spec", "1-DAY-LAST"),
+        *("--start", "2018-01-01", "--fill-convention", convention, "--label", "queued"),
+        *("--grid", '{"buy_threshold": [0.1, 0.2]}'),
+        stdout=StringIO(),
+    )
+    queued = BacktestRun.objects.filter(sweep="queued").values_list("fill_convention", flat=True)
+    assert list(queued) == [convention, convention]
 
 
 @pytest.mark.django_db

@@ -96,8 +96,8 @@ class BacktestCosts:
 
 
 def order_commission(per_share: float, minimum: float, max_pct: float, quantity: float, value: float) -> float:
-    """IB fixed commission of a whole order: per_share x quantity, at least the minimum, at most max_pct x value
-    (the cap wins over the minimum, as at IB); rounded to the cent. A max_pct of 0 means no cap."""
+    """IB fixed commission of a whole order: clamp(per_share x qty, minimum, max_pct x value), to the cent."""
+    # The cap wins over the minimum, as at IB; a max_pct of 0 means no cap.
     if quantity <= 0:
         return 0.0
     amount = max(per_share * quantity, minimum)
@@ -183,8 +183,8 @@ def check_fill_convention(fill_convention: str) -> str:
 
 
 def opening_ticks(bars: list[Bar], instrument: Instrument) -> list[TradeTick]:
-    """One trade at each bar's open, stamped at the bar's start and at least 1 ns after the previous bar's
-    ts_init (an intraday bar starts when the previous one ends: its open is the first price after that close)."""
+    """One trade at each bar's open, stamped at its start and at least 1 ns after the previous bar's ts_init."""
+    # An intraday bar starts when the previous one ends: its open is the first price after that close.
     ticks = []
     previous_init = -1
     size = Quantity(1, instrument.size_precision)  # any size: FullFillModel does not read it
@@ -207,8 +207,8 @@ def run_engine(
     fill_convention: str = DEFAULT_FILL_CONVENTION,
     fill_model: FillModel | None = None,
 ) -> EngineResult:
-    """Run one strategy over the bars in a fresh BacktestEngine (disposed afterwards); return its fills.
-    fill_model replaces FullFillModel (tests use Nautilus's volume-sized book to split orders)."""
+    """Run one strategy over the bars in a fresh BacktestEngine (disposed afterwards); return its fills."""
+    # fill_model replaces FullFillModel: tests pass Nautilus's own, whose volume-sized book splits orders.
     next_open = check_fill_convention(fill_convention) == NEXT_OPEN
     engine = BacktestEngine(config=engine_config())
     try:

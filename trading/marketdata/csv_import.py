@@ -34,8 +34,8 @@ MAX_VOLUME = 1e12
 def read_bars_csv(
     path: str | Path, bar_type: BarType, instrument: Instrument, rounding: RoundingLog | None = None
 ) -> list[Bar]:
-    """All bars of the file, or MarketDataError listing malformed rows by line number (first ten). Prices are
-    rounded to the instrument's tick; pass a RoundingLog to learn which changed and by how much."""
+    """All bars of the file, or MarketDataError listing malformed rows by line number (first ten)."""
+    # Prices are rounded to the instrument's tick; a RoundingLog learns which changed and by how much.
     path = Path(path)
     if not path.is_file():
         raise MarketDataError(f"no such file: {path}")

@@ -40,8 +40,8 @@ def _report_path(catalog: ParquetDataCatalog, bar_type: BarType) -> Path:
 
 
 def record_rounding(catalog: ParquetDataCatalog, bar_type: BarType, log: RoundingLog) -> None:
-    """Add an import's rounding log to the catalog's record; bars already recorded keep their first record
-    (an import only writes bars the catalog lacks)."""
+    """Add an import's rounding log to the catalog's record; bars already recorded keep their first record."""
+    # An import only writes bars the catalog lacks, so a bar's first record describes the stored prices.
     path = _report_path(catalog, bar_type)
     recorded = _load(path)
     for ts, (changed, largest) in log.bars.items():
@@ -63,9 +63,8 @@ def _load(path: Path) -> dict[int, tuple[int, float]]:
 def rounding_report(
     catalog: ParquetDataCatalog, bar_type: BarType, start_ns: int | None = None, end_ns: int | None = None
 ) -> dict:
-    """How rounding to the tick changed the recorded bars with ts_init in [start_ns, end_ns]: bars and prices
-    checked, prices changed, bars affected and the largest change. recorded=False when no import recorded any
-    (bars fetched from IB, or imported before this record existed)."""
+    """Prices checked and changed by rounding to the tick, and the largest change, over ts_init in [start, end]."""
+    # recorded=False when no import recorded these bars (fetched from IB, or imported before this record existed).
     recorded = _load(_report_path(catalog, bar_type))
     rows = [
         (changed, largest)
@@ -97,8 +96,7 @@ def instrument_rounding_report(
     end: str | None = None,
     catalog: ParquetDataCatalog | None = None,
 ) -> dict:
-    """rounding_report for an instrument id and bar spec (e.g. QQQ.NASDAQ, 1-DAY-LAST), optionally between two
-    dates (YYYY-MM-DD, inclusive), in the project's catalog unless one is given."""
+    """rounding_report for an instrument id and bar spec (QQQ.NASDAQ, 1-DAY-LAST), dates YYYY-MM-DD inclusive."""
     from trading.marketdata.catalog import day_end_ns, day_start_ns, open_catalog
     from trading.strategies.params import bar_type_for
 
