@@ -175,3 +175,12 @@ def test_commission_multiplier_scales_rate_minimum_and_cap():
     assert (doubled.commission_per_share, doubled.commission_minimum, doubled.commission_max_pct) == (0.01, 2.0, 0.02)
     with pytest.raises(ValueError, match="commission_multiplier"):
         IB.scaled(-1)
+
+
+@pytest.mark.parametrize(
+    ("convention", "buy_px", "sell_px"), [("next_open", 10.01, 9.99), ("signal_close", 9.56, 10.44)]
+)
+def test_slippage_still_applies_to_whole_fills(convention, buy_px, sell_px):
+    slipped = BacktestCosts(slippage_prob=1.0)
+    result, _ = run_ibs([MIDDLE, WEAK, STRONG, MIDDLE], {"quantity": 400}, convention, costs=slipped, volume=0)
+    assert [(f.side, f.quantity, f.price) for f in result.fills] == [(1, 400, buy_px), (-1, 400, sell_px)]
