@@ -29,6 +29,21 @@ class BacktestRun(models.Model):
     bar_spec = models.CharField(max_length=40, help_text="As Nautilus spells it, e.g. 1-DAY-LAST.")
     params = models.JSONField(default=dict, help_text="The strategy parameters used, defaults included.")
     costs = models.JSONField(default=dict, help_text="Capital, commission and slippage settings.")
+    fill_convention = models.CharField(
+        max_length=16,
+        choices=[
+            ("next_open", "next bar's open (as live)"),
+            ("signal_close", "signal bar's close"),
+        ],
+        default="next_open",
+        help_text="When a MARKET order decided on a bar fills: the next bar's open, or the signal bar's close.",
+    )
+    data_hash = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the exact bars used (empty for runs stored before it)."
+    )
+    data_notes = models.JSONField(
+        default=dict, blank=True, help_text="Bar count, hash format, prices changed by rounding to the tick."
+    )
     requested_start = models.DateField(null=True, blank=True)
     requested_end = models.DateField(null=True, blank=True)
     data_start = models.DateTimeField(help_text="Close time (ts_init) of the first bar used.")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django_q.tasks import async_task
 
 from audit.services import system_actor
+from trading.backtests.engine import DEFAULT_FILL_CONVENTION
 from trading.services import do_backtest_run
 
 BACKTEST_TASK = "trading.tasks.run_backtest_task"
@@ -22,6 +23,7 @@ def run_backtest_task(
     costs: dict | None = None,
     actor: str = "",
     sweep: str = "",
+    fill_convention: str = DEFAULT_FILL_CONVENTION,
 ) -> int:
     """Worker entry point: run and store one backtest; returns the BacktestRun id (BacktestError on bad input)."""
     run = do_backtest_run(
@@ -34,6 +36,7 @@ def run_backtest_task(
         costs=costs,
         actor=actor or system_actor("django-q"),
         sweep=sweep,
+        fill_convention=fill_convention,
     )
     return run.pk
 
@@ -49,6 +52,7 @@ def enqueue_backtest(
     *,
     actor: str,
     sweep: str = "",
+    fill_convention: str = DEFAULT_FILL_CONVENTION,
 ) -> str:
     """Queue one backtest for the django-q workers; returns the task id."""
     return async_task(
@@ -62,6 +66,7 @@ def enqueue_backtest(
         costs,
         actor,
         sweep,
+        fill_convention,
         group=sweep or None,
         task_name=f"backtest {strategy} {instrument_id} {bar_spec}",
     )
@@ -83,9 +88,21 @@ def enqueue_sweep(
     *,
     actor: str,
     sweep: str,
+    fill_convention: str = DEFAULT_FILL_CONVENTION,
 ) -> list[str]:
     """Queue one backtest task per planned params dict (see trading.backtests.sweep.plan_sweep); returns task ids."""
     return [
-        enqueue_backtest(strategy, instrument_id, bar_spec, params, start, end, costs, actor=actor, sweep=sweep)
+        enqueue_backtest(
+            strategy,
+            instrument_id,
+            bar_spec,
+            params,
+            start,
+            end,
+            costs,
+            actor=actor,
+            sweep=sweep,
+            fill_convention=fill_convention,
+        )
         for params in plan
     ]

@@ -1,4 +1,5 @@
-"""Strategy behaviour in a real Nautilus BacktestEngine on small hand-made bar series."""
+"""Strategy behaviour in a real Nautilus BacktestEngine on small hand-made bar series, under both fill conventions:
+next_open (the default) fills a bar's decision at the next bar's open, signal_close at the signal bar's close."""
 
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ def daily_bars(rows: list[tuple[float, float, float, float]]):
     ]
 
 
-def run(strategy: str, params: dict, rows):
+def run(strategy: str, params: dict, rows, convention: str = "signal_close"):
     strategy_class, _ = load_strategy(strategy)
     config = build_config(strategy, "TEST.NASDAQ", "1-DAY-LAST", params)
     bars = daily_bars(rows)
-    result = run_engine(strategy_class, config, INSTRUMENT, bars, FREE)
+    result = run_engine(strategy_class, config, INSTRUMENT, bars, FREE, fill_convention=convention)
     return result, bars
 
 
@@ -41,15 +42,23 @@ STRONG = (10.0, 10.5, 9.5, 10.45)  # IBS 0.95: an exit signal
 FLAT = (10.0, 10.0, 10.0, 10.0)  # zero range: no IBS at all
 
 
-def test_ibs_enters_on_weak_close_and_exits_on_strong_close():
-    result, _ = run("ibs_reversion", {"quantity": 10}, [MIDDLE, WEAK, MIDDLE, STRONG, MIDDLE])
-    assert [(day_of(f.ts), f.side, f.price) for f in result.fills] == [(1, 1, 9.55), (3, -1, 10.45)]
+@pytest.mark.parametrize(
+    ("convention", "expected"),
+    [("signal_close", [(1, 1, 9.55), (3, -1, 10.45)]), ("next_open", [(2, 1, 10.0), (4, -1, 10.0)])],
+)
+def test_ibs_enters_on_weak_close_and_exits_on_strong_close(convention, expected):
+    result, _ = run("ibs_reversion", {"quantity": 10}, [MIDDLE, WEAK, MIDDLE, STRONG, MIDDLE], convention)
+    assert [(day_of(f.ts), f.side, f.price) for f in result.fills] == expected
 
 
-def test_ibs_exits_on_close_above_prior_high():
+@pytest.mark.parametrize(
+    ("convention", "expected"),
+    [("signal_close", [(0, 1, 9.55), (1, -1, 10.6)]), ("next_open", [(1, 1, 10.6), (2, -1, 10.0)])],
+)
+def test_ibs_exits_on_close_above_prior_high(convention, expected):
     above_prior_high = (10.6, 11.2, 10.0, 10.6)  # IBS 0.5 < sell_threshold, but close 10.6 > prior high 10.5
-    result, _ = run("ibs_reversion", {"quantity": 10}, [WEAK, above_prior_high, MIDDLE])
-    assert [(day_of(f.ts), f.side) for f in result.fills] == [(0, 1), (1, -1)]
+    result, _ = run("ibs_reversion", {"quantity": 10}, [WEAK, above_prior_high, MIDDLE], convention)
+    assert [(day_of(f.ts), f.side, f.price) for f in result.fills] == expected
 
 
 def test_zero_range_bars_never_signal_and_never_fail():
@@ -58,6 +67,10 @@ def test_zero_range_bars_never_signal_and_never_fail():
     # Zero-range bars while long: no IBS exit; the position is held until stop closes it at the last close.
     result, _ = run("ibs_reversion", {"quantity": 10}, [WEAK, FLAT, FLAT, FLAT])
     assert [(day_of(f.ts), f.side) for f in result.fills] == [(0, 1), (3, -1)]
+    # next_open: the stop's closing order has no next bar to fill on; the position stays open.
+    result, _ = run("ibs_reversion", {"quantity": 10}, [WEAK, FLAT, FLAT, FLAT], "next_open")
+    assert [(day_of(f.ts), f.side) for f in result.fills] == [(1, 1)]
+    assert result.unfilled_at_end == 1
 
 
 def test_notional_sizing_uses_the_signal_close():
@@ -78,21 +91,24 @@ def test_close_positions_on_stop_flag(close_on_stop, fills):
         assert (day_of(result.fills[-1].ts), result.fills[-1].side, result.fills[-1].price) == (2, -1, 10.0)
 
 
-def test_sma_cross_buys_the_cross_up_and_sells_the_cross_down():
+@pytest.mark.parametrize(
+    ("convention", "expected"), [("signal_close", [(5, 1), (10, -1)]), ("next_open", [(6, 1), (11, -1)])]
+)
+def test_sma_cross_buys_the_cross_up_and_sells_the_cross_down(convention, expected):
     closes = [10.0] * 5 + [11.0, 12.0, 13.0, 14.0] + [13.0, 11.0, 9.0, 8.0, 7.0]
     rows = [(c, c + 0.5, c - 0.5, c) for c in closes]
-    result, _ = run("sma_cross", {"fast_period": 2, "slow_period": 4, "quantity": 5}, rows)
+    result, _ = run("sma_cross", {"fast_period": 2, "slow_period": 4, "quantity": 5}, rows, convention)
     # Day 5: fast (10.5) > slow (10.25) for the first time; day 10: fast (12) < slow (12.75).
-    assert [(day_of(f.ts), f.side) for f in result.fills] == [(5, 1), (10, -1)]
+    assert [(day_of(f.ts), f.side) for f in result.fills] == expected
 
 
-def test_commissions_follow_ib_fixed_pricing():
+@pytest.mark.parametrize("convention", ["signal_close", "next_open"])
+def test_commissions_follow_ib_fixed_pricing(convention):
     strategy_class, _ = load_strategy("ibs_reversion")
     config = build_config("ibs_reversion", "TEST.NASDAQ", "1-DAY-LAST", {"quantity": 1000})
-    bars = daily_bars([WEAK, STRONG])
-    result = run_engine(strategy_class, config, INSTRUMENT, bars, BacktestCosts())
-    # 1000 shares x 0.005 = 5.00 per order (above the 1.00 minimum, below 1% of ~10,000). The order may fill
-    # in parts (Nautilus offers a quarter of a bar's volume per price level), each charged for its own shares.
+    bars = daily_bars([WEAK, STRONG, MIDDLE])
+    result = run_engine(strategy_class, config, INSTRUMENT, bars, BacktestCosts(), fill_convention=convention)
+    # 1000 shares x 0.005 = 5.00 per order (above the 1.00 minimum, below 1% of ~10,000), whole at the price.
     buys = [f for f in result.fills if f.side > 0]
     sells = [f for f in result.fills if f.side < 0]
     assert sum(f.commission for f in buys) == pytest.approx(5.0)

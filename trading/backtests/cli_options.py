@@ -1,18 +1,25 @@
 """Command-line options shared by the backtest and sweep_backtests commands."""
 
-from trading.backtests.engine import BacktestCosts
+from trading.backtests.engine import DEFAULT_FILL_CONVENTION, FILL_CONVENTIONS, BacktestCosts
 
 DEFAULTS = BacktestCosts()
 
 
 def add_run_arguments(parser) -> None:
-    """--strategy/--instrument/--bar-spec/--params, the date range and the cost options."""
+    """--strategy/--instrument/--bar-spec/--params, the date range, the fill convention and the cost options."""
     parser.add_argument("--strategy", required=True, help="Registered strategy name, e.g. ibs_reversion.")
     parser.add_argument("--instrument", required=True, help="Instrument id SYMBOL.VENUE, e.g. QQQ.NASDAQ.")
     parser.add_argument("--bar-spec", required=True, help="Bar spec as Nautilus spells it, e.g. 1-DAY-LAST.")
     parser.add_argument("--params", default="", help="Strategy parameters as JSON, e.g. '{\"buy_threshold\": 0.15}'.")
     parser.add_argument("--start", default=None, help="First date (YYYY-MM-DD, inclusive); default: first stored bar.")
     parser.add_argument("--end", default=None, help="Last date (YYYY-MM-DD, inclusive); default: last stored bar.")
+    parser.add_argument(
+        "--fill-convention",
+        choices=FILL_CONVENTIONS,
+        default=DEFAULT_FILL_CONVENTION,
+        help="When a MARKET order decided on a bar fills: next_open, the next bar's open as live (default), "
+        "or signal_close, the signal bar's close.",
+    )
     parser.add_argument("--capital", type=float, default=DEFAULTS.capital, help="Starting cash (default %(default)s).")
     parser.add_argument(
         "--commission-per-share",

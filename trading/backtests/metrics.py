@@ -1,9 +1,24 @@
-"""Performance metrics, round-trip trades and the equity curve, computed from fills and bar closes with numpy.
+"""Performance metrics, round-trip trades and the equity curve, computed from fills and bar closes.
 
-Conventions: equity is marked to market at every bar close (cash + position x close). Returns for Sharpe and
-Sortino are daily (the last equity of each UTC day), annualised with sqrt(252), risk-free rate 0. CAGR uses
-calendar time between the first and last bar. Exposure is the fraction of bars closed while holding a position.
-A trade is a round trip from flat back to flat; its P&L is net of both commissions.
+Conventions (also in README.md, "Backtest conventions"):
+
+- Equity is marked to market at every bar close: cash + position x close, commissions paid at their fill.
+- Daily returns: the last equity of each UTC day over the previous day's (the first day over the starting
+  capital); one return per day that has bars, so days without bars (weekends, holidays) are not zero returns.
+- Sharpe, Sortino, CAGR and max drawdown come from empyrical-reloaded, a library used widely for exactly these
+  numbers, so our formulas are not a second, private convention:
+  - Sharpe = mean(daily) / std(daily, ddof=1) x sqrt(252); risk-free rate 0.
+  - Sortino = mean(daily) x 252 / (sqrt(mean(min(daily, 0)^2)) x sqrt(252)): downside deviation against a
+    required return of 0, averaged over all days (not only the losing ones).
+  - CAGR = (end equity / capital) ^ (252 / number of daily returns) - 1: years counted in trading days.
+  - Max drawdown: the deepest fall of equity from its running peak, the starting capital included, over every
+    bar close (a negative fraction; 0 when equity never falls).
+- Minimum samples: Sharpe and Sortino need MIN_RATIO_DAYS daily returns and CAGR MIN_CAGR_DAYS (a year);
+  with fewer, or when undefined (no variation, no downside, equity at or below 0), they are None (shown "—").
+- Exposure: the fraction of bar closes at which a position is held.
+- A trade is a round trip from flat back to flat; its P&L is net of both sides' commissions. A win is a trade
+  whose P&L after commissions is > 0; win rate = wins / closed trades. A position still open at the end is no
+  trade (it is in the equity, marked at the last close).
 """
 
 from __future__ import annotations
@@ -12,12 +27,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import empyrical  # type: ignore[import-untyped]
 import numpy as np
 
 from trading.backtests.engine import Fill
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 TRADING_DAYS = 252
+MIN_RATIO_DAYS = 63  # about a quarter of trading days: fewer and Sharpe/Sortino are noise
+MIN_CAGR_DAYS = TRADING_DAYS  # annualising less than a year extrapolates
 MAX_CURVE_POINTS = 5_000
 
 
@@ -29,8 +47,16 @@ class BarSeries:
     close: np.ndarray  # float64
 
 
+@dataclass(frozen=True)
+class DailyReturns:
+    """One return per UTC day that has bars, with its date."""
+
+    dates: np.ndarray  # datetime64[D]
+    returns: np.ndarray  # float64
+
+
 def equity_and_position(bars: BarSeries, fills: list[Fill], capital: float) -> tuple[np.ndarray, np.ndarray]:
-    """Equity and position at every bar close, given the fills (which happen at bar instants)."""
+    """Equity and position at every bar close, given the fills (each counts from the first close at or after it)."""
     n = len(bars.ts)
     if not fills:
         return np.full(n, capital), np.zeros(n)
@@ -101,46 +127,56 @@ def compute_metrics(
     equity: np.ndarray,
     position: np.ndarray,
 ) -> dict[str, Any]:
-    """The summary metrics of a run (see the module docstring for definitions)."""
+    """The summary metrics of a run (see the module docstring for definitions and minimum samples)."""
     end_equity = float(equity[-1]) if len(equity) else capital
-    total_return = end_equity / capital - 1
-    years = (int(bars.ts[-1]) - int(bars.ts[0])) / (365.25 * NS_PER_DAY) if len(bars.ts) > 1 else 0.0
-    cagr = (end_equity / capital) ** (1 / years) - 1 if years > 0 and end_equity > 0 else None
-    daily = _daily_returns(bars.ts, equity, capital)
-    sharpe = sortino = None
-    if len(daily) > 1:
-        std = daily.std(ddof=1)
-        sharpe = float(daily.mean() / std * math.sqrt(TRADING_DAYS)) if std > 0 else None
-        downside = math.sqrt(float(np.mean(np.minimum(daily, 0.0) ** 2)))
-        sortino = float(daily.mean() / downside * math.sqrt(TRADING_DAYS)) if downside > 0 else None
-    peaks = np.maximum.accumulate(np.concatenate(([capital], equity)))
-    drawdowns = np.concatenate(([capital], equity)) / peaks - 1
+    daily = daily_returns(bars.ts, equity, capital).returns
+    enough_for_ratios = len(daily) >= MIN_RATIO_DAYS
     wins = sum(1 for t in trades if t["pnl"] > 0)
     return {
         "trades": len(trades),
         "fills": len(fills),
         "start_equity": capital,
         "end_equity": round(end_equity, 2),
-        "total_return": total_return,
-        "cagr": cagr,
-        "sharpe": sharpe,
-        "sortino": sortino,
-        "max_drawdown": float(drawdowns.min()),
+        "total_return": end_equity / capital - 1,
+        "cagr": _finite(empyrical.annual_return(daily, period="daily"))
+        if len(daily) >= MIN_CAGR_DAYS and end_equity > 0
+        else None,
+        "sharpe": _finite(empyrical.sharpe_ratio(daily, risk_free=0, period="daily")) if enough_for_ratios else None,
+        "sortino": _finite(empyrical.sortino_ratio(daily, required_return=0, period="daily"))
+        if enough_for_ratios
+        else None,
+        "max_drawdown": max_drawdown(equity, capital),
         "win_rate": wins / len(trades) if trades else None,
         "exposure": float(np.count_nonzero(position) / len(position)) if len(position) else 0.0,
         "commissions": round(sum(f.commission for f in fills), 2),
         "avg_trade_return": float(np.mean([t["return"] for t in trades])) if trades else None,
+        "daily_returns": len(daily),
+        "open_position": float(position[-1]) if len(position) else 0.0,
     }
 
 
-def _daily_returns(ts: np.ndarray, equity: np.ndarray, capital: float) -> np.ndarray:
+def max_drawdown(equity: np.ndarray, capital: float) -> float:
+    """The deepest fall from a running peak (starting capital included) over the bar closes, as a fraction <= 0."""
+    if len(equity) == 0:
+        return 0.0
+    marks = np.concatenate(([capital], equity))
+    return min(0.0, float(empyrical.max_drawdown(marks[1:] / marks[:-1] - 1)))
+
+
+def daily_returns(ts: np.ndarray, equity: np.ndarray, capital: float) -> DailyReturns:
+    """Returns of the last equity of each UTC day (the first day against the starting capital)."""
     if len(ts) == 0:
-        return np.array([])
+        return DailyReturns(np.array([], dtype="datetime64[D]"), np.array([], dtype=np.float64))
     # ts_init of a daily bar is the last nanosecond of its day; of an intraday bar, its end: -1 keeps both in-day.
     day = (ts - 1) // NS_PER_DAY
     last_of_day = np.flatnonzero(np.diff(day, append=day[-1] + 1))
     closes = np.concatenate(([capital], equity[last_of_day]))
-    return closes[1:] / closes[:-1] - 1
+    return DailyReturns(day[last_of_day].astype("datetime64[D]"), closes[1:] / closes[:-1] - 1)
+
+
+def _finite(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def downsample_curve(ts: np.ndarray, equity: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> list[list[Any]]:

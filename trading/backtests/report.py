@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+NONE = "—"  # a metric below its minimum sample, or undefined (see trading.backtests.metrics)
+
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
+    return NONE if value is None else f"{value:.2%}"
 
 
 def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return NONE if value is None else f"{value:.2f}"
+
+
+def _rounding(notes: dict) -> str:
+    r = (notes or {}).get("rounding") or {}
+    if not r.get("recorded"):
+        return "not recorded"
+    return f"{r['prices_rounded']} of {r['prices_checked']} prices changed, largest {r['max_change']:.4g}"
 
 
 def format_summary(run) -> str:
@@ -19,6 +28,8 @@ def format_summary(run) -> str:
         f"Backtest #{run.pk}: {run.strategy} on {run.instrument_id} {run.bar_spec}, "
         f"{run.data_start:%Y-%m-%d} .. {run.data_end:%Y-%m-%d} ({run.bar_count} bars), code {run.code_hash[:12]}",
         f"  params        {run.params}",
+        f"  fills at      {run.fill_convention}",
+        f"  data          sha256 {run.data_hash[:16] or NONE}; rounding to tick: {_rounding(run.data_notes)}",
         f"  trades        {m['trades']}",
         f"  total return  {_pct(m['total_return'])}",
         f"  CAGR          {_pct(m['cagr'])}",

@@ -19,6 +19,7 @@ from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.instruments import Instrument
 
 from trading.marketdata.catalog import MarketDataError, is_daily, make_bar
+from trading.marketdata.integrity import RoundingLog
 
 REQUIRED = ("open", "high", "low", "close", "volume")
 MAX_REPORTED = 10
@@ -30,8 +31,11 @@ MAX_PRICE = 1e9
 MAX_VOLUME = 1e12
 
 
-def read_bars_csv(path: str | Path, bar_type: BarType, instrument: Instrument) -> list[Bar]:
+def read_bars_csv(
+    path: str | Path, bar_type: BarType, instrument: Instrument, rounding: RoundingLog | None = None
+) -> list[Bar]:
     """All bars of the file, or MarketDataError listing malformed rows by line number (first ten)."""
+    # Prices are rounded to the instrument's tick; a RoundingLog learns which changed and by how much.
     path = Path(path)
     if not path.is_file():
         raise MarketDataError(f"no such file: {path}")
@@ -66,6 +70,8 @@ def read_bars_csv(path: str | Path, bar_type: BarType, instrument: Instrument) -
                 raise ValueError(f"{time_column} is not after the previous row's")
             previous_start = start_ns
             bars.append(make_bar(bar_type, instrument, start_ns, o, h, lo, c, v))
+            if rounding is not None:
+                rounding.add(bars[-1], (o, h, lo, c))
         except IndexError:
             problems.append(f"line {line_number}: expected {len(header)} columns, got {len(row)}")
         except (ValueError, OverflowError) as exc:

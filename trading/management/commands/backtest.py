@@ -33,6 +33,7 @@ class Command(BaseCommand):
                 start=options["start"],
                 end=options["end"],
                 costs=costs_from_options(options),
+                fill_convention=options["fill_convention"],
                 actor=cli_actor(),
                 progress=progress,
             )

@@ -37,7 +37,16 @@ class Command(BaseCommand):
         try:
             plan = plan_sweep(strategy, instrument, bar_spec, options["params"], options["grid"])
             # Fail on missing data or bad costs before anything is queued or stored.
-            prepare_backtest(strategy, instrument, bar_spec, plan[0], options["start"], options["end"], costs)
+            prepare_backtest(
+                strategy,
+                instrument,
+                bar_spec,
+                plan[0],
+                options["start"],
+                options["end"],
+                costs,
+                fill_convention=options["fill_convention"],
+            )
         except (StrategyParamsError, BacktestError) as exc:
             raise CommandError(str(exc)) from None
         swept = list(expand_grid(options["grid"])[0])
@@ -45,7 +54,16 @@ class Command(BaseCommand):
         actor = cli_actor()
         if not options["sync"]:
             task_ids = enqueue_sweep(
-                strategy, instrument, bar_spec, plan, options["start"], options["end"], costs, actor=actor, sweep=label
+                strategy,
+                instrument,
+                bar_spec,
+                plan,
+                options["start"],
+                options["end"],
+                costs,
+                actor=actor,
+                sweep=label,
+                fill_convention=options["fill_convention"],
             )
             self.stdout.write(f"Sweep {label}: queued {len(task_ids)} backtest task(s) for the django-q workers.")
             done = BacktestRun.objects.filter(sweep=label).order_by("id")
@@ -67,6 +85,7 @@ class Command(BaseCommand):
                         costs=costs,
                         actor=actor,
                         sweep=label,
+                        fill_convention=options["fill_convention"],
                     )
                 )
             except BacktestError as exc:
