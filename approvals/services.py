@@ -99,9 +99,7 @@ def _check_approve_decision(
     current = code_hash(strategy)
     try:
         bar_spec = validate_bar_spec(bar_spec or "")
-        ladder = ladder_for(
-            strategy, instrument_id, bar_spec, params, code_hash=current, data_hash=_data_hash(instrument_id, bar_spec)
-        )
+        ladder = ladder_for(strategy, instrument_id, bar_spec, params, code_hash=current)
     except (InvalidIdentifier, StrategyParamsError) as exc:
         raise ApprovalError(str(exc)) from None
     gate = may_trade_live(strategy, instrument_id, current_code_hash=current, bar_spec=bar_spec, params=ladder.params)
@@ -130,13 +128,6 @@ def _check_approve_decision(
         paper_rung_id=paper.evidence.pk if paper.passed else None,
         ladder_override=override,
     )
-
-
-def _data_hash(instrument_id: str, bar_spec: str) -> str | None:
-    """The content hash of the catalog's bars now (None when there are none): a gauntlet on other data lapses."""
-    from research.evidence import current_data_hash
-
-    return current_data_hash(instrument_id, bar_spec)
 
 
 def check_instrument_known(instrument_id: str) -> None:

@@ -73,15 +73,16 @@ def ladder_for(
     params: dict | str | None,
     *,
     code_hash: str,
-    data_hash: str | None = None,
+    check_data: bool = True,
 ) -> Ladder:
-    """The ladder for these exact params (validated, defaults filled in) and code; StrategyParamsError if invalid."""
+    """The ladder for these exact params (validated, defaults filled in) and code; StrategyParamsError if invalid.
+    With check_data, a gauntlet whose bars (over its own date window) have changed in the catalog no longer counts."""
     canonical = canonical_params(strategy, instrument_id, bar_spec, params)
     key = params_key(canonical)
     rungs: list[LadderRung] = []
     research = _research_rung(strategy, instrument_id, bar_spec, canonical, code_hash)
     rungs.append(research)
-    gauntlet = _gauntlet_rung(strategy, instrument_id, bar_spec, key, code_hash, data_hash)
+    gauntlet = _gauntlet_rung(strategy, instrument_id, bar_spec, key, code_hash, check_data)
     rungs.append(gauntlet)
     paper = _paper_rung(strategy, instrument_id, key, code_hash)
     rungs.append(_above(paper, gauntlet))
@@ -117,16 +118,24 @@ def _research_rung(strategy: str, instrument_id: str, bar_spec: str, canonical: 
     return LadderRung("research", RungState.NOT_RUN, "no stored backtest with these params")
 
 
-def _code_or_data_changed(evidence: Any, code_hash: str, data_hash: str | None, label: str) -> str:
+def _code_changed(evidence: Any, code_hash: str, label: str) -> str:
     if evidence.code_hash != code_hash:
         return f"{label} ran other code ({evidence.code_hash[:12]}, now {code_hash[:12]})"
-    if data_hash is not None and getattr(evidence, "data_hash", data_hash) != data_hash:
-        return f"{label} used other data ({evidence.data_hash[:12]}, now {data_hash[:12]})"
+    return ""
+
+
+def _data_changed(report: GauntletReport, label: str) -> str:
+    from research.evidence import current_data_hash
+
+    window = report.window or {}
+    now = current_data_hash(report.instrument_id, report.bar_spec, window.get("start"), window.get("end"))
+    if now != report.data_hash:
+        return f"{label} used other bars ({report.data_hash[:12]}, the catalog's are now {now[:12]})"
     return ""
 
 
 def _gauntlet_rung(
-    strategy: str, instrument_id: str, bar_spec: str, key: str, code_hash: str, data_hash: str | None
+    strategy: str, instrument_id: str, bar_spec: str, key: str, code_hash: str, check_data: bool
 ) -> LadderRung:
     report = (
         GauntletReport.objects.filter(strategy=strategy, instrument_id=instrument_id, bar_spec=bar_spec, params_key=key)
@@ -140,7 +149,8 @@ def _gauntlet_rung(
         ).exists()
         return LadderRung("gauntlet", RungState.NOT_RUN, "a gauntlet is running" if running else "no gauntlet report")
     label = f"gauntlet #{report.pk}"
-    if changed := _code_or_data_changed(report, code_hash, data_hash, label):
+    changed = _code_changed(report, code_hash, label) or (_data_changed(report, label) if check_data else "")
+    if changed:
         return LadderRung("gauntlet", RungState.INVALIDATED, changed, report)
     if report.status == ReportStatus.FAILED:
         return LadderRung("gauntlet", RungState.FAILED, f"{label} could not finish: {report.reason}", report)
@@ -158,7 +168,7 @@ def _paper_rung(strategy: str, instrument_id: str, key: str, code_hash: str) -> 
     if check is None:
         return LadderRung("paper", RungState.NOT_RUN, "no paper-rung check")
     label = f"paper rung #{check.pk} (session {check.session_id}, {check.bar_spec} bars)"
-    if changed := _code_or_data_changed(check, code_hash, None, label):
+    if changed := _code_changed(check, code_hash, label):
         return LadderRung("paper", RungState.INVALIDATED, changed, check)
     state = RungState.PASSED if check.verdict == RungOutcome.PASS else RungState.FAILED
     return LadderRung("paper", state, f"{label}: {check.reason}", check)

@@ -153,6 +153,8 @@ def do_finish_gauntlet(report_id: int) -> GauntletReport | None:
         else:
             status = ReportStatus.FINISHED
             verdict, reason = summarize(verdicts)
+            if loosened := loosened_thresholds(report.thresholds):
+                reason = f"{reason} (thresholds looser than the defaults: {loosened})"
     with transaction.atomic():
         RungResult.objects.bulk_create(
             RungResult(
@@ -181,6 +183,16 @@ def do_finish_gauntlet(report_id: int) -> GauntletReport | None:
         )
     report.refresh_from_db()
     return report
+
+
+def loosened_thresholds(thresholds: dict) -> str:
+    """The thresholds that differ from the defaults, as 'name value (default d)', for every reader to see."""
+    defaults = GauntletThresholds().as_dict()
+    return ", ".join(
+        f"{name} {value!r} (default {defaults[name]!r})"
+        for name, value in sorted(thresholds.items())
+        if name in defaults and value != defaults[name]
+    )
 
 
 def summarize(verdicts: list) -> tuple[str, str]:

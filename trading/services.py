@@ -171,6 +171,7 @@ class BacktestOutcome:
     data_start_ns: int
     data_end_ns: int
     fills: list[Fill] = field(default_factory=list)  # every execution, in time order
+    decisions: list[dict] = field(default_factory=list)  # every order sent: {ts, side, quantity}, in creation order
     daily: DailyReturns | None = None  # one return per UTC day with bars, with its date
     fill_convention: str = DEFAULT_FILL_CONVENTION
     data_hash: str = ""
@@ -217,6 +218,7 @@ def execute_backtest(prepared: PreparedBacktest, progress: ProgressCallback | No
         data_start_ns=int(series.ts[0]),
         data_end_ns=int(series.ts[-1]),
         fills=result.fills,
+        decisions=result.decisions,
         daily=daily_returns(series.ts, equity, prepared.costs.capital),
         fill_convention=prepared.fill_convention,
         data_hash=prepared.data_hash,

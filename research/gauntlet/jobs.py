@@ -99,7 +99,7 @@ def job_result(outcome: BacktestOutcome, run_id: int | None) -> dict[str, Any]:
         "run_id": run_id,
         "days": [str(d) for d in daily.dates],
         "returns": [float(r) for r in daily.returns],
-        "decisions": [list(d) for d in outcome.decisions],
+        "decisions": outcome.decisions,
         "trades": [
             {"entry_time": t["entry_time"], "exit_time": t["exit_time"], "pnl": t["pnl"]} for t in outcome.trades
         ],

@@ -13,6 +13,7 @@ from approvals.models import GoLiveApproval
 from approvals.services import may_trade_live
 from audit.models import Action, AuditEntry
 from audit.services import record
+from research.evidence import current_data_hash
 from research.models import GauntletReport, PaperRungCheck, ReportStatus, RungOutcome
 from research.selectors import RungState, ladder_for
 from trading.sessions.guards import SessionRefused, Sleeve, check_live_approvals
@@ -23,8 +24,15 @@ from trading.strategies.registry import code_hash
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("known_instruments"),
+    pytest.mark.usefixtures("known_instruments", "own_catalog"),
 ]
+
+
+@pytest.fixture
+def own_catalog(tmp_path, settings):
+    """An empty catalog of this test's own: the gauntlet rung compares its report's bars with the catalog's."""
+    settings.ATS_CATALOG_DIR = tmp_path / "catalog"
+
 
 WHERE = {"strategy": "ibs_reversion", "instrument_id": "QQQ.NASDAQ"}
 CHOSEN = {"buy_threshold": 0.1}
@@ -48,7 +56,9 @@ def _approve(*args: str, params: dict = CHOSEN) -> str:
     return out.getvalue()
 
 
-def _evidence(params: dict = CHOSEN, *, gauntlet: str = RungOutcome.PASS, paper: str = RungOutcome.PASS, code=None):
+def _evidence(
+    params: dict = CHOSEN, *, gauntlet: str = RungOutcome.PASS, paper: str = RungOutcome.PASS, code=None, data=None
+):
     """Stored evidence as the gauntlet and the paper-rung check leave it (their own tests run them for real)."""
     canonical = canonical_params("ibs_reversion", "QQQ.NASDAQ", "1-DAY-LAST", params)
     key = {
@@ -61,6 +71,7 @@ def _evidence(params: dict = CHOSEN, *, gauntlet: str = RungOutcome.PASS, paper:
     report = GauntletReport.objects.create(
         **key,
         bar_spec="1-DAY-LAST",
+        data_hash=data or current_data_hash("QQQ.NASDAQ", "1-DAY-LAST"),
         status=ReportStatus.FINISHED,
         verdict=gauntlet,
         reason="10 of 10 rungs passed" if gauntlet == RungOutcome.PASS else "deflated_sharpe failed: DSR 0.41 < 0.95",
@@ -134,6 +145,10 @@ def test_evidence_for_other_params_or_other_code_does_not_count():
     GauntletReport.objects.all().delete()
     _evidence(code="f" * 64)
     with pytest.raises(CommandError, match=r"gauntlet rung invalidated \(gauntlet #\d+ ran other code"):
+        _approve("--note", "n")
+    GauntletReport.objects.all().delete()
+    _evidence(data="d" * 64)  # the catalog's bars are not the ones the gauntlet judged
+    with pytest.raises(CommandError, match=r"gauntlet rung invalidated \(gauntlet #\d+ used other bars \(dddddddddddd"):
         _approve("--note", "n")
     assert not GoLiveApproval.objects.exists()
 

@@ -165,6 +165,9 @@ class EngineResult:
     orders: int = 0
     denied_or_rejected: int = 0
     unfilled_at_end: int = 0  # orders still in flight when the data ended (next_open: no next bar to fill on)
+    # Every order the strategy sent, as {"ts": creation ns, "side": "BUY"/"SELL", "quantity"}: its decisions, filled
+    # or not (the research ladder's causality rung compares them across truncated runs).
+    decisions: list[dict] = field(default_factory=list)
 
 
 def engine_config() -> BacktestEngineConfig:
@@ -242,18 +245,28 @@ def run_engine(
             engine.clear_data()
             if progress:
                 progress(len(chunk))
+        # Orders sent while the data ran are the strategy's decisions; those its on_stop sends as the run ends are not.
+        decided = {order.client_order_id for order in engine.cache.orders()}
         engine.end()
-        return _collect(engine, venue, instrument)
+        return _collect(engine, venue, instrument, decided)
     finally:
         engine.dispose()
 
 
-def _collect(engine: BacktestEngine, venue: Venue, instrument: Instrument) -> EngineResult:
+def _collect(engine: BacktestEngine, venue: Venue, instrument: Instrument, decided: set) -> EngineResult:
     result = EngineResult()
     # The cache returns orders unordered; replay them in creation order so same-instant fills stay in sequence.
     orders = sorted(engine.cache.orders(), key=_creation_order)
     result.orders = len(orders)
     for order in orders:
+        if order.client_order_id in decided:
+            result.decisions.append(
+                {
+                    "ts": order.ts_init,
+                    "side": "BUY" if order.side == OrderSide.BUY else "SELL",
+                    "quantity": order.quantity.as_double(),
+                }
+            )
         if order.is_closed and order.filled_qty.as_double() == 0:
             result.denied_or_rejected += 1
         elif not order.is_closed and order.filled_qty.as_double() == 0:

@@ -2,7 +2,6 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from research.evidence import current_data_hash
 from research.selectors import format_ladder, ladder_for
 from trading.ids import InvalidIdentifier, validate_bar_spec, validate_instrument_id
 from trading.strategies.params import StrategyParamsError
@@ -28,7 +27,6 @@ class Command(BaseCommand):
                 bar_spec,
                 options["params"],
                 code_hash=code_hash(options["strategy"]),
-                data_hash=current_data_hash(instrument_id, bar_spec),
             )
         except (InvalidIdentifier, StrategyParamsError, UnknownStrategy) as exc:
             raise CommandError(str(exc)) from None
