@@ -31,6 +31,8 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
+        if value.is_integer() and abs(value) < 1e12:
+            return str(int(value))  # 10000.0 as 10000, not 1e+04
         return f"{value:.4g}"
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)

@@ -18,11 +18,12 @@
       drawdown.push(peak > 0 ? p[1] / peak - 1 : 0);
     });
     var width = function (el) { return Math.max(320, el.clientWidth || 600); };
+    var axes = [{}, { size: 80 }];  // room for six-figure equity and signed drawdowns
     new uPlot({ width: width(equityEl), height: 240, series: [{}, { label: "equity", stroke: "#1f5fbf", width: 1.5 }],
-      scales: { x: { time: true } } }, [xs, equity], equityEl);
+      axes: axes, scales: { x: { time: true } } }, [xs, equity], equityEl);
     new uPlot({ width: width(ddEl), height: 240,
       series: [{}, { label: "drawdown", stroke: "#c0151b", fill: "rgba(192,21,27,0.15)", width: 1 }],
-      scales: { x: { time: true } } }, [xs, drawdown], ddEl);
+      axes: axes, scales: { x: { time: true } } }, [xs, drawdown], ddEl);
   }
 
   function text(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; }
@@ -41,7 +42,7 @@
     if (!body || !rungs.length || body.querySelectorAll("tr.rung-row").length === rungs.length) return;
     body.textContent = "";
     rungs.forEach(function (r) {
-      var tr = ATS.el("tr", { "class": "rung-row verdict-" + r.verdict, "data-rung": r.rung });
+      var tr = ATS.el("tr", { "class": "rung-row rung-" + r.verdict, "data-rung": r.rung });
       var numbers = ATS.el("td", { "class": "small" }), limits = ATS.el("td", { "class": "small" });
       r.numbers.forEach(function (n) { numbers.appendChild(kv(n[0], n[1])); numbers.appendChild(document.createTextNode(" ")); });
       r.thresholds.forEach(function (t) { limits.appendChild(kv(t.name, t.value, t.changed, t.default)); limits.appendChild(document.createTextNode(" ")); });
