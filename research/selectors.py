@@ -248,10 +248,11 @@ def report_jobs(report: GauntletReport) -> list[dict[str, Any]]:
 
 def chosen_job(report: GauntletReport) -> Any:
     """The grid job whose params are the report's chosen params, with its result; None if it is not there."""
-    for job in report.jobs.filter(kind="grid").order_by("index"):
-        params = (job.spec or {}).get("params") or {}
+    # Specs first (small), then the one result: a grid of hundreds of points carries hundreds of return series.
+    for pk, spec in report.jobs.filter(kind="grid").order_by("index").values_list("pk", "spec"):
+        params = (spec or {}).get("params") or {}
         if all(params.get(k) == v for k, v in report.params.items()):
-            return job
+            return report.jobs.get(pk=pk)
     return None
 
 

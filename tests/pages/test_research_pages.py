@@ -243,7 +243,7 @@ def test_backtest_and_sweep_are_queued_after_the_commands_checks(client, paper_o
     assert kind == "sweep" and [p["buy_threshold"] for p in args[3]] == [0.15, 0.2]
 
 
-def test_gauntlet_from_the_browser_runs_and_its_page_follows_it(
+def test_gauntlet_started_from_the_form_runs_and_its_page_follows_it(
     client, paper_operator, qqq, enqueued, django_capture_on_commit_callbacks
 ):
     from research.tasks import run_gauntlet_job
