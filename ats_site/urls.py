@@ -12,5 +12,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", trading_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("research/", include("research.urls")),
     path("", include("trading.urls")),
 ]

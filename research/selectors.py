@@ -216,3 +216,71 @@ def format_ladder(ladder: Ladder) -> str:
     ]
     lines += [f"  {r.name:<9} {r.state:<11} {r.reason}" for r in ladder.rungs]
     return "\n".join(lines)
+
+
+# -- reads for the Research pages (research.views) --------------------------------------------------------------
+
+
+def gauntlet_reports(limit: int = 200) -> list[GauntletReport]:
+    """The newest gauntlet reports first."""
+    return list(GauntletReport.objects.order_by("-id")[:limit])
+
+
+def gauntlet_report(report_id: int) -> GauntletReport | None:
+    """One gauntlet report, or None."""
+    return GauntletReport.objects.filter(pk=report_id).first()
+
+
+def report_rungs(report: GauntletReport) -> list:
+    """The report's rung results, in order (none while it runs)."""
+    return list(report.rungs.order_by("position"))
+
+
+def report_jobs(report: GauntletReport) -> list[dict[str, Any]]:
+    """The report's jobs without their bulky results: index, kind, label, status, error and Sharpe."""
+    from django.db.models import F
+
+    from research.models import GauntletJob
+
+    rows = GauntletJob.objects.filter(report=report).order_by("index")
+    return list(rows.values("pk", "index", "kind", "label", "status", "error", sharpe=F("result__metrics__sharpe")))
+
+
+def chosen_job(report: GauntletReport) -> Any:
+    """The grid job whose params are the report's chosen params, with its result; None if it is not there."""
+    # Specs first (small), then the one result: a grid of hundreds of points carries hundreds of return series.
+    for pk, spec in report.jobs.filter(kind="grid").order_by("index").values_list("pk", "spec"):
+        params = (spec or {}).get("params") or {}
+        if all(params.get(k) == v for k, v in report.params.items()):
+            return report.jobs.get(pk=pk)
+    return None
+
+
+def chosen_equity_curve(job: Any) -> list[list[Any]]:
+    """The chosen point's equity as [[epoch_ms, equity], ...]: its stored run's curve, else from daily returns."""
+    import datetime as dt
+
+    from trading.models import BacktestRun
+
+    result = (job.result or {}) if job is not None else {}
+    if result.get("run_id"):
+        curve = BacktestRun.objects.filter(pk=result["run_id"]).values_list("equity_curve", flat=True).first()
+        if curve:
+            return list(curve)
+    days, returns = result.get("days") or [], result.get("returns") or []
+    if not days:
+        return []
+    equity, points = 1.0, []
+    for day, ret in zip(days, returns, strict=False):
+        equity *= 1.0 + float(ret)
+        stamp = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC)
+        points.append([int(stamp.timestamp() * 1000), round(equity, 6)])
+    return points
+
+
+def run_of_job(job: Any) -> Any:
+    """The BacktestRun a grid job stored (None for the other jobs)."""
+    from trading.models import BacktestRun
+
+    run_id = ((job.result or {}) if job is not None else {}).get("run_id")
+    return BacktestRun.objects.filter(pk=run_id).defer("trades", "equity_curve").first() if run_id else None

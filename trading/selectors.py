@@ -201,8 +201,12 @@ def events_by_ids(ids: list[int]) -> list[dict]:
 # -- research ----------------------------------------------------------------------------------------------------
 
 
-def backtest_runs(limit: int = 200) -> list[BacktestRun]:
-    return list(BacktestRun.objects.defer("trades", "equity_curve", "metrics")[:limit])
+def backtest_runs(limit: int = 200, sweep: str = "") -> list[BacktestRun]:
+    """The newest backtest runs (only the sweep's when one is named)."""
+    runs = BacktestRun.objects.defer("trades", "equity_curve", "metrics")
+    if sweep:
+        runs = runs.filter(sweep=sweep)
+    return list(runs[:limit])
 
 
 def backtest_run(run_id: int) -> BacktestRun | None:

@@ -393,7 +393,15 @@ def account_reset_breaker(request, environment, account_id):
 @require_GET
 @console_view
 def research(request):
-    return render(request, "trading/research.html", {"runs": selectors.backtest_runs(), "nav": "research"})
+    """Every stored backtest run (one sweep's with ?sweep=), sortable by any column."""
+    sweep = request.GET.get("sweep", "")
+    context = {
+        "runs": selectors.backtest_runs(sweep=sweep),
+        "sweep": sweep,
+        "may_start": selectors.may_operate(request.user, "paper"),
+        "nav": "research",
+    }
+    return render(request, "trading/research.html", context)
 
 
 @require_GET

@@ -1,0 +1,178 @@
+"""Browser test of the Research pages: Debian's Chromium through Playwright against daphne on a temporary SQLite
+file whose catalog holds QQQ daily bars; a finished gauntlet (run_gauntlet --sync) and one started from the page,
+whose jobs run in another process while the page follows them without reloading."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pages.test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    Stack,
+    _free_port,
+    _login,
+    _wait_for_true,
+    _wait_http,
+)
+from tests.trading.conftest import QQQ_CSV
+
+REPO = Path(__file__).resolve().parents[2]
+GAUNTLET = [
+    "--strategy=ibs_reversion",
+    "--instrument=QQQ.NASDAQ",
+    "--bar-spec=1-DAY-LAST",
+    '--params={"buy_threshold": 0.15}',
+    '--grid={"buy_threshold": [0.1, 0.15, 0.2], "sell_threshold": [0.8, 0.9]}',
+    "--start=2016-01-01",
+    "--end=2017-12-31",
+]
+USERS_SCRIPT = f"""
+from django.contrib.auth.models import Permission, User
+u = User.objects.create_user("researcher", password={PASSWORD!r})
+for c in ("view_console", "operate_paper"):
+    u.user_permissions.add(Permission.objects.get(codename=c, content_type__app_label="trading"))
+"""
+RUN_JOBS_SCRIPT = """
+import time
+from research.models import GauntletReport
+from research.tasks import run_gauntlet_job
+report = GauntletReport.objects.order_by("-id").first()
+for job_id in report.jobs.order_by("index").values_list("pk", flat=True):
+    run_gauntlet_job(job_id)
+    time.sleep(0.2)
+"""
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(240)]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{CHROMIUM} is missing (CI=true: .ci/run installs it)", pytrace=False)
+        pytest.skip(f"{CHROMIUM} is missing; `apt-get install -y chromium` to run the browser tests")
+    root = tmp_path_factory.mktemp("research_stack")
+    stack = Stack(root)
+    py = sys.executable
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{root / 'ats.sqlite3'}",
+            "ATS_CATALOG_DIR": str(root / "catalog"),
+            "ATS_ENABLE_LIVE_TRADING": "false",
+            "DEBUG": "true",
+            "ATS_AUDIT_ANCHOR_FILE": str(root / "audit-anchors.jsonl"),
+        }
+    )
+
+    def manage(*args: str, check: bool = True) -> None:
+        subprocess.run([py, "manage.py", *args], cwd=REPO, env=env, check=check, capture_output=True)
+
+    try:
+        manage("migrate", "--noinput", "-v0")
+        manage("shell", "-c", USERS_SCRIPT)
+        manage("import_bars", str(QQQ_CSV), "--instrument=QQQ.NASDAQ", "--bar-spec=1-DAY-LAST")
+        manage("run_gauntlet", *GAUNTLET, "--sync", check=False)  # exits 1 when the verdict is a fail
+        port = _free_port()
+        stack.spawn(
+            "daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ats_site.asgi:application"], env
+        )
+        _wait_http(f"http://127.0.0.1:{port}/healthz")
+        stack.url = f"http://127.0.0.1:{port}"
+        stack.manage = manage
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(stack):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _watch_errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def test_finished_report_renders_and_the_runs_table_sorts(stack, browser):
+    page = _login(browser, stack.url, "researcher")
+    errors = _watch_errors(page)
+    page.goto(f"{stack.url}/research/gauntlets/")
+    page.click("#reports-table tbody a")
+    page.wait_for_selector("#rung-table")
+    assert page.locator("#rung-body tr.rung-row").count() == 11
+    assert page.locator("#report-status").inner_text() == "finished"
+    assert page.locator("#heatmap tbody tr").count() == 2  # sell_threshold rows x buy_threshold columns
+    assert page.locator("#heatmap td.cell").count() == 6 and page.locator("#heatmap td.chosen").count() == 1
+    assert page.locator("#equity-chart .uplot").count() == 1 and page.locator("#drawdown-chart .uplot").count() == 1
+    assert page.locator("#mc-histogram .bar").count() == 25
+    page.screenshot(path=str(ARTIFACTS / "research-gauntlet.png"), full_page=True)
+    page.click("#ladder-link")
+    page.wait_for_selector("#ladder-table")
+    assert page.locator("#ladder-table tr.ladder-row").count() == 4
+    assert page.locator("#heatmap td.chosen").count() == 1  # the ladder shows its gauntlet report too
+    page.screenshot(path=str(ARTIFACTS / "research-ladder.png"), full_page=True)
+
+    page.goto(f"{stack.url}/research/")
+    sharpe = page.locator("#runs-table thead th", has_text="Sharpe")
+    headers = [h.strip() for h in page.locator("#runs-table thead th").all_inner_texts()]
+    index = headers.index("Sharpe")
+
+    def column() -> list[float]:
+        cells = page.locator(f"#runs-table tbody tr td:nth-child({index + 1})").all()
+        return [float(c.get_attribute("data-value") or "nan") for c in cells]
+
+    sharpe.click()
+    ascending = column()
+    assert len(ascending) == 6 and ascending == sorted(ascending)
+    sharpe.click()
+    assert column() == sorted(ascending, reverse=True)
+    assert "buy_threshold=0.2" in page.locator("#runs-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "research-runs.png"), full_page=True)
+    assert errors == []
+    page.context.close()
+
+
+def test_gauntlet_started_in_the_browser_shows_progress_without_reloading(stack, browser):
+    page = _login(browser, stack.url, "researcher")
+    errors = _watch_errors(page)
+    page.goto(f"{stack.url}/research/new/")
+    page.fill("#id_gauntlet-grid", '{"buy_threshold": [0.1, 0.2]}')
+    page.fill("#id_gauntlet-start", "2016-01-01")
+    page.fill("#id_gauntlet-end", "2017-12-31")
+    page.fill("#id_gauntlet-params", '{"buy_threshold": 0.15}')
+    page.click("#gauntlet-button")
+    assert "params: buy_threshold 0.15 is not on the grid" in page.locator("#gauntlet-error").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "research-start-refused.png"), full_page=True)
+    errors.clear()  # the refusal's own 400 response
+    page.fill("#id_gauntlet-grid", '{"buy_threshold": [0.15, 0.2]}')
+    page.click("#gauntlet-button")
+    page.wait_for_url("**/research/gauntlets/*/")
+    assert page.locator("#report-status").inner_text() == "running"
+    page.evaluate("() => { window.notReloaded = true; }")
+    stack.manage("shell", "-c", RUN_JOBS_SCRIPT)  # a worker elsewhere runs every job
+    _wait_for_true(page, "() => document.getElementById('report-status').textContent === 'finished'", timeout=30)
+    assert page.evaluate("() => window.notReloaded === true")
+    done, total = page.locator("#progress-done").inner_text(), page.locator("#progress-total").inner_text()
+    assert done == total and int(total) > 2
+    assert page.locator("#rung-body tr.rung-row").count() == 11
+    assert page.locator("#finished-note").is_visible()
+    assert errors == []
+    page.context.close()
