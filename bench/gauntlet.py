@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -41,6 +42,8 @@ def measure(workers: int) -> dict:
         "ATS_CATALOG_DIR": str(workdir / "catalog"),
         "ATS_Q_WORKERS": str(workers),
         "LOG_LEVEL": "WARNING",
+        # One key for the cluster and the process that queues: django-q signs its tasks with it.
+        "SECRET_KEY": secrets.token_urlsafe(50),
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=REPO, env=env, check=True)

@@ -36,6 +36,7 @@ def do_start_gauntlet(
     end: str | date | None = None,
     costs: dict | None = None,
     thresholds: dict | None = None,
+    fill_convention: str | None = None,
     enqueue: bool = True,
 ) -> GauntletReport:
     """Validate the request, store the report and its jobs with an audit entry, and queue the jobs on commit
@@ -48,7 +49,7 @@ def do_start_gauntlet(
         limits = GauntletThresholds.from_mapping(thresholds)
     except ValueError as exc:
         raise GauntletRequestError(f"thresholds: {exc}") from None
-    prepared = prepare_request(strategy, instrument_id, bar_spec, chosen, start, end, costs)
+    prepared = prepare_request(strategy, instrument_id, bar_spec, chosen, start, end, costs, fill_convention)
     jobs = plan_jobs(chosen, checked_grid, points, prepared.costs, prepared.bar_count)
     with transaction.atomic():
         report = GauntletReport.objects.create(

@@ -44,10 +44,13 @@ def prepare_request(
     start: str | date | None,
     end: str | date | None,
     costs: dict | None,
+    fill_convention: str | None = None,
 ) -> PreparedRequest:
-    """Validate the request against the catalog (instrument, bars in range, costs); GauntletRequestError if not."""
+    """Validate the request against the catalog (instrument, bars in range, costs, fill convention: next_open
+    unless given); GauntletRequestError if not."""
+    extra = {"fill_convention": fill_convention} if fill_convention else {}
     try:
-        prepared = prepare_backtest(strategy, instrument_id, bar_spec, chosen, start, end, costs)
+        prepared = prepare_backtest(strategy, instrument_id, bar_spec, chosen, start, end, costs, **extra)
     except BacktestError as exc:
         raise GauntletRequestError(str(exc)) from None
     return PreparedRequest(

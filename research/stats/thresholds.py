@@ -74,8 +74,10 @@ class GauntletThresholds:
             raise ValueError(f"reject_pbo: must be >= max_pbo ({self.max_pbo}), got {self.reject_pbo}")
 
     @classmethod
-    def from_mapping(cls, overrides: dict[str, Any] | None) -> GauntletThresholds:
+    def from_mapping(cls, overrides: object) -> GauntletThresholds:
         """The defaults with `overrides` applied; an unknown field or a bad value is a one-line ValueError."""
+        if overrides is not None and not isinstance(overrides, dict):
+            raise ValueError(f'expected an object like {{"min_trades": 50}}, got a {type(overrides).__name__}')
         overrides = dict(overrides or {})
         known = {f.name for f in fields(cls)}
         for name in overrides:

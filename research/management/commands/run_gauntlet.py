@@ -53,6 +53,7 @@ class Command(BaseCommand):
                 end=options["end"],
                 costs=costs_from_options(options),
                 thresholds=thresholds,
+                fill_convention=options["fill_convention"],
                 actor=cli_actor(),
                 enqueue=not options["sync"],
             )
