@@ -668,11 +668,12 @@ class Broker:
         pos.qty = round(pos.qty, 8)
         acc.cash -= sign * qty * price + commission
         acc.commissions += commission
+        # Executions carry the market's (simulated) time, as its bars and ticks do: a client lines them up.
+        now = market.clock.now()
         if order.remaining <= 1e-9:
             order.status = "Filled"
-            order.completed_time = _now_str()
+            order.completed_time = _now_str(now)
         self.exec_seq += 1
-        now = time.time()
         ex = Execution(
             exec_id=f"0000{order.perm_id:x}.{int(now):08x}.{self.exec_seq:02d}.01",
             perm_id=order.perm_id,

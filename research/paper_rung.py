@@ -43,22 +43,22 @@ def do_check_paper_rung(
     *,
     session_id: int,
     actor: str,
-    sleeve_index: int | None = None,
+    sleeve: int | None = None,
     min_fills: int = DEFAULT_MIN_FILLS,
     min_match: float = DEFAULT_MIN_MATCH,
 ) -> PaperRungCheck:
     """Backtest the session's bars, match fill for fill, store the check with its table and an audit entry."""
     if min_fills < 1 or not 0 < min_match <= 1:
         raise PaperRungError(f"min fills must be >= 1 and min match in (0, 1], got {min_fills} and {min_match}")
-    evidence = load_session_evidence(session_id, sleeve_index)
-    sleeve = evidence.sleeve
-    current = code_hash(sleeve["strategy"])
-    if sleeve.get("code_hash") != current:
+    evidence = load_session_evidence(session_id, sleeve)
+    sleeve_config = evidence.sleeve
+    current = code_hash(sleeve_config["strategy"])
+    if sleeve_config.get("code_hash") != current:
         raise PaperRungError(
-            f"the strategy's code changed since session {session_id} ran ({str(sleeve.get('code_hash'))[:12]}, "
+            f"the strategy's code changed since session {session_id} ran ({str(sleeve_config.get('code_hash'))[:12]}, "
             f"now {current[:12]}): run a new paper session"
         )
-    backtest_fills, tick = backtest_session_bars(sleeve, evidence.bars)
+    backtest_fills, tick = backtest_session_bars(sleeve_config, evidence.bars)
     last_bar = evidence.bars[-1]["ts"]
     session_fills = [f for f in evidence.fills if f.ts <= last_bar]
     backtest_fills = [f for f in backtest_fills if f.ts <= last_bar]
@@ -66,13 +66,18 @@ def do_check_paper_rung(
     ranges = [BarRange(b["ts"], b["low"], b["high"]) for b in evidence.bars]
     result = match_fills(session_fills, backtest_fills, ranges, bar_ns, tick)
     verdict, reason = judge_match(result, min_fills, min_match)
-    params = canonical_params(sleeve["strategy"], sleeve["instrument_id"], sleeve["bar_spec"], sleeve.get("params"))
+    params = canonical_params(
+        sleeve_config["strategy"],
+        sleeve_config["instrument_id"],
+        sleeve_config["bar_spec"],
+        sleeve_config.get("params"),
+    )
     with transaction.atomic():
         check = PaperRungCheck.objects.create(
             actor=actor,
-            strategy=sleeve["strategy"],
-            instrument_id=sleeve["instrument_id"],
-            bar_spec=sleeve["bar_spec"],
+            strategy=sleeve_config["strategy"],
+            instrument_id=sleeve_config["instrument_id"],
+            bar_spec=sleeve_config["bar_spec"],
             params=params,
             params_key=params_key(params),
             code_hash=current,
@@ -121,8 +126,9 @@ def judge_match(result: MatchResult, min_fills: int, min_match: float) -> tuple[
     return RungOutcome.PASS, f"{summary} >= {min_match:.0%}"
 
 
-def load_session_evidence(session_id: int, sleeve_index: int | None) -> SessionEvidence:
-    """The bars and fills of one sleeve of a finished paper session; PaperRungError (one line) when unusable."""
+def load_session_evidence(session_id: int, sleeve: int | None) -> SessionEvidence:
+    """The bars and fills of one sleeve (numbered from 1, as the session page and telemetry number them) of a
+    finished paper session; PaperRungError (one line) when unusable."""
     session = TradingSession.objects.filter(pk=session_id).first()
     if session is None:
         raise PaperRungError(f"no session {session_id}")
@@ -131,14 +137,14 @@ def load_session_evidence(session_id: int, sleeve_index: int | None) -> SessionE
     if session.is_active:
         raise PaperRungError(f"session {session_id} is still {session.status}: stop it first (its evidence is open)")
     sleeves = session.sleeves or []
-    if sleeve_index is None:
+    if sleeve is None:
         if len(sleeves) != 1:
             raise PaperRungError(f"session {session_id} has {len(sleeves)} sleeves: name one with --sleeve")
-        sleeve_index = 0
-    if not 0 <= sleeve_index < len(sleeves):
-        raise PaperRungError(f"session {session_id} has no sleeve {sleeve_index} (it has {len(sleeves)})")
-    sleeve = sleeves[sleeve_index]
-    bar_type = f"{sleeve['instrument_id']}-{sleeve['bar_spec']}-EXTERNAL"
+        sleeve = 1
+    if not 1 <= sleeve <= len(sleeves):
+        raise PaperRungError(f"session {session_id} has no sleeve {sleeve} (it has {len(sleeves)}, numbered from 1)")
+    config = sleeves[sleeve - 1]
+    bar_type = f"{config['instrument_id']}-{config['bar_spec']}-EXTERNAL"
     by_ts: dict[int, dict] = {}
     for payload in SessionEvent.objects.filter(session_id=session_id, kind="bar").values_list("payload", flat=True):
         if payload.get("bar_type") == bar_type:
@@ -149,12 +155,12 @@ def load_session_evidence(session_id: int, sleeve_index: int | None) -> SessionE
     fills = []
     for row in SessionEvent.objects.filter(session_id=session_id, kind="fill").order_by("id"):
         payload = row.payload
-        if (payload.get("sleeve") or {}).get("index") != sleeve_index or payload.get("inferred"):
+        if (payload.get("sleeve") or {}).get("index") != sleeve or payload.get("inferred"):
             continue
         ts = int(payload["ts_event"]) if "ts_event" in payload else int(row.ts.timestamp() * 1e9)
         side = 1 if payload.get("order_side") == "BUY" else -1
         fills.append(SimpleFill(ts, side, float(payload["last_qty"]), float(payload["last_px"])))
-    return SessionEvidence(sleeve, bar_type, bars, fills)
+    return SessionEvidence(config, bar_type, bars, fills)
 
 
 def backtest_session_bars(sleeve: dict, bars: list[dict]) -> tuple[list[SimpleFill], float]:

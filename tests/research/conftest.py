@@ -35,3 +35,7 @@ def test_strategies(monkeypatch):
     registry.strategy_names()  # the built-in catalogue first
     for spec in specs():
         monkeypatch.setitem(registry._REGISTRY, spec.name, spec)
+
+
+# The session tests' ibsim stack, for the paper rung's end-to-end test.
+from tests.sessions.conftest import make_stack  # noqa: E402, F401

@@ -127,8 +127,8 @@ def make_stack(settings, monkeypatch, transactional_db, tmp_path):
     """Build a stack with chosen ibsim accounts, for the paper or the live environment."""
     sims = []
 
-    def build(accounts, live=False):
-        sim = run_in_thread(accounts=accounts, port=0, seed=7, speed=1)
+    def build(accounts, live=False, speed=1):
+        sim = run_in_thread(accounts=accounts, port=0, seed=7, speed=speed)
         sims.append(sim)
         env = _point_settings(settings, monkeypatch, sim.port, live=live)
         env["DATABASE_URL"] = database_url()

@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--session", type=int, required=True, help="id of a finished paper session")
-        parser.add_argument("--sleeve", type=int, default=None, help="sleeve index when the book has several")
+        parser.add_argument("--sleeve", type=int, default=None, help="sleeve number (from 1) when the book has several")
         parser.add_argument("--min-fills", type=int, default=DEFAULT_MIN_FILLS, help="default %(default)s")
         parser.add_argument("--min-match", type=float, default=DEFAULT_MIN_MATCH, help="default %(default)s")
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             check = do_check_paper_rung(
                 session_id=options["session"],
                 actor=cli_actor(),
-                sleeve_index=options["sleeve"],
+                sleeve=options["sleeve"],
                 min_fills=options["min_fills"],
                 min_match=options["min_match"],
             )
