@@ -669,7 +669,7 @@ class Broker:
         acc.cash -= sign * qty * price + commission
         acc.commissions += commission
         # Executions carry the market's (simulated) time, as its bars and ticks do: a client lines them up.
-        now = market.clock.now()
+        now = market.clock.now() if market is not None else time.time()
         if order.remaining <= 1e-9:
             order.status = "Filled"
             order.completed_time = _now_str(now)
