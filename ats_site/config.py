@@ -6,10 +6,13 @@ it and exit instead of showing a traceback.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import environ
@@ -235,6 +238,27 @@ def _account(name: str, raw: str, pattern: re.Pattern[str], kind: str) -> str:
     if not pattern.match(value):
         raise ConfigError(f"{name}: {value!r} is not a {kind} account id")
     return value
+
+
+def development_secret_key(path: Path) -> str:
+    """The installation's development key: read from `path`, or made at random and written there (0600) once,
+    atomically, so processes starting together agree on it."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    try:
+        os.link(candidate, path)  # fails if another process won the race: then its key is the key
+    except FileExistsError:
+        pass
+    finally:
+        candidate.unlink()
+    return path.read_text().strip()
 
 
 def check_production_secret_key(key: str) -> None:

@@ -1,14 +1,13 @@
 """Django settings for ATS. Everything comes from the environment (and an optional .env at the repo root)."""
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.utils.csp import CSP
 
-from ats_site.config import ConfigError, check_production_secret_key, load_config, parse_bool
+from ats_site.config import ConfigError, check_production_secret_key, development_secret_key, load_config, parse_bool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -27,9 +26,10 @@ if SECRET_KEY and not DEBUG:
 if not SECRET_KEY:
     if not DEBUG:
         raise ConfigError("SECRET_KEY: required when DEBUG is false")
-    # Development only: a throwaway key, never a known one. Exported so the processes this one starts (the
-    # stack's web server and workers, the session hosts a test spawns) sign and check with the same key.
-    SECRET_KEY = os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+    # Development only: a random key per installation, never a known one, kept in var/ (mode 0600) so every process
+    # of the embedded demo signs and checks with it: the stack's web server and workers, the session hosts, and a
+    # command in another terminal that queues work for those workers. Exported for the processes this one starts.
+    SECRET_KEY = os.environ["SECRET_KEY"] = development_secret_key(VAR_DIR / "dev-secret-key")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -161,7 +161,7 @@ SHOW_KEYS = (
 )
 
 
-def test_debug_without_a_key_makes_a_throwaway_key_that_started_processes_share():
+def test_debug_without_a_key_shares_one_random_key_per_installation():
     keys = []
     for _ in range(2):
         result = subprocess.run(
@@ -177,7 +177,22 @@ def test_debug_without_a_key_makes_a_throwaway_key_that_started_processes_share(
         assert own == child  # a process it starts (daphne, a worker, a session host) signs with the same key
         assert len(own) >= 50
         keys.append(own)
-    assert keys[0] != keys[1]  # never a fixed, known key
+    # A command in another terminal (queueing a sweep or a gauntlet for make run's workers) signs as they check.
+    assert keys[0] == keys[1]
+    key_file = ROOT / "var" / "dev-secret-key"
+    assert key_file.read_text().strip() == keys[0] and key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_development_key_is_random_per_installation_and_one_under_a_race(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ats_site.config import development_secret_key
+
+    first, second = tmp_path / "a" / "dev-secret-key", tmp_path / "b" / "dev-secret-key"
+    with ThreadPoolExecutor(8) as pool:
+        racing = set(pool.map(lambda _: development_secret_key(first), range(16)))
+    assert len(racing) == 1 and development_secret_key(second) not in racing  # never a fixed, known key
+    assert sorted(p.name for p in first.parent.iterdir()) == ["dev-secret-key"]  # no temporary file left
 
 
 def test_risk_limits_round_trip_and_a_session_record_missing_one_is_refused():
