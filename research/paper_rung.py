@@ -58,12 +58,14 @@ def do_check_paper_rung(
             f"the strategy's code changed since session {session_id} ran ({str(sleeve_config.get('code_hash'))[:12]}, "
             f"now {current[:12]}): run a new paper session"
         )
-    backtest_fills, tick = backtest_session_bars(sleeve_config, evidence.bars)
-    last_bar = evidence.bars[-1]["ts"]
-    session_fills = [f for f in evidence.fills if f.ts <= last_bar]
-    backtest_fills = [f for f in backtest_fills if f.ts <= last_bar]
     bar_ns = _bar_ns(evidence.bar_type)
-    ranges = [BarRange(b["ts"], b["low"], b["high"]) for b in evidence.bars]
+    backtest_fills, tick = backtest_session_bars(sleeve_config, evidence.bars, bar_ns)
+    # Fills stamped at or after the last bar's close come after the last decision the strategy could make on a bar
+    # (IB stamps executions to the second, so a fill moments after the close can carry the close's second).
+    last_close = evidence.bars[-1]["ts"] + bar_ns
+    session_fills = [f for f in evidence.fills if f.ts < last_close]
+    backtest_fills = [f for f in backtest_fills if f.ts < last_close]
+    ranges = [BarRange(b["ts"] + bar_ns, b["low"], b["high"]) for b in evidence.bars]
     result = match_fills(session_fills, backtest_fills, ranges, bar_ns, tick)
     verdict, reason = judge_match(result, min_fills, min_match)
     params = canonical_params(
@@ -163,8 +165,11 @@ def load_session_evidence(session_id: int, sleeve: int | None) -> SessionEvidenc
     return SessionEvidence(config, bar_type, bars, fills)
 
 
-def backtest_session_bars(sleeve: dict, bars: list[dict]) -> tuple[list[SimpleFill], float]:
-    """Run the sleeve's strategy over the session's bars (next-open fills, no slippage); its fills and the tick."""
+def backtest_session_bars(sleeve: dict, bars: list[dict], bar_ns: int) -> tuple[list[SimpleFill], float]:
+    """Run the sleeve's strategy over the session's bars (next-open fills, no slippage); its fills and the tick.
+
+    A live bar is stamped with its start (IB's time; ts_event) and reaches the strategy at its end: rebuilt, it
+    starts at its stamp and closes (ts_init) one bar later, as the node saw it."""
     from nautilus_trader.model.data import Bar, BarType
     from nautilus_trader.model.objects import Price, Quantity
 
@@ -188,7 +193,7 @@ def backtest_session_bars(sleeve: dict, bars: list[dict]) -> tuple[list[SimpleFi
             Price(b["close"], precision),
             Quantity(max(b["volume"], 0.0), instrument.size_precision),
             int(b["ts"]),
-            int(b["ts"]),
+            int(b["ts"]) + bar_ns,
         )
         for b in bars
     ]
