@@ -6,13 +6,11 @@ do_start_gauntlet), so the browser and the terminal refuse the same input with t
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from django import forms
 
-from research.gauntlet.plan import GauntletRequestError
 from trading.backtests.cli_options import DEFAULTS
 from trading.backtests.engine import DEFAULT_FILL_CONVENTION, FILL_CONVENTIONS
 from trading.strategies.registry import strategy_names
@@ -105,18 +103,9 @@ class GauntletForm(ResearchRunForm):
         help_text="empty: the defaults; overrides are named in the verdict",
     )
 
-    def thresholds_json(self) -> dict[str, Any] | None:
-        """The overrides as a dict (None when empty); GauntletRequestError (one line, as the command's) if not."""
-        text = (self.cleaned_data.get("thresholds") or "").strip()
-        if not text:
-            return None
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GauntletRequestError(f"thresholds: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(value, dict):
-            raise GauntletRequestError('thresholds: expected a JSON object like {"min_trades": 50}')
-        return value
+    def thresholds_text(self) -> str:
+        """The overrides as typed (research.services.parse_thresholds judges them, as for the command)."""
+        return self.cleaned_data.get("thresholds") or ""
 
 
 FORMS: dict[str, type[ResearchRunForm]] = {"backtest": BacktestForm, "sweep": SweepForm, "gauntlet": GauntletForm}

@@ -3,6 +3,7 @@ and finish the report with its rungs once the last job is in."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -35,7 +36,7 @@ def do_start_gauntlet(
     start: str | date | None = None,
     end: str | date | None = None,
     costs: dict | None = None,
-    thresholds: dict | None = None,
+    thresholds: dict | str | None = None,
     fill_convention: str | None = None,
     enqueue: bool = True,
 ) -> GauntletReport:
@@ -45,10 +46,7 @@ def do_start_gauntlet(
 
     chosen = validate_params(strategy, instrument_id, bar_spec, params)
     checked_grid, points = parse_gauntlet_grid(strategy, instrument_id, bar_spec, chosen, grid)
-    try:
-        limits = GauntletThresholds.from_mapping(thresholds)
-    except ValueError as exc:
-        raise GauntletRequestError(f"thresholds: {exc}") from None
+    limits = parse_thresholds(thresholds)
     prepared = prepare_request(strategy, instrument_id, bar_spec, chosen, start, end, costs, fill_convention)
     jobs = plan_jobs(chosen, checked_grid, points, prepared.costs, prepared.bar_count)
     with transaction.atomic():
@@ -89,6 +87,19 @@ def do_start_gauntlet(
         if enqueue:
             transaction.on_commit(lambda: enqueue_jobs(report.pk))
     return report
+
+
+def parse_thresholds(thresholds: dict | str | None) -> GauntletThresholds:
+    """Threshold overrides from a dict or its JSON (empty: the defaults); GauntletRequestError in one line."""
+    if isinstance(thresholds, str):
+        try:
+            thresholds = json.loads(thresholds) if thresholds.strip() else None
+        except json.JSONDecodeError as exc:
+            raise GauntletRequestError(f"thresholds: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    try:
+        return GauntletThresholds.from_mapping(thresholds)
+    except ValueError as exc:
+        raise GauntletRequestError(f"thresholds: {exc}") from None
 
 
 def enqueue_jobs(report_id: int) -> None:

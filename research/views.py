@@ -264,7 +264,7 @@ def _gauntlet(request: HttpRequest, form: ResearchRunForm) -> tuple[str, str]:
         start=start,
         end=end,
         costs=form.costs(),
-        thresholds=form.thresholds_json(),
+        thresholds=form.thresholds_text(),
         actor=user_actor(request.user),
     )
     return reverse("research:report", args=[report.pk]), f"gauntlet #{report.pk}: {report.tasks_total} backtests queued"

@@ -1,11 +1,14 @@
 """Fixtures shared across the apps' tests."""
 
 import sys
+from pathlib import Path
 
 import pytest
 
 import trading.strategies as strategies_package
 from trading.strategies import registry
+
+QQQ_CSV = Path(__file__).resolve().parents[1] / "data" / "daily" / "QQQ.csv"
 
 
 @pytest.fixture
@@ -77,3 +80,21 @@ def approved_demo(demo_strategy, db, known_instruments):
         bar_spec="1-DAY-LAST",
         override_ladder=TEST_OVERRIDE,
     )
+
+
+@pytest.fixture(scope="session")
+def qqq_catalog_dir(tmp_path_factory) -> Path:
+    """A catalog holding QQQ.NASDAQ daily bars imported from data/daily/QQQ.csv (built once per session)."""
+    from trading.marketdata.catalog import open_catalog
+    from trading.marketdata.importer import import_bars_file
+
+    path = tmp_path_factory.mktemp("qqq_catalog")
+    import_bars_file(QQQ_CSV, "QQQ.NASDAQ", "1-DAY-LAST", open_catalog(path))
+    return path
+
+
+@pytest.fixture
+def qqq_catalog(qqq_catalog_dir, settings) -> Path:
+    """Point settings.ATS_CATALOG_DIR at the shared QQQ catalog (tests must not write to it)."""
+    settings.ATS_CATALOG_DIR = qqq_catalog_dir
+    return qqq_catalog_dir

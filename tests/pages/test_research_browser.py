@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import QQQ_CSV
 from tests.pages.test_browser import (
     ARTIFACTS,
     CHROMIUM,
@@ -22,7 +23,6 @@ from tests.pages.test_browser import (
     _wait_for_true,
     _wait_http,
 )
-from tests.trading.conftest import QQQ_CSV
 
 REPO = Path(__file__).resolve().parents[2]
 GAUNTLET = [

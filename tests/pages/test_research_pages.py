@@ -14,8 +14,8 @@ from research.stats.pbo import probability_of_backtest_overfitting
 from research.stats.stability import check_parameter_stability
 from research.stats.thresholds import GauntletThresholds
 from research.stats.walk_forward import judge_walk_forward, walk_forward_from_sweep, walk_forward_windows
+from tests.conftest import QQQ_CSV
 from tests.pages.conftest import make_session, make_user
-from tests.trading.conftest import QQQ_CSV
 from trading.marketdata.catalog import open_catalog
 from trading.marketdata.importer import import_bars_file
 from trading.models import BacktestRun

@@ -6,24 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.trading.conftest import QQQ_CSV
-from trading.marketdata.catalog import open_catalog
-from trading.marketdata.importer import import_bars_file
-
-
-@pytest.fixture(scope="session")
-def gauntlet_catalog_dir(tmp_path_factory) -> Path:
-    """QQQ.NASDAQ daily bars from data/daily/QQQ.csv, imported once per test session."""
-    path = tmp_path_factory.mktemp("gauntlet_catalog")
-    import_bars_file(QQQ_CSV, "QQQ.NASDAQ", "1-DAY-LAST", open_catalog(path))
-    return path
-
 
 @pytest.fixture
-def gauntlet_catalog(gauntlet_catalog_dir, settings) -> Path:
-    """Point settings.ATS_CATALOG_DIR at the QQQ catalog (read-only for tests)."""
-    settings.ATS_CATALOG_DIR = gauntlet_catalog_dir
-    return gauntlet_catalog_dir
+def gauntlet_catalog(qqq_catalog) -> Path:
+    """The bundled QQQ daily bars as the catalog (read-only for tests)."""
+    return qqq_catalog
 
 
 @pytest.fixture

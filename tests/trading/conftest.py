@@ -6,26 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trading.marketdata.catalog import open_catalog
-from trading.marketdata.importer import import_bars_file
-
-REPO = Path(__file__).resolve().parents[2]
-QQQ_CSV = REPO / "data" / "daily" / "QQQ.csv"
-
-
-@pytest.fixture(scope="session")
-def qqq_catalog_dir(tmp_path_factory) -> Path:
-    """A catalog holding QQQ.NASDAQ daily bars imported from data/daily/QQQ.csv (built once per session)."""
-    path = tmp_path_factory.mktemp("qqq_catalog")
-    import_bars_file(QQQ_CSV, "QQQ.NASDAQ", "1-DAY-LAST", open_catalog(path))
-    return path
-
-
-@pytest.fixture
-def qqq_catalog(qqq_catalog_dir, settings) -> Path:
-    """Point settings.ATS_CATALOG_DIR at the shared QQQ catalog (tests must not write to it)."""
-    settings.ATS_CATALOG_DIR = qqq_catalog_dir
-    return qqq_catalog_dir
+from tests.conftest import QQQ_CSV  # noqa: F401 - imported from here by the trading tests
 
 
 @pytest.fixture

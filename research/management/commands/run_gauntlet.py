@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -39,10 +38,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            thresholds = json.loads(options["thresholds"]) if options["thresholds"].strip() else None
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"thresholds: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        try:
             report = do_start_gauntlet(
                 strategy=options["strategy"],
                 instrument_id=options["instrument"],
@@ -52,7 +47,7 @@ class Command(BaseCommand):
                 start=options["start"],
                 end=options["end"],
                 costs=costs_from_options(options),
-                thresholds=thresholds,
+                thresholds=options["thresholds"],
                 fill_convention=options["fill_convention"],
                 actor=cli_actor(),
                 enqueue=not options["sync"],
