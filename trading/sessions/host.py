@@ -159,6 +159,7 @@ class SessionHost:
         self._wake = threading.Event()  # set by a pushed kill: the supervisor looks now
         self._signalled_kill: bool | None = None  # flatten?, when a kill was signalled on this machine
         self.kill_started = False
+        self._kill_claim = threading.Lock()  # the supervisor and a signal may both see the kill: one carries it out
         self.risk: SessionRisk | None = None  # the order gate and the loss breaker, built with the node
         self.attribution = AttributionCheck(self)
         self._breaker_reset_seen = session.breaker_reset_at
@@ -401,12 +402,19 @@ class SessionHost:
         finally:
             close_old_connections()
 
+    def claim_kill(self) -> bool:
+        """True for the first caller only: whoever claims the kill carries it out."""
+        with self._kill_claim:
+            if self.kill_started:
+                return False
+            self.kill_started = True
+            return True
+
     def _kill_on_signal(self) -> None:
         """The database is unreachable and a kill was signalled on this machine: carry it out without the database
         (the host records the outcome once the database is back)."""
-        if self._signalled_kill is None or self.kill_started:
+        if self._signalled_kill is None or not self.claim_kill():
             return
-        self.kill_started = True
         self._on_loop(
             SessionKill(self).run(
                 self._signalled_kill, requested_by="local kill switch", reason="signalled by kill_session"
@@ -430,8 +438,7 @@ class SessionHost:
                 return True
             state.last_beat = now
         request = services.pending_request(self.session_id)
-        if request and request[0] and not self.kill_started:
-            self.kill_started = True
+        if request and request[0] and self.claim_kill():
             self._on_loop(SessionKill(self).run(bool(request[1])))
         elif request and request[2] and not self.outcome:
             self.outcome = (SessionStatus.STOPPED, "stop requested by the operator")
@@ -533,9 +540,12 @@ class SessionHost:
             self.node.stop()
 
         def on_kill_signal(signum):
-            # A kill pushed by a process on this machine: the supervisor looks at the database now instead of at its
-            # next poll; if the database is unreachable it kills on the signal alone (see _kill_on_signal).
+            # A kill pushed by a process on this machine (after its request was committed, or instead of it when the
+            # database is away): halt and cancel here on the loop at once, without a round trip to the database;
+            # who asked and why are read afterwards. The supervisor is woken to record what it sees.
             self._signalled_kill = signum == local_control.FLATTEN_SIGNAL
+            if self.claim_kill():
+                self._kill_task = loop.create_task(SessionKill(self).run(self._signalled_kill))  # kept: not collected
             self._wake.set()
 
         if threading.current_thread() is threading.main_thread():

@@ -41,18 +41,19 @@ class SessionKill:
         from nautilus_trader.model.enums import TradingState
 
         host = self.host
-        if requested_by is None or reason is None:
-            session = await asyncio.to_thread(TradingSession.objects.get, pk=host.session_id)
-            requested_by, reason = session.kill_requested_by, session.kill_reason
-        why = reason
-        reason = f"killed by {requested_by}: {reason}"
-        host.outcome = (SessionStatus.KILLED, reason + (" (halt and flatten)" if flatten else " (halt)"))
+        host.outcome = (SessionStatus.KILLED, "killed" + (" (halt and flatten)" if flatten else " (halt)"))
         risk = host.node.kernel.risk_engine
         if host.risk is not None and host.risk.gate is not None:
             host.risk.gate.killing = True  # from now on only an order that reduces a position can pass
         risk.set_trading_state(TradingState.REDUCING if flatten else TradingState.HALTED)
-        host.sink.emit("status", {"status": "halting", "flatten": flatten, "reason": why})
+        # Halted and cancelling before anything else: who asked and why are read after the cancels are on the wire.
         self.cancel_everything()
+        if requested_by is None or reason is None:
+            requested_by, reason = await self._requested()
+        why = reason
+        reason = f"killed by {requested_by}: {reason}"
+        host.outcome = (SessionStatus.KILLED, reason + (" (halt and flatten)" if flatten else " (halt)"))
+        host.sink.emit("status", {"status": "halting", "flatten": flatten, "reason": why})
         cache = host.node.kernel.cache
         if flatten:
             # Flatten once the cancels are confirmed: the gate counts a working order as if it filled, so a
@@ -75,6 +76,19 @@ class SessionKill:
             },
         )
         await host.node.stop_async()
+
+    async def _requested(self) -> tuple[str, str]:
+        """Who requested the kill and why, from the persisted request; the local kill switch when the database
+        cannot say (a signal from kill_session while the database is away)."""
+        from django.db import DatabaseError, InterfaceError
+
+        try:
+            session = await asyncio.to_thread(TradingSession.objects.get, pk=self.host.session_id)
+        except (DatabaseError, InterfaceError):
+            return "local kill switch", "signalled by kill_session"
+        if not session.kill_requested_at:
+            return "local kill switch", "signalled by kill_session"
+        return session.kill_requested_by, session.kill_reason
 
     def cancel_everything(self) -> None:
         """Cancel our strategies' orders through Nautilus, and every other order at the broker (global cancel)."""
