@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -123,7 +123,7 @@ def sessions_json(request, environment):
 def start_session(request, environment):
     """Validate the start panel. Paper starts at once; live shows the summary and asks for the typed account id."""
     from trading.sessions.guards import SessionRefused
-    from trading.sessions.services import refuse, validate_session_request
+    from trading.sessions.start import preview_session_start
 
     form = StartSessionForm(request.POST)
     if not form.is_valid():
@@ -131,26 +131,22 @@ def start_session(request, environment):
     book = form.cleaned_data["book"]
     actor = user_actor(request.user)
     if environment == "paper":
-        return _create_and_enqueue(
-            request, environment, book, actor, form=form, start_token=form.cleaned_data.get("start_token")
-        )
+        return _start(request, environment, book, actor, form=form, start_token=form.cleaned_data.get("start_token"))
     try:
-        account_id, sleeves, approvals = validate_session_request(environment, book)
-    except SessionRefused as exc:
-        refuse(environment, str(exc), actor, {"sleeves": book})
+        preview = preview_session_start(environment=environment, book=book, actor=actor)
+    except SessionRefused as exc:  # audited by the service
         form.add_error("sleeves" if form.cleaned_data.get("mode") == "book" else None, str(exc))
         return _render_environment(request, environment, form, status=400)
     confirm = LiveConfirmForm(
         initial={"book": json.dumps(book), "start_token": form.cleaned_data.get("start_token") or new_start_token()}
     )
-    return _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals)
+    return _render_live_confirm(request, environment, confirm, preview)
 
 
-def _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals, status=200):
-
+def _render_live_confirm(request, environment, confirm, preview, status=200):
     caps = settings.ATS.risk(environment)
     gateway = settings.ATS.gateway(environment)
-    rows = [{"sleeve": s, "approval": a} for s, a in zip(sleeves, approvals, strict=True)]
+    rows = [{"sleeve": s, "approval": a} for s, a in zip(preview.sleeves, preview.approvals, strict=True)]
     return render(
         request,
         "trading/live_confirm.html",
@@ -158,7 +154,7 @@ def _render_live_confirm(request, environment, confirm, account_id, sleeves, app
             request,
             environment,
             confirm=confirm,
-            account_id=account_id,
+            account_id=preview.account_id,
             rows=rows,
             caps=caps,
             account_currency=settings.ATS.account_currency,
@@ -173,7 +169,7 @@ def _render_live_confirm(request, environment, confirm, account_id, sleeves, app
 def confirm_live_start(request, environment):
     """Second step of a live start: the typed account id must match, exactly like `run_live`."""
     from trading.sessions.guards import SessionRefused
-    from trading.sessions.services import refuse, validate_session_request
+    from trading.sessions.start import preview_session_start
 
     if environment != "live":
         raise Http404("only live sessions need a typed confirmation")
@@ -184,47 +180,48 @@ def confirm_live_start(request, environment):
         return redirect("trading:environment", environment=environment)
     book = confirm.cleaned_data["book"]
     try:
-        account_id, sleeves, approvals = validate_session_request(environment, book)
-    except SessionRefused as exc:
-        refuse(environment, str(exc), actor, {"sleeves": book})
+        preview = preview_session_start(environment=environment, book=book, actor=actor)
+    except SessionRefused as exc:  # audited by the service
         messages.error(request, str(exc))
         return redirect("trading:environment", environment=environment)
-    typed = (confirm.cleaned_data.get("confirm_account") or "").strip()
-    if typed != account_id:
-        reason = (
-            "live start aborted: the typed account id did not match"
-            if typed
-            else "live start aborted: no account id typed"
-        )
-        refuse(environment, reason, actor, {"sleeves": book})
-        confirm.add_error("confirm_account", reason)
-        return _render_live_confirm(request, environment, confirm, account_id, sleeves, approvals, status=400)
-    return _create_and_enqueue(
-        request, environment, book, actor, account_id=account_id, start_token=confirm.cleaned_data.get("start_token")
-    )
-
-
-def _create_and_enqueue(request, environment, book, actor, account_id=None, form=None, start_token=None):
-    from trading.sessions.guards import SessionRefused
-    from trading.sessions.services import do_create_session
-    from trading.sessions.tasks import enqueue_session
+    from trading.sessions.start import AccountNotConfirmed, do_start_session
 
     try:
-        session = do_create_session(
-            environment=environment, sleeves=book, actor=actor, account_id=account_id, start_token=start_token
+        session = do_start_session(
+            environment=environment,
+            book=book,
+            actor=actor,
+            account_id=preview.account_id,
+            typed_account=confirm.cleaned_data.get("confirm_account"),
+            start_token=confirm.cleaned_data.get("start_token"),
         )
+    except AccountNotConfirmed as exc:  # audited by the service; the summary is shown again
+        confirm.add_error("confirm_account", str(exc))
+        return _render_live_confirm(request, environment, confirm, preview, status=400)
     except SessionRefused as exc:  # audited by the service
-        if form is not None:
-            form.add_error("sleeves" if form.cleaned_data.get("mode") == "book" else None, str(exc))
-            return _render_environment(request, environment, form, status=400)
         messages.error(request, str(exc))
         return redirect("trading:environment", environment=environment)
+    return _started(request, environment, session)
+
+
+def _start(request, environment, book, actor, form, start_token):
+    from trading.sessions.guards import SessionRefused
+    from trading.sessions.start import do_start_session
+
+    try:
+        session = do_start_session(environment=environment, book=book, actor=actor, start_token=start_token)
+    except SessionRefused as exc:  # audited by the service
+        form.add_error("sleeves" if form.cleaned_data.get("mode") == "book" else None, str(exc))
+        return _render_environment(request, environment, form, status=400)
+    return _started(request, environment, session)
+
+
+def _started(request, environment, session):
     pk = session.pk
     if getattr(session, "is_repeat", False):
         messages.info(request, f"this start was submitted already: {environment} session {pk}")
-        return redirect("trading:session", environment=environment, session_id=pk)
-    transaction.on_commit(lambda: enqueue_session(pk))
-    messages.success(request, f"{environment} session {pk} created; waiting for a host")
+    else:
+        messages.success(request, f"{environment} session {pk} created; waiting for a host")
     return redirect("trading:session", environment=environment, session_id=pk)
 
 

@@ -63,27 +63,33 @@ class SessionCommand(BaseCommand):
             raise CommandError(f"--params: {exc}") from None
         return book
 
-    def confirm(self, options, account_id: str, sleeves, approvals) -> None:
-        """Live asks for the account id; paper starts straight away."""
+    def confirm(self, options, preview) -> str | None:
+        """The account id typed back (live asks for it; paper starts straight away)."""
+        return None
 
     def handle(self, *args, **options):
         from trading.sessions.host import run_session
-        from trading.sessions.services import do_create_session, refuse, validate_session_request
+        from trading.sessions.start import do_start_session, preview_session_start
 
         actor = cli_actor()
         sleeves = self.sleeves(options)
         try:
-            account_id, parsed, approvals = validate_session_request(self.environment, sleeves, options["account"])
-        except SessionRefused as exc:
-            refuse(self.environment, str(exc), actor)
-            raise CommandError(str(exc)) from None
-        self.confirm(options, account_id, parsed, approvals)
-        try:
-            session = do_create_session(
-                environment=self.environment, sleeves=sleeves, actor=actor, account_id=account_id
+            preview = preview_session_start(
+                environment=self.environment, book=sleeves, actor=actor, account_id=options["account"]
             )
-        except SessionRefused as exc:
+            typed = self.confirm(options, preview)
+            # Hosted right here, so nothing is queued for a worker.
+            session = do_start_session(
+                environment=self.environment,
+                book=sleeves,
+                actor=actor,
+                account_id=preview.account_id,
+                typed_account=typed,
+                enqueue=False,
+            )
+        except SessionRefused as exc:  # audited by the service
             raise CommandError(str(exc)) from None
+        account_id, parsed = preview.account_id, preview.sleeves
         self.stdout.write(
             f"{self.environment} session {session.pk} starting on account {account_id} "
             f"({len(parsed)} sleeve{'s' if len(parsed) > 1 else ''}); Ctrl-C stops it"

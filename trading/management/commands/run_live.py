@@ -3,11 +3,8 @@
 import sys
 
 from django.conf import settings
-from django.core.management.base import CommandError
 
-from audit.services import cli_actor
 from trading.management.commands._session_cli import SessionCommand
-from trading.sessions.services import refuse
 
 
 class Command(SessionCommand):
@@ -23,7 +20,9 @@ class Command(SessionCommand):
             "--i-understand", metavar="ACCOUNT_ID", help="confirm non-interactively by giving the live account id"
         )
 
-    def confirm(self, options, account_id, sleeves, approvals):
+    def confirm(self, options, preview):
+        """Print the session summary and return the account id typed at the prompt (or given by --i-understand)."""
+        account_id = preview.account_id
         caps = settings.ATS.live_risk
         lines = [
             "",
@@ -33,12 +32,13 @@ class Command(SessionCommand):
             f"risk limits  : money in {settings.ATS.account_currency}",
             *(f"  {label:<27}: {value}" for label, value in caps.described()),
         ]
-        for sleeve, approval in zip(sleeves, approvals, strict=True):
+        for sleeve, approval in zip(preview.sleeves, preview.approvals, strict=True):
             lines += [
                 f"sleeve       : {sleeve.strategy} on {sleeve.instrument_id} ({sleeve.bar_spec})",
                 f"  params     : {sleeve.params or '{}'}",
                 f"  approved by: {approval['approved_by']} at {approval['approved_at']}",
                 f"  note       : {approval['note']}",
+                f"  evidence   : {_evidence(approval)}",
             ]
         self.stdout.write("\n".join(lines) + "\n")
         answer = options["i_understand"]
@@ -47,11 +47,10 @@ class Command(SessionCommand):
                 answer = ""
             else:
                 answer = input(f"Type the live account id ({account_id}) to start: ")
-        if answer.strip() != account_id:
-            reason = (
-                "live start aborted: the typed account id did not match"
-                if answer.strip()
-                else "live start aborted: no account id typed"
-            )
-            refuse("live", reason, cli_actor())
-            raise CommandError(reason)
+        return answer  # the service judges it (and audits a mismatch)
+
+
+def _evidence(approval: dict) -> str:
+    if approval.get("ladder_override"):
+        return f"LADDER OVERRIDDEN: {approval['ladder_override']}"
+    return f"gauntlet #{approval.get('gauntlet_report')}, paper rung #{approval.get('paper_rung')}"
