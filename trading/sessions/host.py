@@ -1,4 +1,6 @@
-"""Hosting one session: lease, gateway checks, the TradingNode, the supervisor, the kill switch.
+"""Hosting one session: lease, gateway checks, the TradingNode and its lifecycle, signals. The supervisor
+(host_supervisor), the telemetry of the node's events (host_events), the kill switch (host_kill), the order gate
+(host_risk) and the attribution check (host_attribution) each live in a module of their own.
 
 One session per process: Nautilus keeps Rust runtime threads and a process-wide logger, and a second node in
 the same process finds its event loop closed. The CLI runners host in their own process; django-q workers
@@ -14,7 +16,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, close_old_connections
@@ -32,42 +33,20 @@ from trading.sessions.guards import (
     check_live_approvals,
 )
 from trading.sessions.host_attribution import AttributionCheck
-from trading.sessions.host_kill import SessionKill, halt_for_good
+from trading.sessions.host_events import HostEvents
+from trading.sessions.host_kill import SessionKill
 from trading.sessions.host_risk import SessionRisk
+from trading.sessions.host_supervisor import DATABASE_BACKOFF_MAX_SECONDS, STOP_GRACE_SECONDS, Supervisor
 from trading.sessions.models import Environment, SessionStatus, TradingSession
-from trading.sessions.node import watch_connectivity, watch_start_stages
-from trading.sessions.telemetry import TelemetrySink, order_event_payload
-from trading.sessions.write_turn import checkpoint, take_over_checkpoints, write_turn
+from trading.sessions.node import watch_start_stages
+from trading.sessions.telemetry import TelemetrySink
+from trading.sessions.write_turn import take_over_checkpoints
 from trading.strategies.registry import code_hash
 
 log = logging.getLogger(__name__)
 
 
-def never_raise(handler):
-    """Wrap a message-bus handler: an exception there would make Nautilus terminate the whole node."""
-
-    def wrapped(self, event):
-        try:
-            handler(self, event)
-        except Exception:
-            log.exception("session %s: telemetry handler %s failed", self.session_id, handler.__name__)
-
-    wrapped.__name__ = handler.__name__
-    return wrapped
-
-
-POLL_SECONDS = 0.1  # how often the supervisor looks for a kill or stop request (the kill switch's latency)
-HEARTBEAT_SECONDS = 2.0
-START_TIMEOUT_SECONDS = float(settings.ATS.session_start_timeout)  # ATS_SESSION_START_TIMEOUT, validated
-STOP_GRACE_SECONDS = 30.0  # a node that has not stopped this long after being told to is abandoned
-SNAPSHOT_SECONDS = 5.0  # how often the positions and working orders known to the node are published
-BREAKER_SECONDS = 1.0  # how often the session's P&L is checked against its loss breaker
-DATABASE_BACKOFF_MAX_SECONDS = 2.0  # the supervisor's longest wait between tries while the database is away
 FINISH_RETRY_SECONDS = 120.0  # how long a host that is done waits for the database to record its outcome
-ACCOUNT_MARK_SECONDS = 2.0  # how often it is sent to the account's breaker (a database write)
-# Nautilus kernel start stages (each returns False on failure) and what their failure means for the operator.
-# IB: connectivity lost / restored (data kept or lost) / reset.
-CONNECTIVITY_CODES = {1100, 1101, 1102, 1300, 2110}
 
 
 def host_checks(session: TradingSession) -> None:
@@ -126,21 +105,6 @@ def run_session(session_id: int) -> str:
     return SessionHost(session, gateway, owner).run()
 
 
-@dataclass
-class SupervisorState:
-    """What the supervisor remembers between its looks."""
-
-    started_at: float
-    last_beat: float = 0.0
-    last_snapshot: float = 0.0
-    last_breaker: float = 0.0
-    last_account_mark: float = 0.0
-    running: bool = False
-    outcome_seen_at: float | None = None
-    database_down_since: float | None = None
-    backoff: float = 0.1
-
-
 class SessionHost:
     """Runs the node of one session and carries out the operator's requests on it."""
 
@@ -155,14 +119,15 @@ class SessionHost:
         self.strategies = []
         self.sleeve_of = {}  # strategy id -> sleeve summary, for telemetry and audit
         self.outcome: tuple[str, str] | None = None  # (status, reason) once decided
-        self._stop = threading.Event()
-        self._wake = threading.Event()  # set by a pushed kill: the supervisor looks now
-        self._signalled_kill: bool | None = None  # flatten?, when a kill was signalled on this machine
+        self.stopping = threading.Event()
+        self.wake = threading.Event()  # set by a pushed kill: the supervisor looks now
+        self.signalled_kill: bool | None = None  # flatten?, when a kill was signalled on this machine
         self.kill_started = False
-        self._kill_claim = threading.Lock()  # the supervisor and a signal may both see the kill: one carries it out
+        self.kill_claim = threading.Lock()  # the supervisor and a signal may both see the kill: one carries it out
         self.risk: SessionRisk | None = None  # the order gate and the loss breaker, built with the node
         self.attribution = AttributionCheck(self)
-        self._breaker_reset_seen = session.breaker_reset_at
+        self.events = HostEvents(self)
+        self.breaker_reset_seen = session.breaker_reset_at
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -186,15 +151,14 @@ class SessionHost:
             self._add_strategies()
             self.risk = SessionRisk(self, caps)
             self.risk.install_gate()
-            self._subscribe_events()
-            self._watch_connectivity()
+            self.events.subscribe()
             self._watch_start_stages()
         except Exception as exc:
             log.exception("session %s: node build failed", self.session_id)
             return self._finish(SessionStatus.FAILED, f"node build failed: {type(exc).__name__}: {exc}")
 
         self._install_signal_handlers()
-        supervisor = threading.Thread(target=self._supervise, name=f"supervisor-{self.session_id}", daemon=True)
+        supervisor = threading.Thread(target=Supervisor(self).run, name=f"supervisor-{self.session_id}", daemon=True)
         supervisor.start()
         try:
             self.node.run()
@@ -202,7 +166,7 @@ class SessionHost:
             log.exception("session %s: node crashed", self.session_id)
             self.outcome = self.outcome or (SessionStatus.FAILED, f"node crashed: {type(exc).__name__}: {exc}")
         finally:
-            self._stop.set()
+            self.stopping.set()
             supervisor.join(5)
             try:
                 self.node.dispose()
@@ -263,250 +227,24 @@ class SessionHost:
 
     # -- order gate and events -------------------------------------------------------------------------------------
 
-    def _subscribe_events(self) -> None:
-        msgbus = self.node.kernel.msgbus
-        msgbus.subscribe(topic="events.order.*", handler=self._on_order_event)
-        msgbus.subscribe(topic="events.position.*", handler=self._on_position_event)
-        msgbus.subscribe(topic="events.account.*", handler=self._on_account_event)
-        msgbus.subscribe(topic="data.bars.*", handler=self._on_bar)
-
     def _watch_start_stages(self) -> None:
         """Fail the session as soon as a start stage fails (Nautilus then just never starts the trader)."""
 
         def failed(reason: str) -> None:
             if not self.outcome:
-                self._end(SessionStatus.FAILED, f"{reason}; the session does not trade")
+                self.end(SessionStatus.FAILED, f"{reason}; the session does not trade")
 
         watch_start_stages(self.node, failed)
 
-    def _watch_connectivity(self) -> None:
-        """Surface the gateway's connectivity codes (1100 lost, 1101/1102 restored, ...) and dropped sockets (which
-        send no code) as telemetry and audit."""
-
-        def on_code(client_id: int, code: int, message: str) -> None:
-            if code in CONNECTIVITY_CODES:
-                payload = {
-                    "code": code,
-                    "message": message[:300],
-                    "client_id": client_id,
-                    "connected": code in (1101, 1102),
-                }
-                self.sink.emit("health", payload, audit_action=Action.GATEWAY_CONNECTIVITY)
-
-        def on_disconnect(client_id: int) -> None:
-            payload = {
-                "code": "disconnected",
-                "message": "connection to the gateway lost; reconnecting",
-                "client_id": client_id,
-                "connected": False,
-            }
-            self.sink.emit("health", payload, audit_action=Action.GATEWAY_CONNECTIVITY)
-
-        watch_connectivity(self.node, on_code, on_disconnect)
-
-    @never_raise
-    def _on_order_event(self, event) -> None:
-        from trading.sessions.telemetry import AUDITED_ORDER_EVENTS
-
-        name = type(event).__name__
-        payload = order_event_payload(event, self.sleeve_of.get(str(event.strategy_id)))
-        action = AUDITED_ORDER_EVENTS.get(name)
-        if name in ("OrderDenied", "OrderModifyRejected") and self.risk and self.risk.audited(event.client_order_id):
-            action = None  # the gate audited its own denial with rule and numbers
-        if name == "OrderFilled" and event.reconciliation:
-            # Not an execution the session saw: reconciliation made it up to match the broker's report. Say so
-            # everywhere, and tell the operator; a price of 0 means the broker gave none (kept out of the P&L).
-            payload["inferred"] = True
-            action = Action.ORDER_FILL_INFERRED
-            self._alert_off_loop(
-                "order.fill_inferred",
-                f"session #{self.session_id}: reconciliation inferred a fill of {payload.get('order_side', '')} "
-                f"{payload.get('last_qty', '')} {payload['instrument_id']} @ {payload.get('last_px', '')}",
-                payload,
-            )
-        if name == "OrderFilled" and self.risk is not None and not (event.reconciliation and not event.last_px):
-            self.risk.book_fill(event)
-        self.sink.emit("fill" if name == "OrderFilled" else "order", payload, audit_action=action)
-
-    def _alert_off_loop(self, kind: str, message: str, payload: dict) -> None:
-        from trading.monitoring.alerts import send_alert
-
-        self.node.get_event_loop().run_in_executor(None, send_alert, kind, self.session.environment, message, payload)
-
-    @never_raise
-    def _on_position_event(self, event) -> None:
-        self.sink.emit(
-            "position",
-            {
-                "event": type(event).__name__,
-                "instrument_id": str(event.instrument_id),
-                "strategy_id": str(event.strategy_id),
-                "signed_qty": float(event.signed_qty),
-                "avg_px_open": float(event.avg_px_open),
-                "realized_pnl": str(event.realized_pnl),
-                "unrealized_pnl": str(event.unrealized_pnl),
-            },
-        )
-
-    @never_raise
-    def _on_account_event(self, event) -> None:
-        balances = [{"currency": str(b.currency), "total": str(b.total), "free": str(b.free)} for b in event.balances]
-        self.sink.emit("account", {"account_id": str(event.account_id), "balances": balances})
-
-    @never_raise
-    def _on_bar(self, bar) -> None:
-        self.sink.emit(
-            "bar",
-            {
-                "bar_type": str(bar.bar_type),
-                "ts": bar.ts_event,
-                "open": float(bar.open),
-                "high": float(bar.high),
-                "low": float(bar.low),
-                "close": float(bar.close),
-                "volume": float(bar.volume),
-            },
-        )
-
-    # -- supervision -------------------------------------------------------------------------------------------
-
-    def _supervise(self) -> None:
-        """Heartbeat, detect the start, and watch for kill and stop requests (persisted in the database).
-
-        A database error never ends it: it backs off and tries again. While the database is away no intent can be
-        audited, so every order is refused (fail closed), and the local kill switch (a signal) still works."""
-        state = SupervisorState(started_at=time.monotonic())
-        try:
-            while not self._stop.is_set():
-                try:
-                    if self._supervise_once(state):
-                        return
-                    if state.database_down_since is not None:
-                        log.warning(
-                            "session %s: database back after %.1fs",
-                            self.session_id,
-                            time.monotonic() - state.database_down_since,
-                        )
-                        state.database_down_since, state.backoff = None, POLL_SECONDS
-                    self._wake.wait(POLL_SECONDS)
-                    self._wake.clear()
-                except (DatabaseError, InterfaceError):
-                    if state.database_down_since is None:
-                        state.database_down_since = time.monotonic()
-                        log.exception("session %s: database unreachable; retrying with backoff", self.session_id)
-                    self._kill_on_signal()
-                    close_old_connections()
-                    self._wake.wait(state.backoff)
-                    self._wake.clear()
-                    state.backoff = min(state.backoff * 2, DATABASE_BACKOFF_MAX_SECONDS)
-        finally:
-            close_old_connections()
-
     def claim_kill(self) -> bool:
         """True for the first caller only: whoever claims the kill carries it out."""
-        with self._kill_claim:
+        with self.kill_claim:
             if self.kill_started:
                 return False
             self.kill_started = True
             return True
 
-    def _kill_on_signal(self) -> None:
-        """The database is unreachable and a kill was signalled on this machine: carry it out without the database
-        (the host records the outcome once the database is back)."""
-        if self._signalled_kill is None or not self.claim_kill():
-            return
-        self._on_loop(
-            SessionKill(self).run(
-                self._signalled_kill, requested_by="local kill switch", reason="signalled by kill_session"
-            )
-        )
-
-    def _supervise_once(self, state: SupervisorState) -> bool:
-        """One look at the session; True when the supervisor's work is over."""
-        now = time.monotonic()
-        if self.outcome and state.outcome_seen_at is None:
-            state.outcome_seen_at = now
-        elif state.outcome_seen_at is not None and now - state.outcome_seen_at > STOP_GRACE_SECONDS:
-            self._abandon()
-            return True
-        if now - state.last_beat >= HEARTBEAT_SECONDS:
-            with write_turn():
-                hosted = services.heartbeat(self.session_id, self.owner)
-            if hosted is None:
-                halt_for_good(self)
-                self._end(SessionStatus.FAILED, "lease lost: the session ended or another host took it over")
-                return True
-            state.last_beat = now
-        request = services.pending_request(self.session_id)
-        if request and request[0] and self.claim_kill():
-            self._on_loop(SessionKill(self).run(bool(request[1])))
-        elif request and request[2] and not self.outcome:
-            self.outcome = (SessionStatus.STOPPED, "stop requested by the operator")
-            self._on_loop(self._stop_node())
-        if request and request[3] != self._breaker_reset_seen:
-            self._breaker_reset_seen = request[3]
-            self.node.get_event_loop().call_soon_threadsafe(self.risk.reset_breaker)
-        if state.running and now - state.last_breaker >= BREAKER_SECONDS:
-            self.node.get_event_loop().call_soon_threadsafe(self.risk.check_breaker)
-            state.last_breaker = now
-        if state.running and now - state.last_account_mark >= ACCOUNT_MARK_SECONDS:
-            self.risk.mark_account()
-            state.last_account_mark = now
-        if not state.running and self._trader_running():
-            services.do_mark_running(self.session_id)
-            state.running = True
-            self.sink.emit("status", {"status": SessionStatus.RUNNING, "message": "reconciled; trading"})
-            self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "reconciled")
-            state.last_snapshot = now
-        elif state.running and now - state.last_snapshot >= SNAPSHOT_SECONDS:
-            self.node.get_event_loop().call_soon_threadsafe(self._snapshot, "periodic")
-            self._on_loop(self.attribution.run())
-            checkpoint()  # the WAL checkpoints its connections skip (see write_turn)
-            state.last_snapshot = now
-        elif not state.running and now - state.started_at > START_TIMEOUT_SECONDS and not self.outcome:
-            self._end(
-                SessionStatus.FAILED,
-                f"node did not start trading within {START_TIMEOUT_SECONDS:.0f}s "
-                "(reconciliation failed or the gateway stopped answering)",
-            )
-        return False
-
-    def _snapshot(self, reason: str) -> None:
-        """Publish the positions and working orders the node holds (runs on the node's loop, where the cache is)."""
-        try:
-            cache = self.node.kernel.cache
-            self.sink.emit(
-                "snapshot",
-                {
-                    "reason": reason,
-                    "positions": [
-                        {
-                            "instrument_id": str(p.instrument_id),
-                            "strategy_id": str(p.strategy_id),
-                            "signed_qty": float(p.signed_qty),
-                            "avg_px_open": float(p.avg_px_open),
-                        }
-                        for p in cache.positions_open()
-                    ],
-                    "working_orders": [
-                        {
-                            "client_order_id": str(o.client_order_id),
-                            "instrument_id": str(o.instrument_id),
-                            "strategy_id": str(o.strategy_id),
-                            "side": o.side_string(),
-                            "quantity": str(o.quantity),
-                            "type": o.type_string(),
-                            "price": str(o.price) if o.has_price else None,
-                            "venue_order_id": str(o.venue_order_id) if o.venue_order_id else None,
-                        }
-                        for o in cache.orders_open()
-                    ],
-                },
-            )
-        except Exception:
-            log.exception("session %s: snapshot failed", self.session_id)
-
-    def _abandon(self) -> None:
+    def abandon(self) -> None:
         """The node ignored the stop: record the outcome and end the process (nothing in it can be trusted)."""
         status, reason = self.outcome
         log.error(
@@ -515,17 +253,17 @@ class SessionHost:
         self._finish(status, f"{reason} (node did not stop within {STOP_GRACE_SECONDS:.0f}s; host exited)")
         os._exit(3)
 
-    def _trader_running(self) -> bool:
+    def trader_running(self) -> bool:
         return bool(self.strategies) and all(s.is_running for s in self.strategies)
 
-    def _end(self, status: str, reason: str) -> None:
+    def end(self, status: str, reason: str) -> None:
         self.outcome = self.outcome or (status, reason)
-        self._on_loop(self._stop_node())
+        self.on_loop(self.stop_node())
 
-    def _on_loop(self, coroutine) -> None:
+    def on_loop(self, coroutine) -> None:
         asyncio.run_coroutine_threadsafe(coroutine, self.node.get_event_loop())
 
-    async def _stop_node(self) -> None:
+    async def stop_node(self) -> None:
         await self.node.stop_async()
 
     # -- signals -------------------------------------------------------------------------------------------------
@@ -543,10 +281,10 @@ class SessionHost:
             # A kill pushed by a process on this machine (after its request was committed, or instead of it when the
             # database is away): halt and cancel here on the loop at once, without a round trip to the database;
             # who asked and why are read afterwards. The supervisor is woken to record what it sees.
-            self._signalled_kill = signum == local_control.FLATTEN_SIGNAL
+            self.signalled_kill = signum == local_control.FLATTEN_SIGNAL
             if self.claim_kill():
-                self._kill_task = loop.create_task(SessionKill(self).run(self._signalled_kill))  # kept: not collected
-            self._wake.set()
+                self.kill_task = loop.create_task(SessionKill(self).run(self.signalled_kill))  # kept: not collected
+            self.wake.set()
 
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -95,4 +95,6 @@ class AttributionCheck:
     def _report(self, line: str, symbol: str) -> None:
         payload = {"attribution": "mismatch", "symbol": symbol, "reason": line}
         self.host.sink.emit("risk", payload, audit_action=Action.ATTRIBUTION_MISMATCH)
-        self.host._alert_off_loop("risk.attribution_mismatch", f"session #{self.host.session_id}: {line}", payload)
+        self.host.events.alert_off_loop(
+            "risk.attribution_mismatch", f"session #{self.host.session_id}: {line}", payload
+        )

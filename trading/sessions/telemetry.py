@@ -243,3 +243,64 @@ def order_event_payload(event, sleeve: dict | None) -> dict:
             value = order_side_to_str(value)
         payload[attr] = value if isinstance(value, (int, float, str)) else str(value)
     return payload
+
+
+def position_payload(event) -> dict:
+    """A JSON-able view of a Nautilus position event."""
+    return {
+        "event": type(event).__name__,
+        "instrument_id": str(event.instrument_id),
+        "strategy_id": str(event.strategy_id),
+        "signed_qty": float(event.signed_qty),
+        "avg_px_open": float(event.avg_px_open),
+        "realized_pnl": str(event.realized_pnl),
+        "unrealized_pnl": str(event.unrealized_pnl),
+    }
+
+
+def account_payload(event) -> dict:
+    """A JSON-able view of a Nautilus account state event."""
+    balances = [{"currency": str(b.currency), "total": str(b.total), "free": str(b.free)} for b in event.balances]
+    return {"account_id": str(event.account_id), "balances": balances}
+
+
+def bar_payload(bar) -> dict:
+    """A bar as the strategies received it; `ts` is its ts_event (for IB's live bars, the bar's start)."""
+    return {
+        "bar_type": str(bar.bar_type),
+        "ts": bar.ts_event,
+        "open": float(bar.open),
+        "high": float(bar.high),
+        "low": float(bar.low),
+        "close": float(bar.close),
+        "volume": float(bar.volume),
+    }
+
+
+def snapshot_payload(cache, reason: str) -> dict:
+    """The open positions and working orders a node's cache holds."""
+    return {
+        "reason": reason,
+        "positions": [
+            {
+                "instrument_id": str(p.instrument_id),
+                "strategy_id": str(p.strategy_id),
+                "signed_qty": float(p.signed_qty),
+                "avg_px_open": float(p.avg_px_open),
+            }
+            for p in cache.positions_open()
+        ],
+        "working_orders": [
+            {
+                "client_order_id": str(o.client_order_id),
+                "instrument_id": str(o.instrument_id),
+                "strategy_id": str(o.strategy_id),
+                "side": o.side_string(),
+                "quantity": str(o.quantity),
+                "type": o.type_string(),
+                "price": str(o.price) if o.has_price else None,
+                "venue_order_id": str(o.venue_order_id) if o.venue_order_id else None,
+            }
+            for o in cache.orders_open()
+        ],
+    }
