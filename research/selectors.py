@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit.models import Action, AuditEntry
 from research.models import GauntletReport, PaperRungCheck, ReportStatus, RungOutcome
 from trading.strategies.params import canonical_params, params_key
 
@@ -156,7 +157,21 @@ def _gauntlet_rung(
         return LadderRung("gauntlet", RungState.FAILED, f"{label} could not finish: {report.reason}", report)
     if report.verdict != RungOutcome.PASS:
         return LadderRung("gauntlet", RungState.FAILED, f"{label}: {report.reason}", report)
+    if problem := _unaudited(Action.GAUNTLET_FINISHED, "report_id", report, label):
+        return LadderRung("gauntlet", RungState.INVALIDATED, problem, report)
     return LadderRung("gauntlet", RungState.PASSED, f"{label}: {report.reason}", report)
+
+
+def _unaudited(action: str, key: str, evidence: Any, label: str) -> str:
+    """Why a passing piece of evidence does not count ("" when it does): the service that made it audited its
+    verdict; a row written around it (raw SQL, the admin of another app) has no such entry."""
+    entry = AuditEntry.objects.filter(action=action, **{f"payload__{key}": evidence.pk}).order_by("seq").last()
+    if entry is None:
+        return f"{label} has no audit entry of its verdict: written around the service, not counted"
+    recorded = (entry.payload.get("verdict"), entry.payload.get("params_key"), entry.payload.get("code_hash"))
+    if recorded != (evidence.verdict, evidence.params_key, evidence.code_hash):
+        return f"{label} differs from its audit entry #{entry.seq}: not counted"
+    return ""
 
 
 def _paper_rung(strategy: str, instrument_id: str, key: str, code_hash: str) -> LadderRung:
@@ -170,8 +185,11 @@ def _paper_rung(strategy: str, instrument_id: str, key: str, code_hash: str) -> 
     label = f"paper rung #{check.pk} (session {check.session_id}, {check.bar_spec} bars)"
     if changed := _code_changed(check, code_hash, label):
         return LadderRung("paper", RungState.INVALIDATED, changed, check)
-    state = RungState.PASSED if check.verdict == RungOutcome.PASS else RungState.FAILED
-    return LadderRung("paper", state, f"{label}: {check.reason}", check)
+    if check.verdict != RungOutcome.PASS:
+        return LadderRung("paper", RungState.FAILED, f"{label}: {check.reason}", check)
+    if problem := _unaudited(Action.PAPER_RUNG_CHECKED, "paper_rung", check, label):
+        return LadderRung("paper", RungState.INVALIDATED, problem, check)
+    return LadderRung("paper", RungState.PASSED, f"{label}: {check.reason}", check)
 
 
 def _approved_rung(

@@ -190,6 +190,9 @@ def do_finish_gauntlet(report_id: int) -> GauntletReport | None:
                 "status": status,
                 "verdict": verdict,
                 "reason": reason[:500],
+                "params_key": report.params_key,
+                "code_hash": report.code_hash,
+                "data_hash": report.data_hash,
                 "rungs": {v.rung: v.verdict.value for v in verdicts},
             },
         )

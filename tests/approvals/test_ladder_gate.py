@@ -57,9 +57,16 @@ def _approve(*args: str, params: dict = CHOSEN) -> str:
 
 
 def _evidence(
-    params: dict = CHOSEN, *, gauntlet: str = RungOutcome.PASS, paper: str = RungOutcome.PASS, code=None, data=None
+    params: dict = CHOSEN,
+    *,
+    gauntlet: str = RungOutcome.PASS,
+    paper: str = RungOutcome.PASS,
+    code=None,
+    data=None,
+    audited: bool = True,
 ):
-    """Stored evidence as the gauntlet and the paper-rung check leave it (their own tests run them for real)."""
+    """Stored evidence as the gauntlet and the paper-rung check leave it, audit entries included (their own tests
+    run them for real); audited=False forges the rows around the services."""
     canonical = canonical_params("ibs_reversion", "QQQ.NASDAQ", "1-DAY-LAST", params)
     key = {
         **WHERE,
@@ -86,6 +93,11 @@ def _evidence(
         verdict=paper,
         reason="24 of 24 trades matched" if paper == RungOutcome.PASS else "17 of 24 trades matched (71% < 95%)",
     )
+    if audited:
+        same = {"verdict": gauntlet, "params_key": report.params_key, "code_hash": report.code_hash}
+        record(Action.GAUNTLET_FINISHED, actor="cli:test", payload={"report_id": report.pk, **same})
+        same = {"verdict": paper, "params_key": check.params_key, "code_hash": check.code_hash}
+        record(Action.PAPER_RUNG_CHECKED, actor="cli:test", payload={"paper_rung": check.pk, **same})
     return report, check
 
 
@@ -149,6 +161,20 @@ def test_evidence_for_other_params_or_other_code_does_not_count():
     GauntletReport.objects.all().delete()
     _evidence(data="d" * 64)  # the catalog's bars are not the ones the gauntlet judged
     with pytest.raises(CommandError, match=r"gauntlet rung invalidated \(gauntlet #\d+ used other bars \(dddddddddddd"):
+        _approve("--note", "n")
+    assert not GoLiveApproval.objects.exists()
+
+
+def test_evidence_written_around_the_services_does_not_count():
+    report, check = _evidence(audited=False)  # raw rows saying "pass", no audit entry of their verdicts
+    with pytest.raises(CommandError, match=rf"gauntlet rung invalidated \(gauntlet #{report.pk} has no audit entry"):
+        _approve("--note", "n")
+    record(
+        Action.GAUNTLET_FINISHED,
+        actor="cli:test",
+        payload={"report_id": report.pk, "verdict": "fail", "params_key": report.params_key, "code_hash": "x"},
+    )  # an entry that says something else
+    with pytest.raises(CommandError, match=rf"gauntlet #{report.pk} differs from its audit entry"):
         _approve("--note", "n")
     assert not GoLiveApproval.objects.exists()
 
