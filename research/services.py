@@ -7,9 +7,9 @@ import json
 import logging
 import os
 import socket
-from datetime import date
+from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -103,13 +103,37 @@ def parse_thresholds(thresholds: dict | str | None) -> GauntletThresholds:
 
 
 def enqueue_jobs(report_id: int) -> None:
-    """Queue every unfinished job of a report for the django-q workers (one backtest per task)."""
+    """Queue every pending job of a report for the django-q workers (one backtest per task)."""
+    pending = GauntletJob.objects.filter(report_id=report_id, status=JobStatus.PENDING)
+    for job_id in pending.values_list("pk", flat=True):
+        _queue(report_id, job_id)
+
+
+def _queue(report_id: int, job_id: int) -> None:
     from django_q.tasks import async_task
 
-    for job_id in GauntletJob.objects.filter(report_id=report_id, status=JobStatus.PENDING).values_list(
-        "pk", flat=True
-    ):
-        async_task(JOB_TASK, job_id, group=f"gauntlet-{report_id}", task_name=f"gauntlet {report_id} job {job_id}")
+    async_task(JOB_TASK, job_id, group=f"gauntlet-{report_id}", task_name=f"gauntlet {report_id} job {job_id}")
+
+
+def requeue_unfinished(report_id: int, stale_after_seconds: float = 600.0, enqueue: bool = True) -> list[int]:
+    """Queue again the jobs of a running gauntlet that are pending, or running for longer than stale_after_seconds
+    (their worker died: django-q does not re-deliver a task that ran out of attempts). A job that was only slow
+    and then finishes twice is counted once. Returns the job ids; GauntletRequestError when nothing can resume."""
+    report = GauntletReport.objects.filter(pk=report_id).first()
+    if report is None:
+        raise GauntletRequestError(f"no gauntlet report {report_id}")
+    if report.status != ReportStatus.RUNNING or report.finished_at is not None:
+        raise GauntletRequestError(f"gauntlet #{report_id} is {report.status} already: nothing to resume")
+    stale = timezone.now() - timedelta(seconds=stale_after_seconds)
+    jobs = list(
+        report.jobs.filter(
+            models.Q(status=JobStatus.PENDING) | models.Q(status=JobStatus.RUNNING, started_at__lt=stale)
+        ).values_list("pk", flat=True)
+    )
+    if enqueue:
+        for job_id in jobs:
+            _queue(report_id, job_id)
+    return jobs
 
 
 def worker_name() -> str:

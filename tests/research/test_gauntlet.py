@@ -6,7 +6,12 @@ django-q workers has its own test. Windows are two to four years of the bundled 
 
 from __future__ import annotations
 
+from datetime import timedelta
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from audit.models import Action, AuditEntry
 from research.gauntlet.plan import GauntletRequestError
@@ -142,3 +147,25 @@ def test_a_duplicate_delivery_counts_once_and_a_failed_job_fails_the_report():
     assert report.status == ReportStatus.FAILED and report.verdict == RungOutcome.FAIL
     assert report.reason == "job 1 (buy_threshold=0.2) failed: WorkerLost: the worker died"
     assert not report.rungs.exists()  # a failed gauntlet judges nothing: no rung can pass on missing evidence
+
+
+def test_a_gauntlet_whose_worker_died_resumes_and_finishes_once():
+    report = _start("ibs_reversion", {}, {"buy_threshold": [0.15, 0.2]})
+    jobs = list(report.jobs.order_by("index").values_list("pk", flat=True))
+    for job_id in jobs[1:]:
+        run_gauntlet_job(job_id)
+    # The first job was taken by a worker that then died: it stays "running" and django-q will not deliver it again.
+    GauntletJob.objects.filter(pk=jobs[0]).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    out = StringIO()
+    call_command("resume_gauntlet", "--report", str(report.pk), "--stale-after", "600", "--sync", stdout=out)
+    assert out.getvalue().startswith(f"gauntlet #{report.pk}: 0 job(s) run here")  # not stale yet: left alone
+    GauntletJob.objects.filter(pk=jobs[0]).update(started_at=timezone.now() - timedelta(hours=1))
+    out = StringIO()
+    call_command("resume_gauntlet", "--report", str(report.pk), "--sync", stdout=out)
+    report.refresh_from_db()
+    assert report.status == ReportStatus.FINISHED and report.tasks_done == report.tasks_total
+    assert AuditEntry.objects.filter(action=Action.GAUNTLET_FINISHED, payload__report_id=report.pk).count() == 1
+    with pytest.raises(CommandError, match=f"gauntlet #{report.pk} is finished already: nothing to resume"):
+        call_command("resume_gauntlet", "--report", str(report.pk), stdout=StringIO())
+    with pytest.raises(CommandError, match="no gauntlet report 999999"):
+        call_command("resume_gauntlet", "--report", "999999", stdout=StringIO())
