@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import pandas as pd
 from django.conf import settings
 
 from research.gauntlet.plan import GauntletRequestError
@@ -129,8 +128,3 @@ def _catalog_holding(prepared) -> Iterator[None]:
             yield
         finally:
             settings.ATS_CATALOG_DIR = saved
-
-
-def day_of(ns: int) -> str:
-    """The UTC date of a nanosecond timestamp."""
-    return pd.Timestamp(ns, tz="UTC").date().isoformat()

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from research.models import GauntletJob, GauntletReport
+from research.stats._common import column_sharpes
 from research.stats.causality import check_lookahead, check_warmup_sensitivity
 from research.stats.costs import check_cost_stress
 from research.stats.deflated_sharpe import deflated_sharpe_ratio, trial_sharpe_variance
@@ -129,9 +130,8 @@ def _trial_variance(report: GauntletReport, matrix: np.ndarray) -> float:
 
 
 def _sharpes(matrix: np.ndarray) -> list[float]:
-    std = matrix.std(axis=0, ddof=1)
-    mean = matrix.mean(axis=0)
-    return [float(m / s * math.sqrt(252)) if s > 0 else 0.0 for m, s in zip(mean, std, strict=True)]
+    """Each grid point's annualised Sharpe (the stability rung compares ratios; its reason shows these)."""
+    return [float(x) for x in column_sharpes(matrix) * math.sqrt(252)]
 
 
 def buy_and_hold(days: list[str], bars: dict[str, Any]) -> np.ndarray:
