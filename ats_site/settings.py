@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "approvals",
     "trading",
     "research",
+    "studio",
 ]
 
 MIDDLEWARE = [

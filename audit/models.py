@@ -40,6 +40,7 @@ class Action(models.TextChoices):
     GAUNTLET_STARTED = "research.gauntlet_started", "Gauntlet started"
     GAUNTLET_FINISHED = "research.gauntlet_finished", "Gauntlet finished"
     PAPER_RUNG_CHECKED = "research.paper_rung", "Paper rung checked"
+    STUDIO_SAVED = "studio.version_saved", "Studio version saved"
 
 
 class AuditEntry(models.Model):

@@ -47,8 +47,16 @@ def load_strategy(name: str) -> tuple[type[Strategy], type[StrategyConfig]]:
         spec = get_spec(name)
     except UnknownStrategy as exc:
         raise StrategyParamsError(str(exc)) from None
+    if spec.loader is not None:
+        return spec.loader()
     module = importlib.import_module(spec.module)
     return getattr(module, spec.strategy_class), getattr(module, spec.config_class)
+
+
+def user_fields(config_class: type[StrategyConfig]) -> list[msgspec.structs.FieldInfo]:
+    """The config fields a caller may set: not Nautilus's own, not instrument/bars, not ones the strategy fixes."""
+    fixed = _FIXED_FIELDS | getattr(config_class, "ATS_FIXED_FIELDS", frozenset())
+    return [f for f in msgspec.structs.fields(config_class) if f.name not in fixed]
 
 
 def bar_type_for(instrument_id: str, bar_spec: str) -> BarType:
@@ -94,8 +102,7 @@ def strategy_params(name: str) -> list[ParamInfo]:
     docs = _field_docs(config_class)
     return [
         ParamInfo(f.name, _type_name(msgspec.inspect.type_info(f.type)), f.default, docs.get(f.name, ""))
-        for f in msgspec.structs.fields(config_class)
-        if f.name not in _FIXED_FIELDS
+        for f in user_fields(config_class)
     ]
 
 
@@ -111,7 +118,7 @@ def build_config(
     _, config_class = load_strategy(name)
     bar_type = bar_type_for(instrument_id, bar_spec)
     values = parse_params(params)
-    fields = {f.name: f for f in msgspec.structs.fields(config_class) if f.name not in _FIXED_FIELDS}
+    fields = {f.name: f for f in user_fields(config_class)}
     for key in values:
         if key not in fields:
             raise StrategyParamsError(f"unknown parameter {key!r} (known: {', '.join(sorted(fields))})")
@@ -131,9 +138,7 @@ def build_config(
 
 def config_params(config: StrategyConfig) -> dict:
     """The user-settable parameters of a built config (defaults included), as JSON-ready values."""
-    return {
-        f.name: getattr(config, f.name) for f in msgspec.structs.fields(type(config)) if f.name not in _FIXED_FIELDS
-    }
+    return {f.name: getattr(config, f.name) for f in user_fields(type(config))}
 
 
 def canonical_params(name: str, instrument_id: str, bar_spec: str, params: dict | str | None) -> dict:

@@ -15,8 +15,10 @@ import importlib.machinery
 import importlib.metadata
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
@@ -38,9 +40,28 @@ class StrategySpec:
     strategy_class: str
     config_class: str
     summary: str
+    # A strategy built from data (a Studio version) loads its (Strategy, StrategyConfig) classes through this
+    # instead of module attributes, and adds that data to its code hash as (label, content) pairs.
+    loader: Callable[[], tuple[Any, Any]] | None = None
+    data_hash_inputs: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class StrategySource:
+    """Strategies named '<prefix>:...' that live outside the code (e.g. the Studio's versions, in the database)."""
+
+    prefix: str
+    resolve: Callable[[str], StrategySpec]  # raises UnknownStrategy
+    names: Callable[[], list[str]]
 
 
 _REGISTRY: dict[str, StrategySpec] = {}
+_SOURCES: dict[str, StrategySource] = {}
+
+
+def register_source(source: StrategySource) -> None:
+    """Add a source of named strategies (an app's ready())."""
+    _SOURCES[source.prefix] = source
 
 
 def register(spec: StrategySpec) -> StrategySpec:
@@ -52,7 +73,7 @@ def register(spec: StrategySpec) -> StrategySpec:
 def strategy_names() -> list[str]:
     """All registered strategy names, sorted."""
     _load_builtin()
-    return sorted(_REGISTRY)
+    return sorted(_REGISTRY) + [name for source in _SOURCES.values() for name in source.names()]
 
 
 def get_spec(name: str) -> StrategySpec:
@@ -60,6 +81,9 @@ def get_spec(name: str) -> StrategySpec:
     if not isinstance(name, str):
         raise UnknownStrategy(f"a strategy is given by name, not as {type(name).__name__}")
     _load_builtin()
+    prefix, colon, _ = name.partition(":")
+    if colon and prefix in _SOURCES:
+        return _SOURCES[prefix].resolve(name)
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -189,6 +213,7 @@ def code_hash_inputs(name: str) -> list[tuple[str, bytes]]:
     for dotted, path in sorted(dependency_modules(spec.module).items()):
         label = str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else f"module:{dotted}"
         inputs.append((label, path.read_bytes()))
+    inputs.extend(spec.data_hash_inputs)
     for distribution in PINNED_RUNTIME:
         try:
             version = importlib.metadata.version(distribution)
