@@ -139,7 +139,7 @@ INDICATORS: dict[str, IndicatorKind] = {
             check=lambda a: (
                 None if a["fast_period"] < a["slow_period"] else "slow_period: must be greater than fast_period"
             ),
-            doc="value: EMA(fast) - EMA(slow) of closes; signal: EMA(signal_period) of value; histogram: the difference.",
+            doc="value: EMA(fast) - EMA(slow); signal: EMA(signal_period) of value; histogram: value - signal.",
         ),
         IndicatorKind(
             "donchian",
