@@ -64,6 +64,10 @@ def do_save_version(
                     note=note,
                 )
         except IntegrityError:
+            # A concurrent save (a double click) took this number first: the same spec is that save, not an error.
+            winner = StudioVersion.objects.filter(name=name, version=number).first()
+            if winner is not None and winner.spec == text:
+                return winner, False
             raise StudioError(f"another save made studio:{name}@{number} first; reload and save again") from None
         record(
             Action.STUDIO_SAVED,

@@ -46,6 +46,7 @@ MAX_NESTING = 8
 MAX_CONDITIONS = 64
 MAX_INDICATORS = 32
 MAX_PERIOD = 5000
+MAX_SPEC_CHARS = 64_000
 # Parameter names become config fields: they may not shadow the sleeve's own.
 RESERVED_PARAMS = frozenset(
     {"instrument_id", "bar_type", "notional", "quantity", "percent_equity", "close_positions_on_stop", "allow_short"}
@@ -199,6 +200,8 @@ class Resolved:
 
 def load(text: str) -> dict[str, Any]:
     """Parse spec JSON text and validate it; SpecError (one line) on any problem."""
+    if len(text) > MAX_SPEC_CHARS:
+        raise SpecError("", f"a spec is at most {MAX_SPEC_CHARS} characters, got {len(text)}")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -379,7 +382,9 @@ def _operand(path: str, value: Any, known: dict[str, tuple[str, ...]], params: d
     return f"{text}[{ago}]" if ago else text
 
 
-def _condition(path: str, raw: Any, known: dict, params: dict, depth: int, counter: list[int]) -> dict[str, Any]:
+def _condition(
+    path: str, raw: Any, known: dict[str, tuple[str, ...]], params: dict[str, Any], depth: int, counter: list[int]
+) -> dict[str, Any]:
     if depth > MAX_NESTING:
         raise SpecError(path, f"nested more than {MAX_NESTING} levels")
     if not isinstance(raw, dict):
@@ -450,7 +455,7 @@ def resolve(spec: dict[str, Any], values: dict[str, Any]) -> Resolved:
     def number(path: str, value: Any) -> float | int:
         if isinstance(value, str) and value.startswith("$"):
             return _number(path, params[value[1:]])
-        return value
+        return _number(path, value)
 
     def whole(path: str, value: Any, minimum: float, origin: Any) -> int:
         shown = f"{value!r} (from {origin})" if isinstance(origin, str) else repr(value)
@@ -509,7 +514,9 @@ def resolve(spec: dict[str, Any], values: dict[str, Any]) -> Resolved:
     return resolved
 
 
-def _resolve_condition(path: str, cond: dict[str, Any], number: Callable, resolved: Resolved) -> dict[str, Any]:
+def _resolve_condition(
+    path: str, cond: dict[str, Any], number: Callable[[str, Any], float | int], resolved: Resolved
+) -> dict[str, Any]:
     for key in ("all", "any"):
         if key in cond:
             return {
