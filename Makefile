@@ -26,6 +26,7 @@ run: venv
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py create_admin --if-none
+	$(PY) manage.py seed_bundled_bars
 	$(PY) manage.py run_stack
 
 # ruff (lint rules and formatting) and strict mypy on the files pyproject.toml lists.
