@@ -57,6 +57,11 @@ class Connection:
     acct_updates: str | None = None
     acct_summary: dict[int, tuple[str, str]] = field(default_factory=dict)
     acct_multi: dict[int, str] = field(default_factory=dict)
+    # What the account-updates subscription last told this client, (tag, currency) -> value: after a fill only the
+    # values that changed go out, as a gateway pushes changes, not the whole account each time.
+    acct_sent: dict[tuple[str, str], str] = field(default_factory=dict)
+    multi_sent: dict[int, dict[tuple[str, str], str]] = field(default_factory=dict)  # the same per multi reqId
+    values_due: bool = False  # a push of changed account values is scheduled
     silenced: bool = False  # accepted while the gateway was silent: never answered
     outbox: list[bytes] = field(default_factory=list)
 

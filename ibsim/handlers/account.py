@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,6 +12,9 @@ from ..broker import Position
 from ..connection import Connection
 from ..contracts import BY_CON_ID, CONTRACTS, StockContract
 from .base import Area, Handler
+
+# How long after a fill the account values that changed are pushed; fills within it share one push.
+ACCOUNT_VALUES_INTERVAL = 0.1
 
 LEDGER_TAGS = (
     "CashBalance",
@@ -184,32 +188,48 @@ class AccountHandlers(Area):
     def cancel_account_summary(self, conn: Connection, req: P.Request) -> None:
         conn.acct_summary.pop(P.to_int(req.args["reqId"]), None)
 
-    def send_account_updates(self, conn: Connection, account: str, portfolio: bool = True) -> None:
+    def send_account_updates(self, conn: Connection, account: str) -> None:
+        """The account-updates subscription's download: every account value and portfolio line, then the time."""
+        conn.acct_sent.clear()
+        self.send_changed_values(conn, account)
+        for _, c, p in self.positions(account):
+            self.send_portfolio_line(conn, account, c, p)
+
+    def send_changed_values(self, conn: Connection, account: str) -> None:
+        """Account values (and the account time) this subscriber has not heard yet, or heard with another value."""
         values = self.broker.account_values(account, self.market)
-        conn.send(P.account_value("AccountCode", account, "", account))
-        conn.send(P.account_value("AccountType", "INDIVIDUAL", "", account))
-        conn.send(P.account_value("Currency", BASE_CURRENCY, BASE_CURRENCY, account))
-        for key in ACCOUNT_UPDATE_KEYS:
-            conn.send(P.account_value(key, _money(values[key]), BASE_CURRENCY, account))
-        conn.send(P.account_value("CashBalance", _money(values["CashBalance"]), "BASE", account))
-        conn.send(P.account_value("NetLiquidationByCurrency", _money(values["NetLiquidation"]), "BASE", account))
-        if portfolio:
-            for _, c, p in self.positions(account):
-                mark = self.market.last(c.symbol)
-                conn.send(
-                    P.portfolio_value(
-                        c,
-                        p.qty,
-                        mark,
-                        round(p.qty * mark, 2),
-                        round(p.avg_cost, 6),
-                        round((mark - p.avg_cost) * p.qty, 2),
-                        round(p.realized, 2),
-                        account,
-                    )
-                )
-        now = datetime.fromtimestamp(self.market.clock.now(), ZoneInfo("America/New_York"))
-        conn.send(P.account_update_time(now.strftime("%H:%M")))
+        rows = [
+            ("AccountCode", account, ""),
+            ("AccountType", "INDIVIDUAL", ""),
+            ("Currency", BASE_CURRENCY, BASE_CURRENCY),
+        ]
+        rows += [(key, _money(values[key]), BASE_CURRENCY) for key in ACCOUNT_UPDATE_KEYS]
+        rows.append(("CashBalance", _money(values["CashBalance"]), "BASE"))
+        rows.append(("NetLiquidationByCurrency", _money(values["NetLiquidation"]), "BASE"))
+        for tag, value, currency in rows:
+            if conn.acct_sent.get((tag, currency)) != value:
+                conn.acct_sent[(tag, currency)] = value
+                conn.send(P.account_value(tag, value, currency, account))
+        now = datetime.fromtimestamp(self.market.clock.now(), ZoneInfo("America/New_York")).strftime("%H:%M")
+        if conn.acct_sent.get(("__time__", "")) != now:
+            conn.acct_sent[("__time__", "")] = now
+            conn.send(P.account_update_time(now))
+
+    def send_portfolio_line(self, conn: Connection, account: str, c: StockContract, p: Position) -> None:
+        """One position's portfolio line, marked at the last price (a closed position is sent with position 0)."""
+        mark = self.market.last(c.symbol)
+        conn.send(
+            P.portfolio_value(
+                c,
+                p.qty,
+                mark,
+                round(p.qty * mark, 2),
+                round(p.avg_cost, 6),
+                round((mark - p.avg_cost) * p.qty, 2),
+                round(p.realized, 2),
+                account,
+            )
+        )
 
     def req_account_updates(self, conn: Connection, req: P.Request) -> None:
         if req.args.get("subscribe") != "1":
@@ -222,14 +242,22 @@ class AccountHandlers(Area):
         self.send_account_updates(conn, account)
         conn.send(P.account_download_end(account))
 
-    def send_multi(self, conn: Connection, req_id: int, account: str) -> None:
+    def send_multi(self, conn: Connection, req_id: int, account: str, changes_only: bool = False) -> None:
+        """Account values to a multi-updates subscriber: all of them, or (after a fill) only those that changed."""
         accounts = list(self.broker.accounts) if account in ("", "All") else [account]
+        sent = conn.multi_sent.setdefault(req_id, {})
+        if not changes_only:
+            sent.clear()
         for acc in accounts:
             values = self.broker.account_values(acc, self.market)
-            conn.send(P.account_update_multi(req_id, acc, "AccountType", "INDIVIDUAL", ""))
-            for key in ACCOUNT_UPDATE_KEYS:
-                conn.send(P.account_update_multi(req_id, acc, key, _money(values[key]), BASE_CURRENCY))
-        conn.send(P.account_update_multi_end(req_id))
+            rows = [("AccountType", "INDIVIDUAL", "")]
+            rows += [(key, _money(values[key]), BASE_CURRENCY) for key in ACCOUNT_UPDATE_KEYS]
+            for tag, value, currency in rows:
+                if sent.get((acc, tag)) != value:
+                    sent[(acc, tag)] = value
+                    conn.send(P.account_update_multi(req_id, acc, tag, value, currency))
+        if not changes_only:
+            conn.send(P.account_update_multi_end(req_id))
 
     def req_account_updates_multi(self, conn: Connection, req: P.Request) -> None:
         req_id = P.to_int(req.args["reqId"])
@@ -240,7 +268,9 @@ class AccountHandlers(Area):
         self.send_multi(conn, req_id, account)
 
     def cancel_account_updates_multi(self, conn: Connection, req: P.Request) -> None:
-        conn.acct_multi.pop(P.to_int(req.args["reqId"]), None)
+        req_id = P.to_int(req.args["reqId"])
+        conn.acct_multi.pop(req_id, None)
+        conn.multi_sent.pop(req_id, None)
 
     # ---------------------------------------------------------------- P&L subscriptions
 
@@ -282,18 +312,29 @@ class AccountHandlers(Area):
     # ---------------------------------------------------------------- pushes
 
     def push_account(self, account: str, symbol: str) -> None:
-        """After a fill or a seeded position: positions, account updates and multi-updates to subscribers."""
+        """After a fill or a seeded position: the position and its portfolio line at once; the account values that
+        changed follow within ACCOUNT_VALUES_INTERVAL, batched (TWS updates its account window on a position change,
+        not once per execution)."""
         acc = self.broker.accounts[account]
         p = acc.positions.get(symbol)
         c = CONTRACTS[symbol]
         for conn in self.gw.ready():
             if conn.positions_sub and p is not None:
                 conn.send(P.position(account, c, p.qty, round(p.avg_cost, 6)))
-            if conn.acct_updates == account:
-                self.send_account_updates(conn, account)
-            for req_id, acct in conn.acct_multi.items():
-                if acct in ("", "All", account):
-                    self.send_multi(conn, req_id, acct)
+            if conn.acct_updates == account and p is not None:
+                self.send_portfolio_line(conn, account, c, p)
+            if not conn.values_due and (conn.acct_updates == account or conn.acct_multi):
+                conn.values_due = True
+                asyncio.get_running_loop().call_later(ACCOUNT_VALUES_INTERVAL, self._push_values, conn)
+
+    def _push_values(self, conn: Connection) -> None:
+        conn.values_due = False
+        if conn.closed:
+            return
+        if conn.acct_updates is not None:
+            self.send_changed_values(conn, conn.acct_updates)
+        for req_id, acct in list(conn.acct_multi.items()):
+            self.send_multi(conn, req_id, acct, changes_only=True)
 
     def stream(self, conn: Connection) -> None:
         """P&L subscriptions are pushed on every market step (IB pushes them about once a second)."""

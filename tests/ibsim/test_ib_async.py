@@ -191,3 +191,32 @@ def test_state_survives_disconnect_and_restart(tmp_path):
     with run_in_thread(accounts=[ACCOUNT], state_file=str(state), speed=0) as second:
         run(check(second.port, order_id))  # survives a gateway restart
         assert len(second.executions()) == 1
+
+
+def test_a_fill_pushes_its_portfolio_line_at_once_and_only_the_changed_account_values_batched(sim):
+    async def scenario():
+        ib = await connect(sim.port)
+        qqq = (await ib.qualifyContractsAsync(Stock("QQQ", "SMART", "USD")))[0]
+        heard: list[tuple[str, str]] = []
+        ib.accountValueEvent += lambda v: heard.append((v.tag, v.currency))
+        cash_before = {v.tag: v.value for v in ib.accountValues() if v.currency == "USD"}["TotalCashValue"]
+        trades = [ib.placeOrder(qqq, MarketOrder("BUY", 10)) for _ in range(5)]
+        assert await wait_for(lambda: all(t.isDone() for t in trades))
+        assert [(p.contract.symbol, p.position) for p in ib.portfolio()] == [
+            ("QQQ", 50.0)
+        ]  # no wait: sent with the fill
+        assert await wait_for(lambda: ("TotalCashValue", "USD") in heard)
+        await asyncio.sleep(0.3)
+        # Five fills in a burst: pushes of what changed, batched (fewer than one per fill), never the unchanged rest.
+        assert 1 <= heard.count(("TotalCashValue", "USD")) < len(trades)
+        assert ("AccountType", "") not in heard and ("AccountCode", "") not in heard
+        cash_after = {v.tag: v.value for v in ib.accountValues() if v.currency == "USD"}["TotalCashValue"]
+        assert float(cash_after) < float(cash_before)
+
+        close = ib.placeOrder(qqq, MarketOrder("SELL", 50))
+        assert await wait_for(close.isDone)
+        # A closed position is reported with position 0, so the client drops it from its portfolio.
+        assert await wait_for(lambda: ib.portfolio() == [])
+        ib.disconnect()
+
+    run(scenario())
