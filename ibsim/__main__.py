@@ -30,9 +30,9 @@ what ibsim models (answered as a gateway answers them):
   market data quotes (live; delayed with reqMarketDataType 3/4), snapshots and regulatory snapshots,
               tick-by-tick, market depth (10 synthetic levels), real-time bars, historical bars
               (useRTH, SCHEDULE, keepUpToDate), historical ticks (TRADES, BID_ASK, MIDPOINT).
-  account     account updates/summary (AllTags, $LEDGER), positions, PnL and PnL-single; after a fill the
-              position and portfolio line at once, the account values that changed batched within 0.1 s
-              subscriptions with daily P&L, executions, completed orders.
+  account     account updates/summary (AllTags, $LEDGER), positions, PnL and PnL-single
+              subscriptions with daily P&L, executions, completed orders; after a fill the position and
+              portfolio line at once, the account values that changed batched within 0.1 s.
 what ibsim does not model (answered as a gateway answers the unsupported):
   an order using TRAIL, TRAIL LIMIT, MOC, LOC, MIT, LIT, REL, MIDPRICE or any other order type, or
   tif OPG: error 201 naming it (no order placed); order conditions, algos, goodAfterTime, cashQty, scale, hedge,
