@@ -1,19 +1,26 @@
 """Benchmark: order round-trips through ibsim via ib_async (place -> Filled with commission).
 
-Prints round-trips per second and p50/p99 latency. ibsim runs in a background thread of this
-process; ib_async's client-side request throttle (45 msg/s, mimicking IB's pacing limit) is
-disabled so the gateway simulator itself is measured. Target: >= 500/s, p99 < 20 ms on loopback.
+Prints round-trips per second, p50/p99 latency, and the CPU each side spent per order. ibsim runs as its own
+process (`python -m ibsim`, as `make run` starts it), or with --in-thread in a background thread of this process,
+where the client's and the simulator's Python share one interpreter lock. ib_async's client-side request throttle
+(45 msg/s, mimicking IB's pacing limit) is disabled so the gateway simulator itself is measured.
+Target: >= 500/s, p99 < 20 ms on loopback at concurrency 1.
 
-    python bench/ibsim_orders.py [--orders 2000] [--concurrency 8]
+    python bench/ibsim_orders.py [--orders 2000] [--concurrency 1] [--in-thread]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -63,19 +70,64 @@ async def bench(port: int, n: int, concurrency: int) -> list[float]:
     return latencies
 
 
+@contextlib.contextmanager
+def ibsim_process() -> Iterator[tuple[int, int]]:
+    """ibsim as its own process on a free port, clock frozen, always-open market; yields (port, pid)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    args = [sys.executable, "-m", "ibsim", "--port", str(port), "--speed", "0", "--calendar", "always"]
+    proc = subprocess.Popen(args, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise SystemExit("ibsim did not start") from None
+                time.sleep(0.1)
+        yield port, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--orders", type=int, default=2000)
-    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument("--in-thread", action="store_true", help="run ibsim in a thread of this process")
     args = p.parse_args()
-    with run_in_thread(accounts=["DU1234567"], speed=0) as sim:
-        lat = asyncio.run(bench(sim.port, args.orders, args.concurrency))
+    client_cpu = time.process_time()
+    server_cpu = None
+    if args.in_thread:
+        with run_in_thread(accounts=["DU1234567"], speed=0) as sim:
+            lat = asyncio.run(bench(sim.port, args.orders, args.concurrency))
+    else:
+        with ibsim_process() as (port, pid):
+            before = cpu_seconds(pid)
+            lat = asyncio.run(bench(port, args.orders, args.concurrency))
+            server_cpu = cpu_seconds(pid) - before
+    client_cpu = time.process_time() - client_cpu
     elapsed = lat.pop()
     lat.sort()
     p50 = statistics.median(lat) * 1000
     p99 = lat[int(0.99 * (len(lat) - 1))] * 1000
-    print(f"orders={len(lat)} concurrency={args.concurrency} elapsed={elapsed:.2f}s")
+    total = len(lat) + 50  # the warm-up orders count for CPU
+    where = "this process" if args.in_thread else "its own process"
+    print(f"ibsim in {where}: orders={len(lat)} concurrency={args.concurrency} elapsed={elapsed:.2f}s")
     print(f"round-trips/s={len(lat) / elapsed:.0f} p50={p50:.2f}ms p99={p99:.2f}ms")
+    print(f"CPU per order: client (ib_async) {client_cpu / total * 1000:.2f} ms", end="")
+    print(f", ibsim {server_cpu / total * 1000:.2f} ms" if server_cpu is not None else " (ibsim included)")
 
 
 if __name__ == "__main__":
