@@ -51,7 +51,8 @@ RESERVED_PARAMS = frozenset(
     {"instrument_id", "bar_type", "notional", "quantity", "percent_equity", "close_positions_on_stop", "allow_short"}
     | {"spec", "strategy_id", "order_id_tag", "oms_type", "external_order_claims", "manage_contingent_orders"}
     | {"manage_gtd_expiry", "use_uuid_client_order_ids", "use_hyphens_in_client_order_ids", "log_events"}
-    | {"log_commands", "log_rejected_due_post_only_as_warning"}
+    | {"log_commands", "log_rejected_due_post_only_as_warning", "manage_stop", "market_exit_interval_ms"}
+    | {"market_exit_max_attempts", "market_exit_time_in_force", "market_exit_reduce_only"}
 )
 TOP_LEVEL = ("schema", "instrument_id", "bar_spec", "direction", "params", "indicators", "entry", "exit")
 TOP_LEVEL_ALL = (*TOP_LEVEL, "stops", "sizing")
