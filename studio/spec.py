@@ -273,8 +273,15 @@ def _identifier(path: str, value: Any, check: Callable[[str], str]) -> str:
 
 
 def _number(path: str, value: Any) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise SpecError(path, f"expected a number, got {_kind(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer no float can hold
+        finite = False
+    if not finite:
+        shown = repr(value) if isinstance(value, float) else f"an integer of {len(str(abs(value)))} digits"
+        raise SpecError(path, f"expected a finite number, got {shown}")
     return value
 
 
