@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 
@@ -357,6 +358,34 @@ def test_refusals_of_the_whole_document():
         studio_spec.load("")
     with pytest.raises(studio_spec.SpecError, match=r"^nested too deeply$"):
         studio_spec.load("[" * 200_000 + "]" * 200_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("Infinity", "inf"), ("-Infinity", "-inf"), ("NaN", "nan"), ("1" + "0" * 400, "an integer of 401 digits")],
+)
+def test_numbers_no_float_holds_are_refused(text, shown, rsi2_spec):
+    # Python's JSON reads NaN and Infinity, and integers of any length.
+    document = json.dumps(rsi2_spec).replace('"oversold": 10.0', f'"oversold": {text}')
+    with pytest.raises(studio_spec.SpecError) as info:
+        studio_spec.load(document)
+    assert str(info.value) == f"params.oversold: expected a finite number, got {shown}"
+    rsi2_spec["sizing"] = {"notional": 10**400}
+    assert refusal(rsi2_spec) == "sizing.notional: expected a finite number, got an integer of 401 digits"
+
+
+def test_every_config_field_is_a_reserved_parameter_name():
+    """A parameter becomes a config field: it may not shadow the interpreter's (Nautilus's included)."""
+    from studio.interpreter import StudioConfig
+
+    fields = {f.name for f in msgspec.structs.fields(StudioConfig)}
+    assert fields <= studio_spec.RESERVED_PARAMS, sorted(fields - studio_spec.RESERVED_PARAMS)
+
+
+@pytest.mark.parametrize("name", ["manage_stop", "market_exit_max_attempts", "bar_type", "percent_equity"])
+def test_a_nautilus_config_field_is_not_a_parameter_name(name, rsi2_spec):
+    rsi2_spec["params"][name] = 1
+    assert refusal(rsi2_spec) == f"params.{name}: reserved: the sleeve's own setting has this name"
 
 
 def test_save_refuses_with_the_same_one_line_message(rsi2_spec, db):
