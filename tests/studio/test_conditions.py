@@ -77,6 +77,11 @@ def _cross_constant(df):
     return entry, ref.crosses_below(rsi, 70.0) | ref.crosses_below(close, ema)
 
 
+def _cross_bars_ago(df):
+    close, ema = df["close"], ref.ema(df["close"], 20)
+    return ref.crosses_above(close.shift(2), ema.shift(2)), ref.crosses_below(close.shift(1), ema.shift(1))
+
+
 def _between_params(df):
     k, close = ref.stoch(df, 14, 3)["k"], df["close"]
     return ref.between(k, 10.0, 25.0) & (close > ref.sma(close, 50)), k > 80.0
@@ -190,6 +195,18 @@ CASES: dict[str, Case] = {
         20 + 1,
         200,
         min_reasons={"exit_condition": 200},
+    ),
+    # Crosses of values some bars ago: the history kept reaches one bar past the deepest reference.
+    "crosses-bars-ago": Case(
+        {
+            "indicators": {"ema": {"type": "ema", "period": 20}},
+            "entry": cmp("close[2]", "crosses_above", "ema[2]"),
+            "exit": cmp("close[1]", "crosses_below", "ema[1]"),
+        },
+        _cross_bars_ago,
+        20 + 2 + 1,
+        150,
+        min_reasons={"exit_condition": 150},
     ),
     # between with $param bounds.
     "between-params": Case(
