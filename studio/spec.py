@@ -52,7 +52,8 @@ RESERVED_PARAMS = frozenset(
     {"instrument_id", "bar_type", "notional", "quantity", "percent_equity", "close_positions_on_stop", "allow_short"}
     | {"spec", "strategy_id", "order_id_tag", "oms_type", "external_order_claims", "manage_contingent_orders"}
     | {"manage_gtd_expiry", "use_uuid_client_order_ids", "use_hyphens_in_client_order_ids", "log_events"}
-    | {"log_commands", "log_rejected_due_post_only_as_warning"}
+    | {"log_commands", "log_rejected_due_post_only_as_warning", "manage_stop", "market_exit_interval_ms"}
+    | {"market_exit_max_attempts", "market_exit_time_in_force", "market_exit_reduce_only"}
 )
 TOP_LEVEL = ("schema", "instrument_id", "bar_spec", "direction", "params", "indicators", "entry", "exit")
 TOP_LEVEL_ALL = (*TOP_LEVEL, "stops", "sizing")
@@ -275,8 +276,15 @@ def _identifier(path: str, value: Any, check: Callable[[str], str]) -> str:
 
 
 def _number(path: str, value: Any) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise SpecError(path, f"expected a number, got {_kind(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer no float can hold
+        finite = False
+    if not finite:
+        shown = repr(value) if isinstance(value, float) else f"an integer of {len(str(abs(value)))} digits"
+        raise SpecError(path, f"expected a finite number, got {shown}")
     return value
 
 
