@@ -46,6 +46,7 @@ MAX_NESTING = 8
 MAX_CONDITIONS = 64
 MAX_INDICATORS = 32
 MAX_PERIOD = 5000
+MAX_QUANTITY = 10_000_000  # shares per entry; the pre-trade risk caps bound what an order may be worth
 MAX_SPEC_CHARS = 64_000
 # Parameter names become config fields: they may not shadow the sleeve's own.
 RESERVED_PARAMS = frozenset(
@@ -465,12 +466,12 @@ def resolve(spec: dict[str, Any], values: dict[str, Any]) -> Resolved:
             return _number(path, params[value[1:]])
         return _number(path, value)
 
-    def whole(path: str, value: Any, minimum: float, origin: Any) -> int:
+    def whole(path: str, value: Any, minimum: float, origin: Any, maximum: int = MAX_PERIOD) -> int:
         shown = f"{value!r} (from {origin})" if isinstance(origin, str) else repr(value)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if not isinstance(value, int) or value < minimum or value > MAX_PERIOD:
-            raise SpecError(path, f"must be a whole number from {int(minimum)} to {MAX_PERIOD}, got {shown}")
+        if not isinstance(value, int) or value < minimum or value > maximum:
+            raise SpecError(path, f"must be a whole number from {int(minimum)} to {maximum}, got {shown}")
         return value
 
     out = json.loads(canonical_json(spec))
@@ -510,7 +511,7 @@ def resolve(spec: dict[str, Any], values: dict[str, Any]) -> Resolved:
             out["stops"][name] = float(value)
     ((name, value),) = out["sizing"].items()
     if name == "quantity":
-        out["sizing"][name] = whole("sizing.quantity", value, 1, spec["sizing"][name])
+        out["sizing"][name] = whole("sizing.quantity", value, 1, spec["sizing"][name], MAX_QUANTITY)
     elif name == "percent_equity" and not 0 < value <= 100:
         raise SpecError("sizing.percent_equity", f"must be above 0 and at most 100, got {value!r}")
     elif not value > 0:

@@ -301,7 +301,7 @@ CASES: dict[str, tuple[Callable[[dict], None], str]] = {
     ),
     "sizing-quantity-fraction": (
         _set(("sizing",), {"quantity": 1.5}),
-        "sizing.quantity: must be a whole number from 1 to 5000, got 1.5",
+        "sizing.quantity: must be a whole number from 1 to 10000000, got 1.5",
     ),
     # identifiers and schema
     "bad-instrument": (
@@ -344,6 +344,11 @@ def test_the_rsi2_spec_itself_is_valid(rsi2_spec):
     canonical = studio_spec.validate(rsi2_spec)
     assert canonical["sizing"] == {"notional": 10000}
     assert studio_spec.resolve(canonical, {}).warmup == 200
+
+
+def test_a_quantity_is_not_capped_like_a_period(rsi2_spec):
+    rsi2_spec["sizing"] = {"quantity": 20_000}
+    assert studio_spec.resolve(studio_spec.validate(rsi2_spec), {}).spec["sizing"] == {"quantity": 20_000}
 
 
 def test_nesting_at_the_limit_is_accepted(rsi2_spec):
