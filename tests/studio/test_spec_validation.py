@@ -362,6 +362,8 @@ def test_refusals_of_the_whole_document():
     with pytest.raises(studio_spec.SpecError, match=r"^not valid JSON \(Expecting value at line 1 column 1\)$"):
         studio_spec.load("")
     with pytest.raises(studio_spec.SpecError, match=r"^nested too deeply$"):
+        studio_spec.load("[" * 20_000 + "]" * 20_000)
+    with pytest.raises(studio_spec.SpecError, match=r"^a spec is at most 64000 characters, got 400000$"):
         studio_spec.load("[" * 200_000 + "]" * 200_000)
 
 
