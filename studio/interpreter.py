@@ -191,7 +191,8 @@ class StudioStrategy(SleeveStrategy):
         """Open a position in the spec's direction with a MARKET order sized for this bar."""
         quantity = self.entry_quantity(bar)
         if quantity is None:
-            self.log.warning(f"sizing buys less than one share at {bar.close}; no entry")
+            verb = "sells" if self._short else "buys"
+            self.log.warning(f"sizing {verb} less than one share at {bar.close}; no entry")
             return
         side = OrderSide.SELL if self._short else OrderSide.BUY
         order = self.order_factory.market(instrument_id=self.config.instrument_id, order_side=side, quantity=quantity)
@@ -216,3 +217,4 @@ class StudioStrategy(SleeveStrategy):
         super().on_reset()
         self.evaluator = Evaluator(self.rules)
         self._bars_held, self._best_close = 0, None
+        self.last_exit_reason = ""

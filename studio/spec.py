@@ -55,6 +55,9 @@ RESERVED_PARAMS = frozenset(
     | {"manage_gtd_expiry", "use_uuid_client_order_ids", "use_hyphens_in_client_order_ids", "log_events"}
     | {"log_commands", "log_rejected_due_post_only_as_warning", "manage_stop", "market_exit_interval_ms"}
     | {"market_exit_max_attempts", "market_exit_time_in_force", "market_exit_reduce_only"}
+    # ... nor the config's methods (a parameter named json would replace config.json()).
+    | {"dict", "json", "json_primitives", "json_schema", "parse", "validate", "id", "fully_qualified_name"}
+    | {"param_values", "rules"}
 )
 TOP_LEVEL = ("schema", "instrument_id", "bar_spec", "direction", "params", "indicators", "entry", "exit")
 TOP_LEVEL_ALL = (*TOP_LEVEL, "stops", "sizing")

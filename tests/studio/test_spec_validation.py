@@ -387,9 +387,14 @@ def test_every_config_field_is_a_reserved_parameter_name():
 
     fields = {f.name for f in msgspec.structs.fields(StudioConfig)}
     assert fields <= studio_spec.RESERVED_PARAMS, sorted(fields - studio_spec.RESERVED_PARAMS)
+    # Methods too: a parameter named json would replace config.json(), one named manage_stop configure Nautilus.
+    members = {name for name in dir(StudioConfig) if re.match(r"^[a-z][a-z0-9_]{0,39}$", name)}
+    assert members <= studio_spec.RESERVED_PARAMS, sorted(members - studio_spec.RESERVED_PARAMS)
 
 
-@pytest.mark.parametrize("name", ["manage_stop", "market_exit_max_attempts", "bar_type", "percent_equity"])
+@pytest.mark.parametrize(
+    "name", ["manage_stop", "market_exit_max_attempts", "bar_type", "percent_equity", "json", "validate"]
+)
 def test_a_nautilus_config_field_is_not_a_parameter_name(name, rsi2_spec):
     rsi2_spec["params"][name] = 1
     assert refusal(rsi2_spec) == f"params.{name}: reserved: the sleeve's own setting has this name"
