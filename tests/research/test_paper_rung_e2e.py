@@ -12,35 +12,13 @@ from research.models import RungOutcome
 from research.paper_rung import do_check_paper_rung
 from research.services import do_start_gauntlet
 from research.tasks import run_gauntlet_job
-from tests.sessions.conftest import PAPER_ACCOUNT, finish, wait_until
-from trading.sessions.models import SessionEvent, TradingSession
-from trading.sessions.services import do_create_session, do_request_stop
+from tests.research.ladder_support import LOOSE_THRESHOLDS, paper_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("gauntlet_catalog")]
 
 # Thresholds loose enough to trade often on ibsim's random-walk bars; sized in shares so every fill is whole.
 PARAMS = {"buy_threshold": 0.4, "sell_threshold": 0.6, "quantity": 10}
 FILLS = 8
-
-
-def _paper_session(make_stack) -> TradingSession:
-    """A paper session of ibs_reversion on ibsim's 5-second QQQ bars (time runs 5x), stopped after FILLS fills."""
-    stack = make_stack([PAPER_ACCOUNT], speed=5)
-    sleeve = {"strategy": "ibs_reversion", "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST", "params": PARAMS}
-    session = do_create_session(environment="paper", sleeves=[sleeve], actor="user:tester")
-    host = stack.host(session.pk)
-    try:
-        wait_until(
-            # A few more than needed: the stop's closing fill comes after the last bar and is no decision.
-            lambda: SessionEvent.objects.filter(session_id=session.pk, kind="fill").count() >= FILLS + 2,
-            150,
-            message=f"{FILLS + 2} fills in the paper session",
-        )
-    finally:
-        do_request_stop(session_id=session.pk, actor="user:tester")
-        finish(host, 60)
-    session.refresh_from_db()
-    return session
 
 
 def _approve(bar_spec: str = "5-SECOND-LAST") -> str:
@@ -56,7 +34,7 @@ def _approve(bar_spec: str = "5-SECOND-LAST") -> str:
 
 @pytest.mark.timeout(300)
 def test_the_paper_rung_matches_fill_for_fill_and_the_ladder_gates_the_approval(make_stack, known_instruments):
-    session = _paper_session(make_stack)
+    session = paper_session(make_stack, "ibs_reversion", PARAMS, FILLS)
     check = do_check_paper_rung(session_id=session.pk, actor="user:tester", min_fills=FILLS)
     unmatched = [r for r in check.rows if r["status"] != "matched"]
     assert check.verdict == RungOutcome.PASS, (check.reason, unmatched)
@@ -78,20 +56,7 @@ def test_the_paper_rung_matches_fill_for_fill_and_the_ladder_gates_the_approval(
         start="2015-01-01",
         end="2017-12-31",
         enqueue=False,
-        thresholds={
-            "min_trades": 1,
-            "min_dsr": 0.0,
-            "max_pbo": 1.0,
-            "reject_pbo": 1.0,
-            "max_spa_pvalue": 1.0,
-            "min_wf_efficiency": -100.0,
-            "min_wf_positive_frac": 0.0,
-            "min_neighbour_sharpe_ratio": -100.0,
-            "mc_max_drawdown": 1.0,
-            "mc_max_loss_prob": 1.0,
-            "min_breakeven_cost_multiple": 0.0001,
-            "min_sharpe_at_3x_costs": -100.0,
-        },
+        thresholds=LOOSE_THRESHOLDS,
     )
     for job_id in report.jobs.values_list("pk", flat=True):
         run_gauntlet_job(job_id)

@@ -14,9 +14,7 @@ from research.paper_rung import do_check_paper_rung
 from research.services import do_start_gauntlet
 from research.tasks import run_gauntlet_job
 from studio.services import do_save_version
-from tests.sessions.conftest import PAPER_ACCOUNT, finish, wait_until
-from trading.sessions.models import SessionEvent, TradingSession
-from trading.sessions.services import do_create_session, do_request_stop
+from tests.research.ladder_support import LOOSE_THRESHOLDS, paper_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("qqq_catalog")]
 
@@ -31,38 +29,6 @@ SPEC = {
     "sizing": {"quantity": 10},
 }
 FILLS = 6
-LOOSE = {  # this test is about the gate, not about the strategy's edge
-    "min_trades": 1,
-    "min_dsr": 0.0,
-    "max_pbo": 1.0,
-    "reject_pbo": 1.0,
-    "max_spa_pvalue": 1.0,
-    "min_wf_efficiency": -100.0,
-    "min_wf_positive_frac": 0.0,
-    "min_neighbour_sharpe_ratio": -100.0,
-    "mc_max_drawdown": 1.0,
-    "mc_max_loss_prob": 1.0,
-    "min_breakeven_cost_multiple": 0.0001,
-    "min_sharpe_at_3x_costs": -100.0,
-}
-
-
-def _paper_session(make_stack, strategy: str) -> TradingSession:
-    stack = make_stack([PAPER_ACCOUNT], speed=5)
-    sleeve = {"strategy": strategy, "instrument_id": "QQQ.NASDAQ", "bar_spec": "5-SECOND-LAST", "params": {}}
-    session = do_create_session(environment="paper", sleeves=[sleeve], actor="user:tester")
-    host = stack.host(session.pk)
-    try:
-        wait_until(
-            lambda: SessionEvent.objects.filter(session_id=session.pk, kind="fill").count() >= FILLS + 2,
-            150,
-            message=f"{FILLS + 2} fills in the paper session",
-        )
-    finally:
-        do_request_stop(session_id=session.pk, actor="user:tester")
-        finish(host, 60)
-    session.refresh_from_db()
-    return session
 
 
 def _approve(strategy: str) -> str:
@@ -80,7 +46,7 @@ def _approve(strategy: str) -> str:
 def test_a_studio_version_climbs_the_ladder_and_only_that_version_is_approved(make_stack, known_instruments):
     version, _ = do_save_version(name="rsi2_swing", spec=SPEC, actor="user:tester")
     strategy = version.strategy_name
-    session = _paper_session(make_stack, strategy)
+    session = paper_session(make_stack, strategy, {}, FILLS)
     assert session.status == "stopped", session.status_reason
     check = do_check_paper_rung(session_id=session.pk, actor="user:tester", min_fills=FILLS)
     unmatched = [r for r in check.rows if r["status"] != "matched"]
@@ -99,7 +65,7 @@ def test_a_studio_version_climbs_the_ladder_and_only_that_version_is_approved(ma
         start="2015-01-01",
         end="2017-12-31",
         enqueue=False,
-        thresholds=LOOSE,
+        thresholds=LOOSE_THRESHOLDS,
     )
     for job_id in report.jobs.values_list("pk", flat=True):
         run_gauntlet_job(job_id)
