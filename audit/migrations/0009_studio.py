@@ -4,15 +4,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0008_gauntlet'),
+        ("audit", "0008_gauntlet"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('order.intent', 'Order intent'), ('order.denied', 'Order denied'), ('order.accepted', 'Order accepted'), ('order.rejected', 'Order rejected'), ('order.filled', 'Order filled'), ('order.canceled', 'Order canceled'), ('order.fill_inferred', 'Fill inferred by reconciliation'), ('approval.approve', 'Approve live'), ('approval.revoke', 'Revoke live'), ('approval.refused', 'Approval refused'), ('session.start', 'Session start'), ('session.stop', 'Session stop'), ('session.kill', 'Session kill'), ('session.refused', 'Session refused'), ('session.failed', 'Session failed'), ('session.lost', 'Session lost'), ('account.flatten', 'Account flatten'), ('auth.login', 'Login'), ('auth.logout', 'Logout'), ('auth.login_failed', 'Failed login'), ('auth.locked_out', 'Login locked out'), ('auth.permission_change', 'Permission change'), ('auth.user_created', 'User created'), ('system.settings', 'Settings at start-up'), ('gateway.down', 'Gateway down'), ('gateway.up', 'Gateway up'), ('gateway.connectivity', 'Gateway connectivity'), ('risk.breaker_tripped', 'Loss breaker tripped'), ('risk.breaker_reset', 'Loss breaker reset'), ('risk.attribution', 'Broker position not attributed'), ('backtest.run', 'Backtest run'), ('research.gauntlet_started', 'Gauntlet started'), ('research.gauntlet_finished', 'Gauntlet finished'), ('research.paper_rung', 'Paper rung checked'), ('studio.version_saved', 'Studio version saved')], db_index=True, max_length=40),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("order.intent", "Order intent"),
+                    ("order.denied", "Order denied"),
+                    ("order.accepted", "Order accepted"),
+                    ("order.rejected", "Order rejected"),
+                    ("order.filled", "Order filled"),
+                    ("order.canceled", "Order canceled"),
+                    ("order.fill_inferred", "Fill inferred by reconciliation"),
+                    ("approval.approve", "Approve live"),
+                    ("approval.revoke", "Revoke live"),
+                    ("approval.refused", "Approval refused"),
+                    ("session.start", "Session start"),
+                    ("session.stop", "Session stop"),
+                    ("session.kill", "Session kill"),
+                    ("session.refused", "Session refused"),
+                    ("session.failed", "Session failed"),
+                    ("session.lost", "Session lost"),
+                    ("account.flatten", "Account flatten"),
+                    ("auth.login", "Login"),
+                    ("auth.logout", "Logout"),
+                    ("auth.login_failed", "Failed login"),
+                    ("auth.locked_out", "Login locked out"),
+                    ("auth.permission_change", "Permission change"),
+                    ("auth.user_created", "User created"),
+                    ("system.settings", "Settings at start-up"),
+                    ("gateway.down", "Gateway down"),
+                    ("gateway.up", "Gateway up"),
+                    ("gateway.connectivity", "Gateway connectivity"),
+                    ("risk.breaker_tripped", "Loss breaker tripped"),
+                    ("risk.breaker_reset", "Loss breaker reset"),
+                    ("risk.attribution", "Broker position not attributed"),
+                    ("backtest.run", "Backtest run"),
+                    ("research.gauntlet_started", "Gauntlet started"),
+                    ("research.gauntlet_finished", "Gauntlet finished"),
+                    ("research.paper_rung", "Paper rung checked"),
+                    ("studio.version_saved", "Studio version saved"),
+                ],
+                db_index=True,
+                max_length=40,
+            ),
         ),
     ]
