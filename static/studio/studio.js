@@ -16,7 +16,7 @@ let spec = meta.initial.spec;
 let parent = meta.initial.parent || "";
 let saved = meta.initial.strategy ? { strategy: meta.initial.strategy, hash: meta.initial.spec_hash, links: meta.initial.links } : null;
 let bars = null, lastResult = null;
-let changeSeq = 0, changedAt = 0, timer = null, inflight = null;
+let changeSeq = 0, changedAt = 0, timer = null, busy = false, again = false;
 
 const charts = createCharts(window.uPlot, { price: $("price-chart"), panes: $("panes"), equity: $("equity-chart"), drawdown: $("drawdown-chart") });
 const builder = createBuilder(meta, (next) => { spec = next; showJson(); schedule(); });
@@ -38,23 +38,31 @@ function schedule() {
   timer = setTimeout(runPreview, DEBOUNCE_MS);
 }
 
-function post(url, body, signal) {
+function post(url, body) {
   return fetch(url, {
-    method: "POST", credentials: "same-origin", signal: signal,
+    method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
     body: JSON.stringify(body),
   }).then((r) => r.json().catch(() => ({ error: "the server answered " + r.status })).then((data) => ({ ok: r.ok, data: data })));
 }
 
+/* One preview in flight per page: a change made meanwhile is sent when it returns (the server runs one engine at a
+   time, and an aborted fetch would not stop it), and only the latest change's result is drawn. */
 function runPreview() {
+  if (busy) { again = true; return; }
+  busy = true; again = false;
   const seq = changeSeq, started = changedAt;
-  if (inflight) inflight.abort();
-  inflight = new AbortController();
   results.dataset.state = "running";
   $("preview-status").textContent = "running on the catalog's bars…";
-  post(root.dataset.previewUrl, { spec: spec, have_bars: bars ? bars.key : "" }, inflight.signal)
+  const done = () => {
+    const latest = seq === changeSeq && !again;
+    busy = false;
+    if (again) runPreview();
+    return latest;
+  };
+  post(root.dataset.previewUrl, { spec: spec, have_bars: bars ? bars.key : "" })
     .then(({ ok, data }) => {
-      if (seq !== changeSeq) return;  // a newer change is on its way
+      if (!done()) return;  // a newer change is on its way
       if (!ok) {
         showError(data.error || "preview refused");
         results.dataset.state = "error";
@@ -78,8 +86,7 @@ function runPreview() {
         data.warmup + " bars · engine " + data.timing_ms.engine + " ms, shown in " + ms + " ms" + (bars.aggregated ? " · " + bars.shown + " candles drawn" : "");
     })
     .catch((err) => {
-      if (err.name === "AbortError") return;
-      if (seq !== changeSeq) return;
+      if (!done()) return;
       showError("preview failed: " + err.message);
       results.dataset.state = "error";
       results.dataset.renderedSeq = String(seq);
@@ -161,6 +168,7 @@ function renderVersions(rows, highlight) {
 
 $("save-button").addEventListener("click", () => {
   const result = $("save-result"), button = $("save-button");
+  if (jsonBox.classList.contains("invalid")) { result.className = "refusal"; result.textContent = "fix the JSON first: nothing saved"; return; }
   button.disabled = true;
   result.className = ""; result.textContent = "saving…";
   post(root.dataset.saveUrl, { name: $("save-name").value.trim(), note: $("save-note").value, spec: spec, parent: parent })
@@ -179,19 +187,19 @@ $("save-button").addEventListener("click", () => {
 // -- the JSON text --------------------------------------------------------------------------------------------
 jsonBox.addEventListener("input", () => {
   let parsed;
-  try { parsed = JSON.parse(jsonBox.value); } catch (err) {
+  let problem = "";
+  try { parsed = JSON.parse(jsonBox.value); } catch (err) { problem = "JSON: " + String(err.message).split("\n")[0]; }
+  if (!problem && (!parsed || typeof parsed !== "object" || Array.isArray(parsed))) problem = "JSON: a spec is an object, like {\"entry\": {...}}";
+  if (problem) {  // the forms keep the last good spec; nothing is run or saved until the text parses
     jsonBox.classList.add("invalid");
-    showError("JSON: " + String(err.message).split("\n")[0]);
+    showError(problem);
     changeSeq += 1; results.dataset.changeSeq = String(changeSeq); results.dataset.renderedSeq = String(changeSeq);
     results.dataset.state = "error";
+    $("preview-status").textContent = "not run: fix the JSON";
     clearTimeout(timer);
     return;
   }
   jsonBox.classList.remove("invalid");
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-    showError("JSON: a spec is an object, like {\"entry\": ...}");
-    return;
-  }
   spec = parsed;
   builder.render(spec);
   schedule();
