@@ -53,7 +53,8 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 def page(request: HttpRequest) -> HttpResponse:
     """The Studio: forms, JSON, charts and metrics of one spec; ?version=studio:name@N loads a saved version."""
     catalog = catalog_bar_specs()
-    initial: dict[str, Any] = {"spec": presenters.starter_spec(catalog), "name": "", "parent": "", "strategy": ""}
+    # The spec goes to the page as text: JSON.parse would turn 70.0 into 70 (the page's parser keeps it a decimal).
+    initial: dict[str, Any] = {"spec_text": json.dumps(presenters.starter_spec(catalog)), "name": "", "parent": ""}
     error, status = "", 200
     wanted = request.GET.get("version", "").strip()
     if wanted:
@@ -63,7 +64,7 @@ def page(request: HttpRequest) -> HttpResponse:
             error, status = str(exc).splitlines()[0], 404
         else:
             spec = selectors.version_spec(version)
-            initial = {"spec": spec, "name": version.name, "parent": version.strategy_name}
+            initial = {"spec_text": version.spec, "name": version.name, "parent": version.strategy_name}
             initial.update(strategy=version.strategy_name, spec_hash=version.spec_hash)
             initial["links"] = presenters.action_links(
                 version.strategy_name, spec["instrument_id"], spec["bar_spec"], spec["params"]

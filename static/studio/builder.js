@@ -2,7 +2,7 @@
    remove, rename, a new type or operator) redraw the forms; typing a value only updates the spec, so focus stays.
    The server validates: a form never refuses a value, it passes it on and the preview names the problem. */
 
-import { el, option, number, uniqueId, renameOperands, renameParam } from "./util.js";
+import { el, option, number, isNumber, uniqueId, renameOperands, renameParam } from "./util.js";
 
 const SERIES = /^([a-z][a-z0-9_]{0,39})(?:\.([a-z_]+))?(?:\[(\d{1,3})\])?$/;
 const NUMBER = "#num";
@@ -131,13 +131,14 @@ export function createBuilder(meta, onChange) {
     const num = el("input", { type: "text", class: "operand-number number-" + side, inputmode: "decimal", "aria-label": side + " number" });
     const ago = el("input", { type: "number", class: "operand-ago ago-" + side, min: "0", max: String(meta.max_bars_ago), title: "bars ago (0: this bar)", "aria-label": side + " bars ago" });
     let base = NUMBER, back = 0;
-    if (typeof value === "number") { num.value = String(value); }
+    if (isNumber(value)) { num.value = String(value); }
     else if (typeof value === "string" && value.startsWith("$")) { base = value; }
     else if (typeof value === "string" && SERIES.test(value)) {
       const m = SERIES.exec(value); base = m[1] + (m[2] ? "." + m[2] : ""); back = Number(m[3] || 0);
     } else if (value !== undefined && value !== null) { base = String(value); }
     if (!known.has(base)) { select.append(option(base, base + " (unknown)")); select.classList.add("unknown"); }
-    select.value = base; ago.value = String(back);
+    select.value = base; ago.value = back ? String(back) : "";
+    ago.placeholder = "0";
     function show() {
       const isNumber = select.value === NUMBER, isParam = select.value.startsWith("$");
       num.hidden = !isNumber; ago.hidden = isNumber || isParam;
@@ -149,7 +150,7 @@ export function createBuilder(meta, onChange) {
       else set(Number(ago.value) > 0 ? v + "[" + Number(ago.value) + "]" : v);
     }
     select.addEventListener("change", () => {
-      ago.value = "0";  // a new series starts at this bar
+      ago.value = "";  // a new series starts at this bar
       if (select.value === NUMBER && num.value === "") num.value = "0";
       show(); commit(); changed(false);
     });
@@ -172,7 +173,7 @@ export function createBuilder(meta, onChange) {
     op.value = String(cond.op);
     op.addEventListener("change", () => {
       const between = op.value === "between", was = Array.isArray(cond.right);
-      if (between && !was) cond.right = [typeof cond.right === "number" ? cond.right : 0, 100];
+      if (between && !was) cond.right = [isNumber(cond.right) ? cond.right : 0, 100];
       if (!between && was) cond.right = cond.right[0];
       cond.op = op.value;
       changed(true);

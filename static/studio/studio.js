@@ -4,7 +4,7 @@
 
 import { createBuilder } from "./builder.js";
 import { createCharts } from "./charts.js";
-import { el, pct, fixed, number } from "./util.js";
+import { el, pct, fixed, number, isNumber, parseSpec, stringifySpec } from "./util.js";
 
 const DEBOUNCE_MS = 200;
 const meta = JSON.parse(document.getElementById("studio-meta").textContent);
@@ -12,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 const root = $("studio"), results = $("results"), jsonBox = $("spec-json"), errorBox = $("studio-error");
 const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
 
-let spec = meta.initial.spec;
+let spec = parseSpec(meta.initial.spec_text);  // 70.0 stays a decimal: see util.Decimal
 let parent = meta.initial.parent || "";
 let saved = meta.initial.strategy ? { strategy: meta.initial.strategy, hash: meta.initial.spec_hash, links: meta.initial.links } : null;
 let bars = null, lastResult = null;
@@ -27,7 +27,7 @@ function showError(message) {
   results.classList.toggle("stale", Boolean(message));
 }
 
-function showJson() { jsonBox.value = JSON.stringify(spec, null, 2); jsonBox.classList.remove("invalid"); }
+function showJson() { jsonBox.value = stringifySpec(spec, 2); jsonBox.classList.remove("invalid"); }
 
 function schedule() {
   changeSeq += 1;
@@ -42,7 +42,7 @@ function post(url, body) {
   return fetch(url, {
     method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-    body: JSON.stringify(body),
+    body: stringifySpec(body),
   }).then((r) => r.json().catch(() => ({ error: "the server answered " + r.status })).then((data) => ({ ok: r.ok, data: data })));
 }
 
@@ -133,14 +133,14 @@ function showSaved() {
 }
 
 function renderSweepFields() {
-  const params = saved && lastResult ? lastResult.params : {};
+  const params = saved && spec.params && typeof spec.params === "object" ? spec.params : {};
   const body = $("sweep-fields").tBodies[0];
   const existing = new Set(Array.from(body.querySelectorAll("tr")).map((tr) => tr.dataset.param));
   const names = Object.keys(params);
   if (names.length === existing.size && names.every((n) => existing.has(n))) return;
   body.replaceChildren(...names.map((name) => {
     const v = params[name];
-    const values = typeof v === "number" ? [v * 0.5, v, v * 1.5].map((x) => (Number.isInteger(v) ? Math.max(1, Math.round(x)) : +x.toFixed(4))) : [v];
+    const values = isNumber(v) ? [v * 0.5, v * 1, v * 1.5].map((x) => (Number.isInteger(v) ? Math.max(1, Math.round(x)) : +x.toFixed(4))) : [v];
     const box = el("input", { type: "checkbox", class: "sweep-pick", "aria-label": "Vary " + name });
     const text = el("input", { type: "text", class: "sweep-values", value: Array.from(new Set(values)).join(", "), "aria-label": "Values of " + name });
     box.addEventListener("change", showSaved); text.addEventListener("input", showSaved);
@@ -188,7 +188,7 @@ $("save-button").addEventListener("click", () => {
 jsonBox.addEventListener("input", () => {
   let parsed;
   let problem = "";
-  try { parsed = JSON.parse(jsonBox.value); } catch (err) { problem = "JSON: " + String(err.message).split("\n")[0]; }
+  try { parsed = parseSpec(jsonBox.value); } catch (err) { problem = "JSON: " + String(err.message).split("\n")[0]; }
   if (!problem && (!parsed || typeof parsed !== "object" || Array.isArray(parsed))) problem = "JSON: a spec is an object, like {\"entry\": {...}}";
   if (problem) {  // the forms keep the last good spec; nothing is run or saved until the text parses
     jsonBox.classList.add("invalid");

@@ -38,6 +38,7 @@ from trading.services import run_backtest
 print(run_backtest("studio:rsi2_mouse@1", "QQQ.NASDAQ", "1-DAY-LAST").metrics["trades"])
 """
 NAME = "rsi2_mouse"
+RSI2_FILE = REPO / "tests" / "studio" / "rsi2_pullback.json"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -193,35 +194,46 @@ def test_build_rsi2_pullback_with_the_mouse_and_save_it(stack, browser):
 
 
 def test_a_loaded_version_saves_as_the_next_with_its_parent_and_links_onwards(stack, browser):
+    # Saved from the command line: its parameters are decimals (10.0), which the page must keep as written.
+    stack.manage("studio_save", "--name=rsi2_pullback", f"--spec={RSI2_FILE}")
     page = _login(browser, stack.url, "builder")
     page.set_viewport_size({"width": 1280, "height": 900})
     errors = _watch_errors(page)
-    page.goto(f"{stack.url}/studio/?version=studio:{NAME}@1")
+    page.goto(f"{stack.url}/studio/?version=studio:rsi2_pullback@1")
     _settled(page)
-    assert page.locator("#save-name").input_value() == NAME
+    assert page.locator("#save-name").input_value() == "rsi2_pullback"
     assert page.locator("#indicators .indicator-row").count() == 2
-    assert page.locator("#links-for").inner_text() == f"studio:{NAME}@1"
-    page.locator("#entry .cond-row").nth(1).locator("input.number-right").fill("5")
+    assert page.locator("#links-for").inner_text() == "studio:rsi2_pullback@1"
+    assert page.locator("#unsaved").is_hidden()  # the page's spec hashes as the stored one
+    assert '"oversold": 10.0' in page.locator("#spec-json").input_value()
+    page.click("#save-button")
+    page.wait_for_selector("#save-result.ok")
+    assert page.locator("#save-result").inner_text() == "unchanged: identical to studio:rsi2_pullback@1; nothing saved"
+
+    page.fill(".param-row[data-param=oversold] .param-value", "5.0")
     _settled(page)
     assert page.locator("#unsaved").is_visible()
+    assert '"oversold": 5.0' in page.locator("#spec-json").input_value()
+    page.fill("#save-note", "oversold 5")
     page.click("#save-button")
-    page.wait_for_selector("#save-result.ok")
-    assert page.locator("#save-result").inner_text() == f"saved studio:{NAME}@2"
-    row = page.locator(f"#versions-body tr[data-strategy='studio:{NAME}@2']")
-    assert f"studio:{NAME}@1" in row.inner_text()  # its parent
-    page.click("#save-button")
-    page.wait_for_selector("#save-result.ok")
-    assert page.locator("#save-result").inner_text().startswith(f"unchanged: identical to studio:{NAME}@2")
+    page.wait_for_selector("#save-result.ok:has-text('@2')")
+    assert page.locator("#save-result").inner_text() == "saved studio:rsi2_pullback@2"
+    row = page.locator("#versions-body tr[data-strategy='studio:rsi2_pullback@2']")
+    assert "studio:rsi2_pullback@1" in row.inner_text()  # its parent
+    assert page.locator("#unsaved").is_hidden()
     _no_horizontal_overflow(page)
 
+    page.locator("#sweep-fields tr[data-param=oversold] .sweep-pick").check()
+    page.fill("#sweep-fields tr[data-param=oversold] .sweep-values", "5, 7.5, 10")
     page.click("#link-gauntlet")
     page.wait_for_url("**/research/new/**")
-    assert page.locator("#id_gauntlet-strategy").input_value() == f"studio:{NAME}@2"
-    page.goto(f"{stack.url}/studio/?version=studio:{NAME}@2")
+    assert page.locator("#id_gauntlet-strategy").input_value() == "studio:rsi2_pullback@2"
+    assert json.loads(page.locator("#id_gauntlet-grid").input_value()) == {"oversold": [5, 7.5, 10]}
+    page.goto(f"{stack.url}/studio/?version=studio:rsi2_pullback@2")
     _settled(page)
     page.click("#link-paper")
     page.wait_for_url("**/paper/**")
-    assert page.locator("#id_strategy").input_value() == f"studio:{NAME}@2"
+    assert page.locator("#id_strategy").input_value() == "studio:rsi2_pullback@2"
     assert page.locator("#id_bar_spec").input_value() == "1-DAY-LAST"
     assert errors == []
     page.context.close()

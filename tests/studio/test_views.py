@@ -65,7 +65,7 @@ def test_the_page_needs_a_login_and_the_console_permission(client, viewer, qqq_c
     assert 'id="nav-studio"' in html and 'type="module"' in html and "Saving needs the operate paper" in html
     meta = _meta(response)
     assert meta["catalog"] == {"QQQ.NASDAQ": ["1-DAY-LAST"]} and meta["may_save"] is False
-    assert meta["initial"]["spec"]["instrument_id"] == "QQQ.NASDAQ"
+    assert json.loads(meta["initial"]["spec_text"])["instrument_id"] == "QQQ.NASDAQ"
     assert set(meta["indicators"]) == {"sma", "ema", "rsi", "bbands", "atr", "macd", "donchian", "roc", "stoch"}
     assert meta["indicators"]["rsi"]["args"][0]["default"] == 14  # a required argument gets a first value
 
@@ -157,10 +157,10 @@ def test_a_loaded_version_fills_the_forms_and_saves_as_the_next_with_its_parent(
     response = client.get(PAGE, {"version": "studio:rsi2@1"})
     assert response.status_code == 200
     initial = _meta(response)["initial"]
-    assert initial["spec"] == json.loads(first.spec) and initial["name"] == "rsi2"
+    assert initial["spec_text"] == first.spec and initial["name"] == "rsi2"  # text: 70.0 stays a decimal
     assert initial["parent"] == initial["strategy"] == "studio:rsi2@1" and initial["spec_hash"] == first.spec_hash
     assert 'data-strategy="studio:rsi2@1"' in response.content.decode()  # the versions table
-    changed = initial["spec"]
+    changed = json.loads(initial["spec_text"])
     changed["params"]["oversold"] = 5.0
     data = _post(client, SAVE, {"name": "rsi2", "spec": changed, "parent": "studio:rsi2@1"}).json()
     assert data["strategy"] == "studio:rsi2@2"
