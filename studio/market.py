@@ -26,6 +26,9 @@ from trading.strategies.params import StrategyParamsError, bar_type_for
 
 MAX_CACHED = 4  # bar sets kept per process (the daily QQQ bars are about 2 MB of Bar objects)
 MAX_POINTS = 10_000  # bars sent to the browser; more are aggregated into this many candles
+# A preview runs in the web process: it takes the latest bars only (20 years of daily bars fit; for intraday bars the
+# last few weeks), so one preview cannot hold the console for minutes. A backtest runs on all of them.
+MAX_PREVIEW_BARS = 20_000
 _SUFFIX = "-EXTERNAL"
 
 
@@ -36,7 +39,8 @@ class MarketData:
     key: str  # changes whenever the catalog's files for these bars or the instrument change
     bar_type: BarType
     instrument: Instrument
-    bars: list[Bar]
+    bars: list[Bar]  # the latest MAX_PREVIEW_BARS of them
+    total: int  # bars of this type in the catalog
     series: BarSeries  # ts_init and close: what a run is marked against
     ts_event: np.ndarray  # int64 ns, each bar's start (a daily bar's date at 00:00 UTC)
     open: np.ndarray
@@ -71,6 +75,7 @@ class MarketData:
             self._shown["bars"] = {
                 "key": self.key,
                 "count": len(self.bars),
+                "total": self.total,
                 "shown": len(starts),
                 "aggregated": aggregated,
                 "t": [int(t) // 1_000_000_000 for t in self.ts_event[starts]],
@@ -169,12 +174,15 @@ def _load(root: Path, bar_type: BarType, cache_key: tuple) -> MarketData:
     bars = load_bars(catalog, bar_type)
     if not bars:
         raise SpecError("bar_spec", f"no {bar_type} bars in the catalog")
+    total = len(bars)
+    bars = bars[-MAX_PREVIEW_BARS:]
     n = len(bars)
     return MarketData(
         key=hashlib.sha256(repr(cache_key).encode()).hexdigest()[:16],
         bar_type=bar_type,
         instrument=instrument,
         bars=bars,
+        total=total,
         series=BarSeries(
             ts=np.fromiter((b.ts_init for b in bars), np.int64, n),
             close=np.fromiter((b.close.as_double() for b in bars), np.float64, n),

@@ -82,7 +82,7 @@ function runPreview() {
       results.dataset.specHash = data.spec_hash;
       results.dataset.renderedSeq = String(seq);
       results.dataset.state = "ready";
-      $("preview-status").textContent = bars.count + " bars " + data.first_bar + " → " + data.last_bar + " · fills at the next open · warm-up " +
+      $("preview-status").textContent = (bars.total > bars.count ? "the last " + bars.count + " of " + bars.total : bars.count) + " bars " + data.first_bar + " → " + data.last_bar + " · fills at the next open · warm-up " +
         data.warmup + " bars · engine " + data.timing_ms.engine + " ms, shown in " + ms + " ms" + (bars.aggregated ? " · " + bars.shown + " candles drawn" : "");
     })
     .catch((err) => {

@@ -139,3 +139,12 @@ def test_many_bars_are_drawn_as_fewer_candles(rsi2_spec, qqq_catalog, monkeypatc
     assert bars["h"][1] == max(b.high.as_double() for b in full[step : 2 * step])
     assert bars["c"][1] == full[2 * step - 1].close.as_double()
     assert len(result["markers"]) >= 2 * result["metrics"]["trades"]  # markers keep their own times
+
+
+def test_a_preview_takes_the_latest_bars_only(rsi2_spec, qqq_catalog, monkeypatch):
+    monkeypatch.setattr(market, "MAX_PREVIEW_BARS", 3000)
+    result = preview(rsi2_spec)
+    assert (result["bars"]["count"], result["bars"]["total"]) == (3000, 5031)
+    full = load_bars(open_catalog(qqq_catalog), bar_type_for("QQQ.NASDAQ", "1-DAY-LAST"))
+    assert result["bars"]["t"][0] == full[-3000].ts_event // 1_000_000_000 and result["last_bar"] == "2018-12-31"
+    assert result["metrics"]["trades"] > 0 and len(result["equity"]) == 3000
