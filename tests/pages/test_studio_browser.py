@@ -187,6 +187,8 @@ def test_build_rsi2_pullback_with_the_mouse_and_save_it(stack, browser):
     page.fill("#spec-json", json.dumps(broken))
     _settled(page, "error")
     assert error.inner_text().startswith("entry.all[1].left: unknown indicator 'rsii'")
+    left = page.locator("#entry .cond-row").nth(1).locator("select.operand-left")
+    assert left.input_value() == "rsii"  # the forms follow the JSON, the unknown operand kept and marked
     assert "\n" not in error.inner_text()
     page.screenshot(path=str(ARTIFACTS / "studio-error.png"), full_page=True)
     assert [e for e in errors if "status of 400" not in e] == []  # the refused preview's own 400 response
