@@ -3,7 +3,7 @@ the page's charts (price with indicator lines and entry/exit markers, oscillator
 headline metrics.
 
 Nothing here decides a trade: the backtest is trading.services.execute_backtest with the live fill convention
-(next_open), the lines come from studio.rules.Evaluator fed the same bars, and the markers are the run's fills.
+(next_open), the lines come from studio.rules.Indicator fed the same bars, and the markers are the run's fills.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from studio.interpreter import StudioStrategy, config_class_for
 from studio.market import MarketData, market_data
-from studio.rules import Evaluator
+from studio.rules import Indicator
 from studio.spec import BAR_FIELDS, INDICATORS, Resolved, SpecError, canonical_json, resolve, spec_hash, validate
 from trading.backtests.engine import DEFAULT_FILL_CONVENTION, BacktestCosts, Fill
 from trading.backtests.metrics import equity_and_position
@@ -121,23 +121,26 @@ def _config(text: str, data: MarketData, values: dict[str, Any]) -> Any:
 
 
 def indicator_values(resolved: Resolved, bars: list) -> dict[str, list[float | None]]:
-    """Every indicator output at every bar ('sma.value' -> values), None until the indicator has warmed up."""
-    evaluator = Evaluator(resolved)
-    indicators = list(evaluator.indicators.items())
+    """Every indicator output at every bar ('sma.value' -> values), None until the indicator has warmed up.
+
+    The indicators are rules.Indicator, built from the resolved spec as the interpreter's Evaluator builds them.
+    """
+    indicators = [(ident, Indicator(decl)) for ident, decl in resolved.spec["indicators"].items()]
     out: dict[str, list[float | None]] = {
         f"{ident}.{output}": [] for ident, indicator in indicators for output in indicator.outputs
     }
-    columns = [
-        (indicator, [(f"{ident}.{o}", out[f"{ident}.{o}"]) for o in indicator.outputs])
-        for ident, indicator in indicators
-    ]
+    columns = [(indicator, [(o, out[f"{ident}.{o}"]) for o in indicator.outputs]) for ident, indicator in indicators]
     for bar in bars:
-        values = evaluator.update(bar)
         for indicator, series in columns:
-            ready = indicator.initialized
-            for key, column in series:
-                value = values[key] if ready else None
-                column.append(value if value is not None and math.isfinite(value) else None)
+            indicator.update(bar)
+            if not indicator.initialized:
+                for _, column in series:
+                    column.append(None)
+                continue
+            values = indicator.read()
+            for output, column in series:
+                value = values[output]
+                column.append(value if math.isfinite(value) else None)
     return out
 
 

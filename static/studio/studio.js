@@ -6,7 +6,7 @@ import { createBuilder } from "./builder.js";
 import { createCharts } from "./charts.js";
 import { el, pct, fixed, number, isNumber, parseSpec, stringifySpec } from "./util.js";
 
-const DEBOUNCE_MS = 200;
+const DEBOUNCE_MS = 120;  // typing "70" is one change; the preview itself takes about a second
 const meta = JSON.parse(document.getElementById("studio-meta").textContent);
 const $ = (id) => document.getElementById(id);
 const root = $("studio"), results = $("results"), jsonBox = $("spec-json"), errorBox = $("studio-error");
@@ -51,7 +51,7 @@ function post(url, body) {
 function runPreview() {
   if (busy) { again = true; return; }
   busy = true; again = false;
-  const seq = changeSeq, started = changedAt;
+  const seq = changeSeq, started = changedAt, sent = performance.now();
   results.dataset.state = "running";
   $("preview-status").textContent = "running on the catalog's bars…";
   const done = () => {
@@ -71,9 +71,12 @@ function runPreview() {
         return;
       }
       if (data.bars) bars = data.bars;
+      const received = performance.now();
       showError("");
       lastResult = data;
       charts.render(data, bars);
+      results.dataset.fetchMs = String(Math.round(received - sent));  // the request, the server's run, the JSON
+      results.dataset.drawMs = String(Math.round(performance.now() - received));
       showMetrics(data);
       showTrades(data);
       showSaved();
