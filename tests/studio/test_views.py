@@ -182,3 +182,16 @@ def test_links_preselect_the_strategy_on_the_start_forms(operator, rsi2_spec, qq
     assert "&quot;oversold&quot;: [5, 10]" in research
     paper = client.get("/paper/", {"strategy": "studio:rsi2@1", "bar_spec": "1-DAY-LAST"}).content.decode()
     assert '<option value="studio:rsi2@1" selected>' in paper and 'value="1-DAY-LAST"' in paper
+
+
+def test_an_empty_catalog_says_what_to_do(viewer, rsi2_spec, tmp_path, settings):
+    settings.ATS_CATALOG_DIR = tmp_path / "catalog"
+    client = _client(viewer)
+    response = client.get(PAGE)
+    assert response.status_code == 200 and _meta(response)["catalog"] == {}
+    refused = _post(client, PREVIEW, {"spec": rsi2_spec})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == (
+        "instrument_id: no QQQ.NASDAQ-1-DAY-LAST-EXTERNAL bars in the catalog (it holds no bars at all);"
+        " import_bars or fetch_bars first"
+    )
