@@ -24,6 +24,7 @@ from trading.strategies.params import StrategyParamsError
 from trading.views import console_view
 
 RECENT_TOKENS = 50  # start tokens remembered per browser session
+PREFILL = ("strategy", "instrument_id", "bar_spec", "params", "grid")  # start-form fields a GET link may fill in
 # What the services raise on bad input, each with a one-line message.
 REFUSALS: tuple[type[Exception], ...] = (BacktestError, StrategyParamsError, GauntletRequestError)
 
@@ -142,7 +143,9 @@ def report_progress(request: HttpRequest, report_id: int) -> JsonResponse:
 def _render_start(
     request: HttpRequest, bound: ResearchRunForm | None = None, error: str = "", status: int = 200
 ) -> HttpResponse:
-    forms = {kind: cls(prefix=kind) for kind, cls in FORMS.items()}
+    # A link may preselect what to start (the Studio's "run a sweep" / "start the gauntlet"): ?strategy=...&grid=...
+    prefill = {k: request.GET[k] for k in PREFILL if request.method == "GET" and request.GET.get(k)}
+    forms = {kind: cls(prefix=kind, initial=prefill) for kind, cls in FORMS.items()}
     refused = ""
     if bound is not None:
         refused = next(kind for kind, cls in FORMS.items() if type(bound) is cls)

@@ -105,8 +105,9 @@ def _render_environment(request, environment, form=None, status=200):
 @require_GET
 @environment_view()
 def environment_page(request, environment):
-    """Sessions list, start panel, kill all, history."""
-    return _render_environment(request, environment)
+    """Sessions list, start panel, kill all, history; ?strategy=&instrument_id=&bar_spec= preselect the start panel."""
+    prefill = {k: request.GET[k] for k in ("strategy", "instrument_id", "bar_spec") if request.GET.get(k)}
+    return _render_environment(request, environment, StartSessionForm(initial=prefill) if prefill else None)
 
 
 @require_GET
