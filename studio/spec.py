@@ -1,7 +1,7 @@
 """The Studio's declarative strategy spec (schema 1): validation with one-line errors naming the path, the canonical
 form that is hashed, and resolution of named parameters into the concrete rules the interpreter runs.
 
-A spec is JSON. Its parts (README, "Studio strategies", has an example):
+A spec is JSON. Its parts (the README's "Strategy Studio" section has an example):
 
 - ``instrument_id``, ``bar_spec``: what it trades and on which bars.
 - ``direction``: ``long`` (default) or ``short``; short is the explicit flag the pre-trade risk rules see.
