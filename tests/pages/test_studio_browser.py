@@ -22,6 +22,7 @@ from tests.pages.test_browser import (
     Stack,
     _free_port,
     _login,
+    _shot,
     _wait_for_true,
     _wait_http,
 )
@@ -167,7 +168,7 @@ def test_build_rsi2_pullback_with_the_mouse_and_save_it(stack, browser):
     assert page.locator("#pane-rsi").get_attribute("data-levels") == "10,70"
     assert page.locator("#equity-chart .uplot").count() == 1 and page.locator("#drawdown-chart .uplot").count() == 1
     _no_horizontal_overflow(page)
-    page.screenshot(path=str(ARTIFACTS / "studio-built.png"), full_page=True)
+    _shot(page, "studio", docs=True)  # ATS_UPDATE_DOCS_SCREENSHOTS=1 refreshes the README's
 
     page.fill("#save-name", NAME)
     page.fill("#save-note", "built with the mouse")

@@ -19,7 +19,7 @@ def test_strategies(monkeypatch):
     from tests.research.strategies import specs
     from trading.strategies import registry
 
-    registry.strategy_names()  # the built-in catalogue first
+    registry.builtin_names()  # the built-in catalogue first
     for spec in specs():
         monkeypatch.setitem(registry._REGISTRY, spec.name, spec)
 

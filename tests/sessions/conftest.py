@@ -101,7 +101,7 @@ def register_probe(monkeypatch) -> None:
     """Register the test strategies in this process for one test (hosts get them through ATS_STRATEGY_CATALOGS)."""
     from trading.strategies import registry
 
-    registry.strategy_names()  # load the built-in catalogue first
+    registry.builtin_names()  # load the built-in catalogue first
     for spec in (
         registry.StrategySpec(
             "order_probe", "tests.sessions.probe_strategy", "OrderProbe", "OrderProbeConfig", "test probe"

@@ -105,6 +105,7 @@ def test_every_parameter_is_documented(name):
         assert len(param.doc) > 20, f"{name}.{param.name} lacks documentation"
 
 
+@pytest.mark.django_db  # the list includes the Studio's saved versions, read from the database
 def test_registry_lists_both_strategies_and_hashes_their_dependencies():
     assert {"ibs_reversion", "sma_cross"} <= set(strategy_names())
     files = {p.name for p in dependency_files("trading.strategies.ibs_reversion")}

@@ -70,10 +70,16 @@ def register(spec: StrategySpec) -> StrategySpec:
     return spec
 
 
-def strategy_names() -> list[str]:
-    """All registered strategy names, sorted."""
+def builtin_names() -> list[str]:
+    """The strategies declared in code (the built-in catalogue and ATS_STRATEGY_CATALOGS), sorted; no database."""
     _load_builtin()
-    return sorted(_REGISTRY) + [name for source in _SOURCES.values() for name in source.names()]
+    return sorted(_REGISTRY)
+
+
+def strategy_names() -> list[str]:
+    """All registered strategy names: those declared in code, then those of each source (e.g. Studio versions)."""
+    _load_builtin()
+    return builtin_names() + [name for source in _SOURCES.values() for name in source.names()]
 
 
 def get_spec(name: str) -> StrategySpec:
