@@ -13,5 +13,6 @@ urlpatterns = [
     path("healthz", trading_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("research/", include("research.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("trading.urls")),
 ]
