@@ -17,7 +17,6 @@ import os
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.db import connection
@@ -29,8 +28,7 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 60  # longer than any one attempt (HTTP 5 s, SMTP EMAIL_TIMEOUT): a claim outlives its attempt
 MAX_SLEEP_SECONDS = 30.0  # look again at least this often while anything is pending
 ERROR_PAUSE_SECONDS = 5.0  # after a pass that failed (database busy or gone)
-BATCH = 20  # rows claimed per pass
-PARALLEL = 4  # channels tried at once: a slow one does not hold up the others
+BATCH = 8  # rows claimed per pass, each tried on a thread of its own: a slow channel does not hold up the others
 ORPHAN_AFTER = timedelta(hours=1)  # a due row nobody here can deliver is given up after this
 PRUNE_AFTER = timedelta(days=30)  # finished alerts are kept this long (the audit log keeps the outcome for good)
 PRUNE_EVERY_SECONDS = 3600.0
@@ -158,8 +156,7 @@ def run_pass(*, prune: bool = False) -> float | None:
     services.do_give_up_orphans(set(targets), ORPHAN_AFTER)
     claimed = _claim_due(set(targets), now)
     if claimed:
-        with ThreadPoolExecutor(max_workers=min(PARALLEL, len(claimed)), thread_name_prefix="notify") as pool:
-            list(pool.map(lambda row: _attempt(row[0], targets[row[0].destination_key], row[1]), claimed))
+        _attempt_all([(row, targets[row.destination_key], claim) for row, claim in claimed])
         return 0.0  # look again at once: more may be due
     services.do_finish_leftovers()
     if prune:
@@ -187,8 +184,26 @@ def _claim_due(keys: set[str], now) -> list:
     return [(row, claim) for row in Delivery.objects.filter(claimed_by=claim).select_related("alert")]
 
 
+def _attempt_all(work: list) -> None:
+    """Try every claimed row at once, one thread each; while the interpreter shuts down (a command's exit, when no
+    new thread may start) one after the other on this thread instead."""
+    if len(work) == 1:
+        _attempt(*work[0])
+        return
+    threads = []
+    for item in work:
+        thread = threading.Thread(target=_attempt, args=item, name="notification-attempt", daemon=True)
+        try:
+            thread.start()
+            threads.append(thread)
+        except RuntimeError:  # "can't create new thread at interpreter shutdown"
+            _attempt(*item)
+    for thread in threads:
+        thread.join()
+
+
 def _attempt(delivery, target, claim: str) -> None:
-    """One attempt at one row, on a pool thread (its own database connection, closed after)."""
+    """One attempt at one row (on its own thread: its own database connection, closed after)."""
     from notifications import services
     from notifications.channels import DeliveryError, deliver
 

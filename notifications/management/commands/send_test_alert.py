@@ -37,7 +37,7 @@ class Command(BaseCommand):
         states = selectors.wait_for_alert(alert_id, options["wait"], final=True)
         self.stdout.write(f"test notification #{alert_id}")
         for state in states:
-            self.stdout.write(f"  {state.channel:<8} {state.destination}: {state.line(_max_attempts())}")
+            self.stdout.write(f"  {state.line(_max_attempts())} ({state.destination})")
         if not all(s.status == "delivered" for s in states):
             raise CommandError(selectors.outcome_line(alert_id, states), returncode=1)
 
