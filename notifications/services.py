@@ -43,7 +43,8 @@ def do_send_alert(
     try:
         targets = targets_for(kind)
         if not targets:
-            log.info("alert %s (%s) not sent: no notification channel is configured: %s", kind, environment, message)
+            level = logging.DEBUG if kind in UNAUDITED_KINDS else logging.INFO  # the anchor: every minute
+            log.log(level, "alert %s (%s) not sent (no channel is configured): %s", kind, environment, message)
             return None
         details = _jsonable(details)
         now = timezone.now()
@@ -107,7 +108,7 @@ def do_record_attempt(delivery_id: int, claim: str, error: DeliveryError | None)
     reason = scrub(str(error), secrets_in_use()) if error is not None else ""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update()
+            Delivery.objects.select_for_update(of=("self",))
             .select_related("alert")
             .filter(pk=delivery_id, claimed_by=claim, status=DeliveryStatus.PENDING)
             .first()
