@@ -81,6 +81,16 @@ def _fast_tier_starts_nothing_end_to_end(request, monkeypatch):
     monkeypatch.setattr(subprocess.Popen, "__init__", guarded_popen)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Before any fixture is torn down (a transactional test's flush included), stop the notification courier a test
+    woke, so it never delivers or audits into the next test's database."""
+    from notifications import courier
+
+    courier.stop()
+    yield
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if E2E_FIXTURES.intersection(getattr(item, "fixturenames", ())):

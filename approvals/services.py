@@ -11,6 +11,7 @@ from django.utils import timezone
 from approvals.models import Decision, GoLiveApproval
 from audit.models import Action, AuditEntry
 from audit.services import record, verify_chain
+from notifications.services import do_send_alert
 from trading.ids import InvalidIdentifier, validate_instrument_id
 from trading.strategies.registry import UnknownStrategy, code_hash, get_spec
 
@@ -195,7 +196,7 @@ def do_approve_live(
     override_ladder: str = "",
 ) -> GoLiveApproval:
     """Approve a strategy + instrument for live trading, bound to its current code, the bars and params approved,
-    and the ladder's evidence; without a passing ladder only with an override reason (audited as such)."""
+    and the ladder's evidence; without a passing ladder only with an override reason (audited as such). Alerted."""
     # Every check, the instrument's included, before the transaction: no round trip to a gateway holds it open.
     check_approve(strategy, instrument_id, note, bar_spec, params, override_ladder)
     with transaction.atomic():
@@ -231,11 +232,27 @@ def do_approve_live(
                 "note": request.note,
             },
         )
+        override = f" (ladder overridden: {request.ladder_override})" if request.ladder_override else ""
+        do_send_alert(
+            "approval.granted",
+            "live",
+            f"{request.strategy} on {request.instrument_id} approved for live trading by {actor}{override}",
+            {
+                "approval_id": approval.pk,
+                "strategy": request.strategy,
+                "instrument_id": request.instrument_id,
+                "bar_spec": request.bar_spec,
+                "code_hash": request.code_hash,
+                "ladder_override": request.ladder_override,
+                "note": request.note,
+            },
+            actor=actor,
+        )
     return approval
 
 
 def do_revoke_live(*, strategy: str, instrument_id: str, note: str, actor: str) -> GoLiveApproval:
-    """Revoke live trading for a strategy + instrument by appending a revocation."""
+    """Revoke live trading for a strategy + instrument by appending a revocation (audited, alerted)."""
     with transaction.atomic():
         strategy, instrument_id, note, revoked = check_revoke(strategy, instrument_id, note)
         revocation = GoLiveApproval.objects.create(
@@ -257,6 +274,13 @@ def do_revoke_live(*, strategy: str, instrument_id: str, note: str, actor: str) 
                 "code_hash": revocation.code_hash,
                 "note": note,
             },
+        )
+        do_send_alert(
+            "approval.revoked",
+            "live",
+            f"{strategy} on {instrument_id}: live approval revoked by {actor}: {note}",
+            {"approval_id": revocation.pk, "revokes": revoked.pk, "strategy": strategy, "instrument_id": instrument_id},
+            actor=actor,
         )
     return revocation
 

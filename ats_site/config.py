@@ -17,14 +17,20 @@ from typing import Any
 
 import environ
 
+from ats_site.alert_config import parse_positive_seconds, parse_recipients, parse_webhook_url
+from ats_site.config_parsing import ConfigError, parse_bool, parse_count, parse_port
+
+__all__ = [
+    "ConfigError",
+    "parse_bool",
+    "parse_count",
+    "parse_port",
+]  # re-exported: settings and callers import them here
+
 PAPER_ACCOUNT_RE = re.compile(r"^DU\d+$")
 LIVE_ACCOUNT_RE = re.compile(r"^U\d+$")
 # Nautilus spells rates as "<count>/<HH:MM:SS>", e.g. "10/00:00:01".
 RATE_RE = re.compile(r"^(\d+)/(\d{2}):(\d{2}):(\d{2})$")
-
-
-class ConfigError(Exception):
-    """A configuration value is missing or invalid; the message is one line naming the variable."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,9 @@ class GatewayConfig:
 
 
 # Fields of AtsConfig that are secrets: never rendered, logged or shown on a debug page.
-SECRET_FIELDS = frozenset({"audit_hmac_key", "alert_webhook_url"})
+SECRET_FIELDS = frozenset(
+    {"audit_hmac_key", "alert_webhook_url", "alert_slack_webhook_url", "alert_discord_webhook_url"}
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -109,6 +117,11 @@ class AtsConfig:
     db_app_role: str = ""  # PostgreSQL role the app runs as; migrate grants it least privilege ("" = no grants)
     session_start_timeout: int = 90  # seconds a node gets to reconcile and start trading before the session fails
     node_log_level: str = "INFO"  # the Nautilus node's log level in session hosts
+    alert_slack_webhook_url: str = ""  # Slack-compatible incoming webhook ({"text": ...}); "" = off
+    alert_discord_webhook_url: str = ""  # Discord-compatible webhook ({"content": ...}); "" = off
+    alert_email_to: tuple[str, ...] = ()  # alert recipients, sent with the default mailer (EMAIL_* variables); () = off
+    alert_max_attempts: int = 6  # delivery attempts per alert and channel before it is given up (and audited so)
+    alert_retry_base_seconds: float = 5.0  # the first retry's delay; each next one doubles (capped)
 
     def __repr__(self) -> str:
         """Every field, with secrets reduced to whether they are set (debug pages and logs show this repr)."""
@@ -171,27 +184,6 @@ def parse_fraction(name: str, raw: str) -> Decimal:
     return value
 
 
-def parse_count(name: str, raw: str) -> int:
-    """Parse a positive whole number."""
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
-    if value < 1:
-        raise ConfigError(f"{name}: must be at least 1, got {raw!r}")
-    return value
-
-
-def parse_bool(name: str, raw: str) -> bool:
-    """Parse a boolean strictly: a typo in a safety flag must not silently mean 'off' or 'on'."""
-    lowered = str(raw).strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off", ""}:
-        return False
-    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
-
-
 # Each limit: (field, environment-variable suffix, paper default, live default, parser, label). Live is tighter.
 RISK_LIMITS: tuple[tuple[str, str, str, str, Callable[[str, str], Any], str], ...] = (
     ("max_notional_per_order", "MAX_NOTIONAL_PER_ORDER", "25000", "5000", parse_cap, "max notional per order"),
@@ -220,17 +212,6 @@ def _looseness(field: str, value: Any) -> Decimal:
     if field == "duplicate_window_seconds":  # a shorter window lets more duplicates through
         return -Decimal(value)
     return Decimal(value)
-
-
-def parse_port(name: str, raw: str) -> int:
-    """Parse a TCP port number."""
-    try:
-        port = int(str(raw).strip())
-    except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"{name}: port {port} is out of range 1..65535")
-    return port
 
 
 def _account(name: str, raw: str, pattern: re.Pattern[str], kind: str) -> str:
@@ -320,11 +301,22 @@ def load_config(env: environ.Env) -> AtsConfig:
         live_risk=live_risk,
         account_currency=currency,
         audit_hmac_key=raw("ATS_AUDIT_HMAC_KEY", ""),
-        alert_webhook_url=raw("ATS_ALERT_WEBHOOK_URL", "").strip(),
+        alert_webhook_url=parse_webhook_url("ATS_ALERT_WEBHOOK_URL", raw("ATS_ALERT_WEBHOOK_URL", "")),
         audit_anchor_file=raw("ATS_AUDIT_ANCHOR_FILE", "var/audit-anchors.jsonl").strip(),
         db_app_role=_role_name("ATS_DB_APP_ROLE", raw("ATS_DB_APP_ROLE", "")),
         session_start_timeout=parse_count("ATS_SESSION_START_TIMEOUT", raw("ATS_SESSION_START_TIMEOUT", "90")),
         node_log_level=_log_level("ATS_NODE_LOG_LEVEL", raw("ATS_NODE_LOG_LEVEL", "INFO")),
+        alert_slack_webhook_url=parse_webhook_url(
+            "ATS_ALERT_SLACK_WEBHOOK_URL", raw("ATS_ALERT_SLACK_WEBHOOK_URL", "")
+        ),
+        alert_discord_webhook_url=parse_webhook_url(
+            "ATS_ALERT_DISCORD_WEBHOOK_URL", raw("ATS_ALERT_DISCORD_WEBHOOK_URL", "")
+        ),
+        alert_email_to=parse_recipients("ATS_ALERT_EMAIL_TO", raw("ATS_ALERT_EMAIL_TO", "")),
+        alert_max_attempts=parse_count("ATS_ALERT_MAX_ATTEMPTS", raw("ATS_ALERT_MAX_ATTEMPTS", "6")),
+        alert_retry_base_seconds=parse_positive_seconds(
+            "ATS_ALERT_RETRY_BASE_SECONDS", raw("ATS_ALERT_RETRY_BASE_SECONDS", "5")
+        ),
     )
 
 
@@ -367,6 +359,10 @@ def public_summary(config: AtsConfig) -> dict[str, Any]:
         "account_currency": config.account_currency,
         "audit_hmac_key": "set" if config.audit_hmac_key else "unset",
         "alert_webhook": "set" if config.alert_webhook_url else "unset",
+        "alert_slack_webhook": "set" if config.alert_slack_webhook_url else "unset",
+        "alert_discord_webhook": "set" if config.alert_discord_webhook_url else "unset",
+        "alert_email_to": list(config.alert_email_to),
+        "alert_retries": {"max_attempts": config.alert_max_attempts, "base_seconds": config.alert_retry_base_seconds},
         "audit_anchor_file": config.audit_anchor_file,
         "db_app_role": config.db_app_role,
     }

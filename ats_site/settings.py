@@ -7,6 +7,7 @@ from pathlib import Path
 import environ
 from django.utils.csp import CSP
 
+from ats_site.alert_config import load_email_settings, mailer_entry
 from ats_site.config import ConfigError, check_production_secret_key, development_secret_key, load_config, parse_bool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,6 +37,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 ATS = load_config(env)
 
+# Outgoing mail (the email alert channel, ATS_ALERT_EMAIL_TO): the EMAIL_* variables, validated like ATS, become
+# Django 6.1's MAILERS (its EMAIL_* settings are deprecated; the variables keep their familiar names).
+_email = load_email_settings(lambda name, default: str(env.str(name, default=default)))
+MAILERS = {"default": mailer_entry(_email)}
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = _email.from_email
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -52,6 +59,7 @@ INSTALLED_APPS = [
     "trading",
     "research",
     "studio",
+    "notifications",
 ]
 
 MIDDLEWARE = [

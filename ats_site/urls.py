@@ -14,5 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("research/", include("research.urls")),
     path("studio/", include("studio.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("trading.urls")),
 ]

@@ -41,6 +41,8 @@ class Action(models.TextChoices):
     GAUNTLET_FINISHED = "research.gauntlet_finished", "Gauntlet finished"
     PAPER_RUNG_CHECKED = "research.paper_rung", "Paper rung checked"
     STUDIO_SAVED = "studio.version_saved", "Studio version saved"
+    NOTIFICATION_DELIVERED = "notification.delivered", "Notification delivered"
+    NOTIFICATION_FAILED = "notification.failed", "Notification not delivered"
 
 
 class AuditEntry(models.Model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import pytest
@@ -11,8 +10,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from audit.models import Action, AuditEntry
-from tests.monitoring.conftest import WEBHOOK_SECRET, WebhookReceiver, point_settings
-from trading.monitoring.alerts import redacted, send_alert
+from tests.monitoring.conftest import point_settings
 from trading.monitoring.models import GatewayHealth
 from trading.monitoring.selectors import gateway_states
 from trading.monitoring.services import AcknowledgeRefused, do_acknowledge, do_record_check
@@ -123,52 +121,3 @@ def test_transitions_are_published_to_the_environment_telemetry_group(configured
     assert message["type"] == "telemetry.event" and message["kind"] == "gateway"
     assert message["transition"] == "down" and message["healthy"] is False and message["environment"] == "paper"
     assert message["message"] == "connection refused" and message["needs_ack"] is True
-
-
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-
-@pytest.fixture
-def alert_log():
-    handler, logger = _Collect(), logging.getLogger("trading.monitoring.alerts")
-    logger.addHandler(handler)
-    yield handler.lines
-    logger.removeHandler(handler)
-
-
-def test_send_alert_never_raises_and_never_logs_the_secret(settings, alert_log):
-    point_settings(settings, paper_port=4002, webhook_url="")
-    assert send_alert("gateway_down", "paper", "x") is False and alert_log == []  # no webhook: nothing to do
-    failing = WebhookReceiver(status=500)
-    try:
-        point_settings(settings, paper_port=4002, webhook_url=failing.url)
-        assert send_alert("gateway_down", "paper", "down") is False
-        assert failing.bodies("gateway_down")  # it arrived; the receiver refused it
-    finally:
-        failing.close()
-    point_settings(settings, paper_port=4002, webhook_url=failing.url)  # now nothing listens there
-    assert send_alert("gateway_down", "paper", "down") is False
-    point_settings(settings, paper_port=4002, webhook_url=f"file:///etc/passwd?{WEBHOOK_SECRET}")
-    assert send_alert("gateway_down", "paper", "down") is False
-    assert len(alert_log) == 3
-    assert "HTTP 500" in alert_log[0] and "refused" in alert_log[1].lower() and "not an http(s) URL" in alert_log[2]
-    assert not any(WEBHOOK_SECRET in line or "/hooks" in line for line in alert_log)
-    assert redacted(failing.url) == f"http://127.0.0.1:{failing.server.server_port}"
-
-
-def test_send_alert_posts_json(settings, webhook):
-    point_settings(settings, paper_port=4002, webhook_url=webhook.url)
-    assert send_alert("session_lost", "live", "live session #7 lost", {"session": 7}) is True
-    (body,) = webhook.bodies()
-    assert {k: body[k] for k in ("kind", "environment", "message", "details")} == {
-        "kind": "session_lost",
-        "environment": "live",
-        "message": "live session #7 lost",
-        "details": {"session": 7},
-    }

@@ -8,7 +8,8 @@ from django.db import connection
 
 from audit.anchors import latest_anchor, publish_anchor
 from audit.append_only import integrity_problems
-from trading.monitoring.alerts import send_alert
+from notifications import courier
+from notifications.services import do_send_alert
 
 log = logging.getLogger(__name__)
 
@@ -16,13 +17,15 @@ AUDIT_WATCH_INTERVAL = 60.0  # seconds between anchors / guard checks
 
 
 def watch_audit_once() -> list[str]:
-    """Publish the head (to the anchor file, and to the webhook when it moved); return guard problems, alerted."""
+    """Publish the head (to the anchor file, and to the webhook when it moved); return guard problems, alerted. Also
+    wakes this process's notification courier, which delivers what other processes left in the outbox."""
     before = latest_anchor()
     anchor = publish_anchor()
     if anchor is not None and anchor != before:
-        send_alert("audit_anchor", "audit", f"audit head #{anchor.seq} {anchor.hash}", {"time": anchor.time})
+        do_send_alert("audit_anchor", "audit", f"audit head #{anchor.seq} {anchor.hash}", {"time": anchor.time})
     problems = integrity_problems(connection)
     if problems:
         log.error("audit log guards not intact: %s", "; ".join(problems))
-        send_alert("audit_guards", "audit", f"audit log guards not intact: {problems[0]}", {"problems": problems})
+        do_send_alert("audit_guards", "audit", f"audit log guards not intact: {problems[0]}", {"problems": problems})
+    courier.wake()
     return problems

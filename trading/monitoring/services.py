@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.models import Action
 from audit.services import record, system_actor
-from trading.monitoring.alerts import send_alert
+from notifications.services import do_send_alert
 from trading.monitoring.models import GatewayHealth
 from trading.sessions.models import Environment
 from trading.sessions.telemetry import publish
@@ -41,7 +41,8 @@ def do_record_check(
     managed_accounts: list[str] | None = None,
     details: dict | None = None,
 ) -> GatewayHealth:
-    """Store one check's outcome; on a transition audit it, then (after commit) publish it and post the webhook."""
+    """Store one check's outcome; on a transition audit it and raise the alert (its outbox rows commit with it), then
+    (after commit) publish it to the pages."""
     _check_environment(environment)
     message = "" if healthy else one_line(message) or "broken (no reason given)"
     now = timezone.now()
@@ -74,18 +75,32 @@ def do_record_check(
                 target=f"gateway:{environment}",
                 payload=payload,
             )
-            transaction.on_commit(lambda: announce_transition(health, previous, details or {}))
+            do_send_alert(
+                "gateway_up" if came_up else "gateway_down",
+                environment,
+                transition_text(health),
+                {
+                    "message": health.message,
+                    "changed_at": health.changed_at.isoformat(),
+                    "managed_accounts": health.managed_accounts,
+                    **(details or {}),
+                },
+                actor=MONITOR_ACTOR,
+            )
+            transaction.on_commit(lambda: announce_transition(health, previous))
     return health
 
 
-def announce_transition(health: GatewayHealth, previous: bool | None, details: dict) -> None:
-    """Tell the pages (telemetry) and the operators (webhook) about a transition; never raises."""
-    environment, kind = health.environment, "gateway_up" if health.healthy else "gateway_down"
-    text = (
-        f"{environment} gateway is healthy again"
-        if health.healthy
-        else f"{environment} gateway is broken: {health.message}"
-    )
+def transition_text(health: GatewayHealth) -> str:
+    """The one line an operator reads about a transition."""
+    if health.healthy:
+        return f"{health.environment} gateway is healthy again"
+    return f"{health.environment} gateway is broken: {health.message}"
+
+
+def announce_transition(health: GatewayHealth, previous: bool | None) -> None:
+    """Tell the pages (telemetry) about a transition and log it; never raises (the alert went with the commit)."""
+    environment = health.environment
     event = {
         "kind": "gateway",
         "transition": "up" if health.healthy else "down",
@@ -99,20 +114,9 @@ def announce_transition(health: GatewayHealth, previous: bool | None, details: d
     }
     try:
         publish(environment, event)
-    except Exception:  # the pages resync from GatewayHealth; an alert must still go out
+    except Exception:  # the pages resync from GatewayHealth
         log.warning("%s gateway: channel-layer publish failed", environment, exc_info=True)
-    (log.info if health.healthy else log.error)("%s", text)
-    send_alert(
-        kind,
-        environment,
-        text,
-        {
-            "message": health.message,
-            "changed_at": health.changed_at.isoformat(),
-            "managed_accounts": health.managed_accounts,
-            **details,
-        },
-    )
+    (log.info if health.healthy else log.error)("%s", transition_text(health))
 
 
 def do_acknowledge(environment: str, actor: str) -> GatewayHealth:
@@ -143,25 +147,9 @@ def do_acknowledge(environment: str, actor: str) -> GatewayHealth:
     return health
 
 
-def alert_lost_session(session, reason: str) -> None:
-    """The reaper's alert for one session marked lost: the webhook (the audit entry is the reaper's own)."""
-    send_alert(
-        "session_lost",
-        session.environment,
-        f"{session.environment} session #{session.pk} lost: {reason}; it is not restarted",
-        {
-            "session": session.pk,
-            "account_id": session.account_id,
-            "reason": reason,
-            "lease_owner": session.lease_owner,
-            "host": session.host,
-            "pid": session.pid,
-        },
-    )
-
-
 def do_reap_lost_sessions() -> list[int]:
-    """Mark active sessions whose lease expired as lost (audited) and alert for each; never restart them."""
+    """Mark active sessions whose lease expired as lost (audited and alerted by do_finish_session); never restart
+    them."""
     from trading.sessions.services import do_mark_lost_sessions
 
-    return do_mark_lost_sessions(alert=alert_lost_session)
+    return do_mark_lost_sessions()

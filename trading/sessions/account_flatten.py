@@ -59,7 +59,7 @@ def do_flatten_account(
 ) -> AccountFlattenResult:
     """Kill the account's sessions, cancel every working order and close every position at the broker; audited
     before (the request) and after (the outcome), alerted when it did not end flat."""
-    from trading.monitoring.alerts import send_alert
+    from notifications.services import do_send_alert
     from trading.sessions.services import do_request_kill
 
     reason = (reason or "").strip()
@@ -118,5 +118,5 @@ def do_flatten_account(
     }
     record(Action.ACCOUNT_FLATTEN, actor=actor, target=f"account:{account_id}", payload=payload)
     if not result.ok:
-        send_alert("account.flatten_incomplete", environment, result.summary, payload)
+        do_send_alert("account.flatten_incomplete", environment, result.summary, payload, actor=actor)
     return result

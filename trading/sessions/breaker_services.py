@@ -1,5 +1,5 @@
 """Loss-breaker writes, for a session's breaker and its account's: each does its write and audit in one transaction
-and alerts on commit."""
+and raises its alert in the same transaction (delivered once it commits)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,15 @@ from trading.sessions.guards import SessionRefused
 from trading.sessions.models import AccountBreaker, SessionDayPnl, TradingSession
 
 
-def _alert_on_commit(kind: str, environment: str, message: str, payload: dict) -> None:
-    from trading.monitoring.alerts import send_alert
+def _alert(kind: str, environment: str, message: str, payload: dict, actor: str) -> None:
+    from notifications.services import do_send_alert
 
-    transaction.on_commit(lambda: send_alert(kind, environment, message, payload))
+    do_send_alert(kind, environment, message, payload, actor=actor)
 
 
 def do_trip_breaker(session_id: int, reason: str, numbers: dict, actor: str) -> bool:
     """Record that a session's loss breaker tripped (its host already lets only risk-reducing orders through), audit
-    it and alert on commit; False when it was tripped already."""
+    it and alert (delivered on commit); False when it was tripped already."""
     with transaction.atomic():
         session = TradingSession.objects.select_for_update().get(pk=session_id)
         if session.breaker_tripped_at is not None:
@@ -35,7 +35,7 @@ def do_trip_breaker(session_id: int, reason: str, numbers: dict, actor: str) -> 
         session.save(update_fields=["breaker_tripped_at", "breaker_reason"])
         payload = {"reason": reason, "environment": session.environment, **numbers}
         record(Action.BREAKER_TRIPPED, actor=actor, target=f"session:{session_id}", payload=payload)
-        _alert_on_commit("risk.breaker_tripped", session.environment, f"session #{session_id}: {reason}", payload)
+        _alert("risk.breaker_tripped", session.environment, f"session #{session_id}: {reason}", payload, actor)
     return True
 
 
@@ -93,7 +93,7 @@ def do_mark_account_pnl(
     actor: str,
 ) -> AccountBreakerState:
     """Record a session's P&L of now, add up its account's day across every session on it, and trip the account's
-    breaker (audited, alerted on commit) when the day's loss or the drawdown from the day's peak breaks a limit."""
+    breaker (audited, alerted with it) when the day's loss or the drawdown from the day's peak breaks a limit."""
     with transaction.atomic():
         session = TradingSession.objects.only("account_id", "environment").get(pk=session_id)
         row, created = SessionDayPnl.objects.get_or_create(
@@ -126,7 +126,7 @@ def do_mark_account_pnl(
                     **trip.numbers,
                 }
                 record(Action.BREAKER_TRIPPED, actor=actor, target=f"account:{session.account_id}", payload=payload)
-                _alert_on_commit("risk.account_breaker_tripped", session.environment, breaker.reason, payload)
+                _alert("risk.account_breaker_tripped", session.environment, breaker.reason, payload, actor)
         breaker.save()
     return AccountBreakerState(breaker.tripped_at is not None, breaker.reason, breaker.daily, drawdown)
 

@@ -251,6 +251,9 @@ class SessionHost:
             "session %s: node did not stop within %.0fs; exiting the host process", self.session_id, STOP_GRACE_SECONDS
         )
         self._finish(status, f"{reason} (node did not stop within {STOP_GRACE_SECONDS:.0f}s; host exited)")
+        from notifications import courier
+
+        courier.flush()  # os._exit skips the exit hooks: get a failed session's alert out first (bounded)
         os._exit(3)
 
     def trader_running(self) -> bool:

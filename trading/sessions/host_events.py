@@ -105,11 +105,13 @@ class HostEvents:
         host.sink.emit("fill" if name == "OrderFilled" else "order", payload, audit_action=action)
 
     def alert_off_loop(self, kind: str, message: str, payload: dict) -> None:
-        """Send an alert from a thread of the loop's executor: the loop never waits on a webhook or SMTP."""
-        from trading.monitoring.alerts import send_alert
+        """Raise an alert from a thread of the loop's executor: the loop never waits on the database (the outbox
+        write), let alone on a webhook or SMTP (the courier's thread delivers)."""
+        from notifications.services import do_send_alert
 
         host = self.host
-        host.node.get_event_loop().run_in_executor(None, send_alert, kind, host.session.environment, message, payload)
+        environment = host.session.environment
+        host.node.get_event_loop().run_in_executor(None, do_send_alert, kind, environment, message, payload)
 
     @never_raise
     def on_position_event(self, event) -> None:

@@ -136,11 +136,13 @@ class SessionKill:
     def _alert_incomplete(self, reason: str, left: dict[str, Decimal]) -> None:
         from audit.models import Action
         from audit.services import record
-        from trading.monitoring.alerts import send_alert
+        from notifications.services import do_send_alert
 
         payload = {"reason": reason, "positions": {k: str(v) for k, v in left.items()}}
         record(Action.SESSION_KILL, actor=self.host.actor, target=f"session:{self.host.session_id}", payload=payload)
-        send_alert("session.flatten_incomplete", self.host.session.environment, reason, payload)
+        do_send_alert(
+            "session.flatten_incomplete", self.host.session.environment, reason, payload, actor=self.host.actor
+        )
 
 
 def halt_for_good(host: SessionHost) -> None:

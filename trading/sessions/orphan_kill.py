@@ -242,7 +242,7 @@ def _record_outcome(session: TradingSession, why: str, outcome: BrokerOutcome) -
 
 def _announce(session: TradingSession, event: SessionEvent, reason: str, details: dict, ok: bool) -> None:
     """Tell the pages (telemetry) and, when the kill fell short, the operators (webhook); never raises."""
-    from trading.monitoring.alerts import send_alert
+    from notifications.services import do_send_alert
     from trading.sessions.telemetry import publish
 
     try:
@@ -260,7 +260,8 @@ def _announce(session: TradingSession, event: SessionEvent, reason: str, details
         log.warning("session %s: telemetry publish failed", session.pk, exc_info=True)
     (log.warning if ok else log.error)("session %s: %s", session.pk, reason)
     if not ok:
-        send_alert("session.kill_without_host_failed", session.environment, f"session #{session.pk} {reason}", details)
+        message = f"session #{session.pk} {reason}"
+        do_send_alert("session.kill_without_host_failed", session.environment, message, details)
 
 
 def kill_message(session_id: int, flatten: bool) -> str:

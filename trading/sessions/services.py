@@ -170,13 +170,17 @@ def do_mark_running(session_id: int) -> None:
 
 
 def do_finish_session(session_id: int, status: str, reason: str, actor: str) -> None:
-    """Record how a session ended (stopped, killed, failed) and release its lease, with an audit entry."""
+    """Record how a session ended (stopped, killed, failed, lost) and release its lease, with an audit entry; a
+    failed or lost session is alerted in the same transaction."""
     action = {
         SessionStatus.KILLED: Action.SESSION_KILL,
         SessionStatus.FAILED: Action.SESSION_FAILED,
         SessionStatus.LOST: Action.SESSION_LOST,
     }.get(status, Action.SESSION_STOP)
+    alerted = status in (SessionStatus.FAILED, SessionStatus.LOST)
     with transaction.atomic():
+        # Read before the update clears the lease: the alert names the host that had it.
+        before = _alert_fields(session_id) if alerted else None
         # A killed session stays killed: a host that comes back after its kill was carried out without it (see
         # orphan_kill) finds its lease gone and ends, and what it reports does not replace the kill's outcome.
         updated = (
@@ -192,6 +196,29 @@ def do_finish_session(session_id: int, status: str, reason: str, actor: str) -> 
         )
         payload = {"status": status, "reason": reason, **({} if updated else {"superseded": "killed already"})}
         record(action, actor=actor, target=f"session:{session_id}", payload=payload)
+        if updated and before is not None:
+            _alert_session_ended(session_id, status, reason, before)
+
+
+def _alert_fields(session_id: int) -> dict | None:
+    return (
+        TradingSession.objects.filter(pk=session_id)
+        .values("environment", "account_id", "lease_owner", "host", "pid")
+        .first()
+    )
+
+
+def _alert_session_ended(session_id: int, status: str, reason: str, session: dict) -> None:
+    """A session failed or was lost: the operators hear of it (the alert commits with the audit entry)."""
+    from notifications.services import do_send_alert
+
+    environment = session.pop("environment")
+    if status == SessionStatus.LOST:
+        kind, text = "session_lost", f"{environment} session #{session_id} lost: {reason}; it is not restarted"
+    else:
+        kind, text = "session_failed", f"{environment} session #{session_id} failed: {reason}"
+    details = {"session": session_id, "reason": reason, **session}
+    do_send_alert(kind, environment, text, details, actor=system_actor("sessions"))
 
 
 def _sessions_for(session_id: int | None, environment: str | None):
@@ -266,7 +293,7 @@ def do_request_stop(*, session_id: int, actor: str) -> None:
         record(Action.SESSION_STOP, actor=actor, target=f"session:{session_id}", payload={"requested": True})
 
 
-def do_mark_lost_sessions(alert=None) -> list[int]:
+def do_mark_lost_sessions() -> list[int]:
     """Mark active sessions whose lease expired as lost, audit and alert; never restart them. One with a pending kill
     has the kill carried out without its host instead (it ends killed, with what happened at the broker)."""
     now = timezone.now()
@@ -287,7 +314,5 @@ def do_mark_lost_sessions(alert=None) -> list[int]:
             else "no host ever picked it up"
         )
         do_finish_session(session.pk, SessionStatus.LOST, reason, system_actor("session-reaper"))
-        if alert is not None:
-            alert(session, reason)
         lost.append(session.pk)
     return lost
