@@ -123,6 +123,10 @@ class StudioStrategy(SleeveStrategy):
     flat, enter (MARKET: buy for a long spec, sell short for a short one) when the entry condition holds.
     """
 
+    # It holds at most one position and every exit names it (SleeveStrategy.exit): backtests may run it HEDGING
+    # (trading.backtests.engine.backtest_oms), where the fills are the same and a round trip costs less.
+    POSITIONS_CLOSED_BY_ID: ClassVar[bool] = True
+
     def __init__(self, config: StudioConfig) -> None:
         super().__init__(config)
         self.rules = config.rules()

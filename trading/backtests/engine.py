@@ -200,6 +200,16 @@ def opening_ticks(bars: list[Bar], instrument: Instrument) -> list[TradeTick]:
     return ticks
 
 
+def backtest_oms(strategy_class: type[Strategy]) -> OmsType:
+    """NETTING, as an IB account nets; HEDGING for a strategy that declares it holds one position at a time and
+    closes it by its id (POSITIONS_CLOSED_BY_ID), where the fills are the same either way.
+
+    Nautilus snapshots a NETTING position with pickle each time it reopens after a close: most of a backtest's
+    per-trade cost (0.95 s instead of 1.4 s for 296 round trips on 5,031 daily bars).
+    """
+    return OmsType.HEDGING if getattr(strategy_class, "POSITIONS_CLOSED_BY_ID", False) else OmsType.NETTING
+
+
 def run_engine(
     strategy_class: type[Strategy],
     config: StrategyConfig,
@@ -218,7 +228,7 @@ def run_engine(
         venue = Venue(instrument.id.venue.value)
         engine.add_venue(
             venue=venue,
-            oms_type=OmsType.NETTING,
+            oms_type=backtest_oms(strategy_class),
             # IB accounts are margin accounts; leverage 1 keeps buying power equal to cash.
             account_type=AccountType.MARGIN,
             base_currency=instrument.quote_currency,
