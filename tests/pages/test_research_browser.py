@@ -4,24 +4,16 @@ whose jobs run in another process while the page follows them without reloading.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import QQQ_CSV
+from tests.pages.console_stack import chromium, console, watch_errors
 from tests.pages.test_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
-    Stack,
-    _free_port,
     _login,
     _wait_for_true,
-    _wait_http,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,65 +47,24 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(240)]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: .ci/run installs it)", pytrace=False)
-        pytest.skip(f"{CHROMIUM} is missing; `apt-get install -y chromium` to run the browser tests")
-    root = tmp_path_factory.mktemp("research_stack")
-    stack = Stack(root)
-    py = sys.executable
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{root / 'ats.sqlite3'}",
-            "ATS_CATALOG_DIR": str(root / "catalog"),
-            "ATS_ENABLE_LIVE_TRADING": "false",
-            "DEBUG": "true",
-            "ATS_AUDIT_ANCHOR_FILE": str(root / "audit-anchors.jsonl"),
-        }
-    )
-
-    def manage(*args: str, check: bool = True) -> None:
-        subprocess.run([py, "manage.py", *args], cwd=REPO, env=env, check=check, capture_output=True)
-
-    try:
-        manage("migrate", "--noinput", "-v0")
-        manage("shell", "-c", USERS_SCRIPT)
-        manage("import_bars", str(QQQ_CSV), "--instrument=QQQ.NASDAQ", "--bar-spec=1-DAY-LAST")
-        manage("run_gauntlet", *GAUNTLET, "--sync", check=False)  # exits 1 when the verdict is a fail
-        port = _free_port()
-        stack.spawn(
-            "daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ats_site.asgi:application"], env
-        )
-        _wait_http(f"http://127.0.0.1:{port}/healthz")
-        stack.url = f"http://127.0.0.1:{port}"
-        stack.manage = manage
+    # run_gauntlet exits 1 when the verdict is a fail: a finished report either way.
+    with console(
+        tmp_path_factory.mktemp("research_stack"),
+        USERS_SCRIPT,
+        lambda manage: manage("run_gauntlet", *GAUNTLET, "--sync", check=False),
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")
 def browser(stack):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
-
-
-def _watch_errors(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
 
 
 def test_finished_report_renders_and_the_runs_table_sorts(stack, browser):
     page = _login(browser, stack.url, "researcher")
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.goto(f"{stack.url}/research/gauntlets/")
     page.click("#reports-table tbody a")
     page.wait_for_selector("#rung-table")
@@ -152,7 +103,7 @@ def test_finished_report_renders_and_the_runs_table_sorts(stack, browser):
 
 def test_gauntlet_started_in_the_browser_shows_progress_without_reloading(stack, browser):
     page = _login(browser, stack.url, "researcher")
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.goto(f"{stack.url}/research/new/")
     page.fill("#id_gauntlet-grid", '{"buy_threshold": [0.1, 0.2]}')
     page.fill("#id_gauntlet-start", "2016-01-01")

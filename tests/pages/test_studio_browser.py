@@ -6,25 +6,17 @@ follows the links to the gauntlet and paper start forms with the strategy presel
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import QQQ_CSV
+from tests.pages.console_stack import chromium, console, watch_errors
 from tests.pages.test_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
-    Stack,
-    _free_port,
     _login,
     _shot,
     _wait_for_true,
-    _wait_http,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,60 +38,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(300)]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: .ci/run installs it)", pytrace=False)
-        pytest.skip(f"{CHROMIUM} is missing; `apt-get install -y chromium` to run the browser tests")
-    root = tmp_path_factory.mktemp("studio_stack")
-    stack = Stack(root)
-    py = sys.executable
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{root / 'ats.sqlite3'}",
-            "ATS_CATALOG_DIR": str(root / "catalog"),
-            "ATS_ENABLE_LIVE_TRADING": "false",
-            "DEBUG": "true",
-            "ATS_AUDIT_ANCHOR_FILE": str(root / "audit-anchors.jsonl"),
-        }
-    )
-
-    def manage(*args: str) -> str:
-        done = subprocess.run([py, "manage.py", *args], cwd=REPO, env=env, check=True, capture_output=True, text=True)
-        return done.stdout
-
-    try:
-        manage("migrate", "--noinput", "-v0")
-        manage("shell", "-c", USERS_SCRIPT)
-        manage("import_bars", str(QQQ_CSV), "--instrument=QQQ.NASDAQ", "--bar-spec=1-DAY-LAST")
-        port = _free_port()
-        stack.spawn(
-            "daphne", [py, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ats_site.asgi:application"], env
-        )
-        _wait_http(f"http://127.0.0.1:{port}/healthz")
-        stack.url = f"http://127.0.0.1:{port}"
-        stack.manage = manage
+    with console(tmp_path_factory.mktemp("studio_stack"), USERS_SCRIPT) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")
 def browser(stack):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
-
-
-def _watch_errors(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
 
 
 def _settled(page, state: str = "ready", timeout: float = 30) -> None:
@@ -133,7 +79,7 @@ def _no_horizontal_overflow(page) -> None:
 def test_build_rsi2_pullback_with_the_mouse_and_save_it(stack, browser):
     page = _login(browser, stack.url, "builder")
     page.set_viewport_size({"width": 1280, "height": 900})
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.click("#nav-studio")
     page.wait_for_url("**/studio/")
     _settled(page)  # the starter spec runs at once
@@ -201,7 +147,7 @@ def test_a_loaded_version_saves_as_the_next_with_its_parent_and_links_onwards(st
     stack.manage("studio_save", "--name=rsi2_pullback", f"--spec={RSI2_FILE}")
     page = _login(browser, stack.url, "builder")
     page.set_viewport_size({"width": 1280, "height": 900})
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     page.goto(f"{stack.url}/studio/?version=studio:rsi2_pullback@1")
     _settled(page)
     assert page.locator("#save-name").input_value() == "rsi2_pullback"
