@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "research",
     "studio",
     "notifications",
+    "console",
 ]
 
 MIDDLEWARE = [
