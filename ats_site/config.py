@@ -19,6 +19,7 @@ import environ
 
 from ats_site.alert_config import parse_positive_seconds, parse_recipients, parse_webhook_url
 from ats_site.config_parsing import ConfigError, parse_bool, parse_count, parse_port
+from ats_site.vnc_config import DEFAULT_TIMEOUT, VncAddress, parse_vnc_address, parse_vnc_timeout, vnc_setting
 
 __all__ = [
     "ConfigError",
@@ -93,6 +94,7 @@ class GatewayConfig:
     host: str
     port: int
     account_id: str
+    vnc: VncAddress | None = None  # the gateway's screen over VNC (ATS_IB_<ENV>_VNC); None = not configured
 
 
 # Fields of AtsConfig that are secrets: never rendered, logged or shown on a debug page.
@@ -122,6 +124,7 @@ class AtsConfig:
     alert_email_to: tuple[str, ...] = ()  # alert recipients, sent with the default mailer (EMAIL_* variables); () = off
     alert_max_attempts: int = 6  # delivery attempts per alert and channel before it is given up (and audited so)
     alert_retry_base_seconds: float = 5.0  # the first retry's delay; each next one doubles (capped)
+    vnc_timeout: float = DEFAULT_TIMEOUT  # seconds a gateway screenshot may take before it is given up
 
     def __repr__(self) -> str:
         """Every field, with secrets reduced to whether they are set (debug pages and logs show this repr)."""
@@ -289,14 +292,20 @@ def load_config(env: environ.Env) -> AtsConfig:
                     f"ATS_LIVE_RISK_{suffix}: looser than ATS_PAPER_RISK_{suffix} ({_shown(live)} vs {_shown(paper)}); "
                     "set ATS_ALLOW_LIVE_CAPS_LOOSER=true to allow it"
                 )
+    paper_vnc, live_vnc = (parse_vnc_address(vnc_setting(e), raw(vnc_setting(e), "")) for e in ("paper", "live"))
+    if paper_vnc and live_vnc and paper_vnc.port == live_vnc.port:  # loopback both: one port is one screen
+        raise ConfigError(
+            f"ATS_IB_LIVE_VNC: must differ from ATS_IB_PAPER_VNC (both on port {live_vnc.port}): "
+            "the live gateway's screen must not show as paper's"
+        )
     currency = raw("ATS_ACCOUNT_CURRENCY", "USD").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise ConfigError(f"ATS_ACCOUNT_CURRENCY: {currency!r} is not a three-letter currency code")
 
     return AtsConfig(
         enable_live_trading=enable_live,
-        paper=GatewayConfig("paper", host, paper_port, paper_account),
-        live=GatewayConfig("live", host, live_port, live_account),
+        paper=GatewayConfig("paper", host, paper_port, paper_account, paper_vnc),
+        live=GatewayConfig("live", host, live_port, live_account, live_vnc),
         paper_risk=paper_risk,
         live_risk=live_risk,
         account_currency=currency,
@@ -317,6 +326,7 @@ def load_config(env: environ.Env) -> AtsConfig:
         alert_retry_base_seconds=parse_positive_seconds(
             "ATS_ALERT_RETRY_BASE_SECONDS", raw("ATS_ALERT_RETRY_BASE_SECONDS", "5")
         ),
+        vnc_timeout=parse_vnc_timeout("ATS_VNC_TIMEOUT", raw("ATS_VNC_TIMEOUT", f"{DEFAULT_TIMEOUT:g}")),
     )
 
 
@@ -352,8 +362,8 @@ def public_summary(config: AtsConfig) -> dict[str, Any]:
     """The settings worth recording at start-up, with every secret reduced to whether it is set."""
     return {
         "enable_live_trading": config.enable_live_trading,
-        "paper": {"host": config.paper.host, "port": config.paper.port, "account_id": config.paper.account_id},
-        "live": {"host": config.live.host, "port": config.live.port, "account_id": config.live.account_id},
+        "paper": _gateway_summary(config.paper),
+        "live": _gateway_summary(config.live),
         "paper_risk": config.paper_risk.as_dict(),
         "live_risk": config.live_risk.as_dict(),
         "account_currency": config.account_currency,
@@ -365,4 +375,14 @@ def public_summary(config: AtsConfig) -> dict[str, Any]:
         "alert_retries": {"max_attempts": config.alert_max_attempts, "base_seconds": config.alert_retry_base_seconds},
         "audit_anchor_file": config.audit_anchor_file,
         "db_app_role": config.db_app_role,
+        "vnc_timeout": config.vnc_timeout,
+    }
+
+
+def _gateway_summary(gateway: GatewayConfig) -> dict[str, Any]:
+    return {
+        "host": gateway.host,
+        "port": gateway.port,
+        "account_id": gateway.account_id,
+        "vnc": str(gateway.vnc) if gateway.vnc else "",
     }

@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     GATEWAY_DOWN = "gateway.down", "Gateway down"
     GATEWAY_UP = "gateway.up", "Gateway up"
     GATEWAY_CONNECTIVITY = "gateway.connectivity", "Gateway connectivity"
+    GATEWAY_SCREENSHOT = "gateway.screenshot", "Gateway screenshot"
     BREAKER_TRIPPED = "risk.breaker_tripped", "Loss breaker tripped"
     BREAKER_RESET = "risk.breaker_reset", "Loss breaker reset"
     ATTRIBUTION_MISMATCH = "risk.attribution", "Broker position not attributed"

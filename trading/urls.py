@@ -27,6 +27,7 @@ urlpatterns = [
     path("gateways/", views.gateways_page, name="gateways"),
     path("gateways.json", views.gateways_json, name="gateways_json"),
     path("gateways/<env:environment>/acknowledge", views.gateway_acknowledge, name="gateway_ack"),
+    path("gateways/<env:environment>/screen.png", views.gateway_screen, name="gateway_screen"),
     path("<env:environment>/", views.environment_page, name="environment"),
     path("<env:environment>/sessions.json", views.sessions_json, name="sessions_json"),
     path("<env:environment>/start", views.start_session, name="start"),

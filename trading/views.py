@@ -430,7 +430,27 @@ def audit_page(request):
 @require_GET
 @console_view
 def gateways_page(request):
-    return render(request, "trading/gateways.html", {"states": selectors.gateway_states(), "nav": "gateways"})
+    from trading.monitoring.screen import screen_panels
+
+    context = {"states": selectors.gateway_states(), "screens": screen_panels(request.user), "nav": "gateways"}
+    return render(request, "trading/gateways.html", context)
+
+
+@require_GET
+@environment_view()
+def gateway_screen(request, environment):
+    """A fresh PNG of the gateway's own screen over VNC (live: live enabled, its permission, audited); a refusal or
+    a failed capture is a small 503 whose text is the one-line reason."""
+    from trading.monitoring.screen import ScreenRefused, ScreenUnavailable, do_gateway_screenshot
+
+    try:
+        shot = do_gateway_screenshot(environment, user_actor(request.user))
+    except (ScreenRefused, ScreenUnavailable) as exc:
+        response = HttpResponse(f"{exc}\n", status=503, content_type="text/plain; charset=utf-8")
+    else:
+        response = HttpResponse(shot.png, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET

@@ -14,6 +14,7 @@ import pytest
 
 from ats_site.config import GatewayConfig
 from ibsim import run_in_thread
+from tests.monitoring.vnc_server import vnc_server
 from trading.monitoring.monitor import GatewayMonitor
 
 ACCOUNT = "DU1234567"
@@ -135,3 +136,10 @@ def monitor_running(**kwargs):
 def check_once(**kwargs):
     """One monitor cycle, run on a fresh loop: (results, lost session ids)."""
     return asyncio.run(GatewayMonitor(**{**FAST, **kwargs}).check_once())
+
+
+@pytest.fixture
+def vnc(tmp_path):
+    """A real VNC server (Xvfb painted red, x11vnc with a password) on a free loopback port."""
+    with vnc_server(tmp_path) as server:
+        yield server
