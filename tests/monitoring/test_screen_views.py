@@ -91,10 +91,10 @@ def test_the_page_shows_an_image_per_configured_screen_and_the_setting_to_set_ot
     point_vnc(settings, "paper", "127.0.0.1", vnc.port)
     point_vnc(settings, "live", "127.0.0.1", vnc.port)
     page = client.get("/gateways/").content.decode()
-    assert f'<img src="{PAPER_URL}"' in page and f"VNC 127.0.0.1:{vnc.port}" in page
+    assert f'<img data-url="{PAPER_URL}"' in page and f"VNC 127.0.0.1:{vnc.port}" in page
     assert LIVE_URL not in page and 'id="gw-screen-live"' not in page  # no live permission: no live screen
     assert vnc.password not in page
     client.force_login(live_operator)
     page = client.get("/gateways/").content.decode()
-    assert f'<img src="{PAPER_URL}"' in page and f'<img src="{LIVE_URL}"' in page
+    assert f'<img data-url="{PAPER_URL}"' in page and f'<img data-url="{LIVE_URL}"' in page
     assert not AuditEntry.objects.filter(action="gateway.screenshot").exists()  # the page itself captures nothing
