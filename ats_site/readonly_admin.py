@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 
-class ReadOnlyModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyModelAdmin(admin.ModelAdmin):
     """Every field read-only; no add, change or delete for anyone, superusers included."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -29,7 +29,7 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-class ReadOnlyTabularInline(admin.TabularInline):  # type: ignore[type-arg]
+class ReadOnlyTabularInline(admin.TabularInline):
     """A read-only inline of such records: shown on its parent's page, never added, changed or deleted there."""
 
     extra = 0

@@ -4,7 +4,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from ats_site.urls import handler400, handler403, handler404, handler500, urlpatterns as site_urlpatterns
+from ats_site.urls import handler400, handler403, handler404, handler500
+from ats_site.urls import urlpatterns as site_urlpatterns
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
 

@@ -5,6 +5,7 @@ whose error summary is marked to be focused on load. (Layout and theme in a brow
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -52,7 +53,7 @@ def test_favicon_is_served_without_login(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301 and response["Location"] == "/static/ats/favicon.ico"
     icon = finders.find("ats/favicon.ico")  # served by whitenoise (the browser test fetches it through daphne)
-    assert icon and open(icon, "rb").read(4) == b"\x00\x00\x01\x00"  # an ICO file's header
+    assert icon and Path(icon).read_bytes()[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
 
 
 def test_every_page_links_the_icon_and_sets_the_theme_from_an_external_script_in_head(client, viewer):
@@ -72,25 +73,30 @@ def test_every_page_links_the_icon_and_sets_the_theme_from_an_external_script_in
 # -- error pages -------------------------------------------------------------------------------------------------------
 
 
-@override_settings(DEBUG=False)
+@pytest.mark.parametrize("debug", [False, True])  # True: the embedded demo (make run) a new user sees
 @pytest.mark.parametrize("logged_in", [False, True])
-def test_404_is_the_friendly_page_with_debug_off(client, viewer, logged_in):
+def test_404_is_the_friendly_page(client, viewer, logged_in, debug):
     if logged_in:
         client.force_login(viewer)
-    response = client.get("/no/such/page/")
+    with override_settings(DEBUG=debug):
+        response = client.get("/no/such/page/")
     html = response.content.decode()
     assert response.status_code == 404
     assert "Page not found" in html and 'id="error-home"' in html and 'href="/"' in html
     assert "URLconf" not in html and "Resolver404" not in html and "Traceback" not in html
     assert ('id="nav-paper"' in html) is logged_in  # the console's top bar, for a user who may use it
+    assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
-@override_settings(DEBUG=False)
-def test_404_from_a_view_says_what_was_not_found(client, viewer):
+@pytest.mark.parametrize("debug", [False, True])
+def test_404_from_a_view_says_what_was_not_found(client, viewer, debug):
     client.force_login(viewer)
-    response = client.get("/paper/sessions/999999/")
+    with override_settings(DEBUG=debug):
+        response = client.get("/paper/sessions/999999/")
+        json_404 = client.get("/research/gauntlets/999999/progress.json")
     assert response.status_code == 404
     assert '<p class="muted" id="error-reason">No such session.</p>' in response.content.decode()
+    assert json_404.status_code == 404
 
 
 @pytest.mark.parametrize("debug", [True, False])
@@ -206,8 +212,6 @@ def test_before_any_session_the_pages_say_what_will_appear(client, paper_operato
 
 
 def test_console_js_names_the_indicator_telemetry_and_never_just_live():
-    from pathlib import Path
-
     script = (Path(__file__).resolve().parents[2] / "static" / "ats" / "console.js").read_text()
     assert 'indicator.textContent = "telemetry: " + text' in script
     assert 'state("live"' not in script and 'state("connected", true)' in script
