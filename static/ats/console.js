@@ -8,13 +8,19 @@
   ATS.telemetry = function (opts) {
     var lastId = opts.after || 0, seen = new Set(), ws = null, delay = 500, closed = false;
     var indicator = opts.indicator ? document.getElementById(opts.indicator) : null;
-    function state(text, ok) { if (indicator) { indicator.textContent = text; indicator.className = "conn " + (ok ? "ok" : "bad"); } }
+    // The socket that carries telemetry, named as such: "live" beside "Paper trading" read like live trading.
+    function state(text, ok) {
+      if (!indicator) return;
+      indicator.textContent = "telemetry: " + text; indicator.className = "conn " + (ok ? "ok" : "bad");
+      indicator.title = ok ? "The page receives this environment's telemetry as it happens."
+        : "The page is not receiving telemetry right now; it catches up without loss when it reconnects.";
+    }
     function connect() {
       var proto = location.protocol === "https:" ? "wss://" : "ws://";
       var url = proto + location.host + "/ws/" + opts.environment + "/telemetry/?after=" + lastId +
         (opts.session ? "&session=" + opts.session : "");
       ws = new WebSocket(url);
-      ws.onopen = function () { delay = 500; state("live", true); };
+      ws.onopen = function () { delay = 500; state("connected", true); };
       ws.onmessage = function (msg) {
         var data = JSON.parse(msg.data);
         if (data.type === "events") {
@@ -34,6 +40,17 @@
     return { close: function () { closed = true; if (ws) ws.close(); }, lastId: function () { return lastId; },
              drop: function () { if (ws) ws.close(); } };
   };
+
+  /* A page that comes back with a refused form marks its error summary data-focus-on-load: bring it into view and
+     focus it, so the error is where the eye (and a screen reader) is, not below the fold. */
+  function focusOnLoad() {
+    var target = document.querySelector("[data-focus-on-load]");
+    if (!target) return;
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.scrollIntoView({ block: "center" });
+    target.focus({ preventScroll: true });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", focusOnLoad); else focusOnLoad();
 
   ATS.fmt = function (n, digits) {
     if (n === null || n === undefined || isNaN(n)) return "";

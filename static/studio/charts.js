@@ -83,7 +83,7 @@ export function createCharts(uPlot, boxes) {
     price.dataset.exits = String(markers.filter((m) => m.kind === "exit").length);
     price.dataset.markers = String(markers.length);
     make(price, 300,
-      [{}, { label: "close", stroke: "#1d2330", width: 1 }].concat(overlays.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 1 }))),
+      [{}, { label: "close", stroke: () => window.ATS.theme.colors().ink, width: 1 }].concat(overlays.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 1 }))),
       [xs, bars.c].concat(overlays.map((l) => l.values)), markerHook(markers, price));
     result.panes.forEach((pane) => {
       const lines = result.lines.filter((l) => l.pane === pane.id);
