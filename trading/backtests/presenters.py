@@ -7,6 +7,7 @@ console.formatting (the rules the template filters and static/ats/format.js shar
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass
@@ -140,8 +141,9 @@ def cost_items(costs: dict[str, Any] | None, currency: str) -> list[tuple[str, s
 # -- trades --------------------------------------------------------------------------------------------------------
 
 
-def _moment(ns: int | None) -> Any:
-    return None if ns is None else formatting.to_datetime(ns / 1e6)
+def _moment(ns: int | None) -> dt.datetime | None:
+    # Truncated to microseconds, never rounded: a daily bar's 23:59:59.999999999 stays on its day.
+    return None if ns is None else series.EPOCH + dt.timedelta(microseconds=ns // 1000)
 
 
 def trade_rows(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -258,10 +260,6 @@ class Charts:
     price_notes: list[str]
 
 
-def _seconds(ns: np.ndarray) -> list[float]:
-    return [int(t) / 1e9 for t in ns]
-
-
 def chart_data(run: Any, market: RunMarket) -> Charts:
     """Equity with its drawdown and the buy-and-hold benchmark; the price with indicator lines and trade markers."""
     capital = capital_of(run)
@@ -297,7 +295,7 @@ def chart_data(run: Any, market: RunMarket) -> Charts:
         if 2 * len(run.trades or []) > len(markers) and len(markers) == series.MAX_MARKERS:
             price_notes.append(f"Only the latest {formatting.num(series.MAX_MARKERS, 0)} entries and exits are marked.")
         price = {
-            "t": _seconds(market.ts[ends]),
+            "t": [series.seconds(t) for t in market.ts[ends]],
             "close": series.thinned(list(market.close), ends, 6),
             "lines": lines,
             "markers": markers,

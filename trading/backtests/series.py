@@ -45,6 +45,12 @@ class RunMarket:
         return cls(np.array([], dtype=np.int64), np.array([], dtype=np.float64), notes=notes)
 
 
+def seconds(ns: int) -> float:
+    """A chart's x: epoch seconds to the millisecond, as the equity curve holds them (a daily bar's close at
+    23:59:59.999 stays on its day; to the nanosecond a double would round it to the next midnight)."""
+    return int(ns) // 1_000_000 / 1000
+
+
 def curve_arrays(curve: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
     """A stored equity curve [[epoch_ms, equity], ...] as (int64 ms, float64 equity) arrays."""
     if not curve:
@@ -166,6 +172,6 @@ def trade_markers(trades: Sequence[dict[str, Any]], bar_ts: np.ndarray, ends: np
             shown = int(ends[min(index // step, len(ends) - 1)])
             buy = long == (kind == "entry")
             markers.append(
-                {"t": int(bar_ts[shown]) / 1e9, "price": float(price), "side": "buy" if buy else "sell", "kind": kind}
+                {"t": seconds(bar_ts[shown]), "price": float(price), "side": "buy" if buy else "sell", "kind": kind}
             )
     return markers[-MAX_MARKERS:]
