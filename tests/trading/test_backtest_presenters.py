@@ -99,7 +99,10 @@ def test_benchmark_is_buy_and_hold_from_the_first_point_scaled_to_the_capital():
 
 def test_the_run_charts_equity_drawdown_and_benchmark_on_the_same_times():
     days = ["2020-03-02", "2020-03-03", "2020-03-04"]
-    run = make_run(equity_curve=[[close_ms(d), e] for d, e in zip(days, (100_000.0, 95_000.0, 104_500.0))], bar_count=3)
+    run = make_run(
+        equity_curve=[[close_ms(d), e] for d, e in zip(days, (100_000.0, 95_000.0, 104_500.0), strict=True)],
+        bar_count=3,
+    )
     market = RunMarket(ts=np.array([close_ns(d) for d in days]), close=np.array([10.0, 12.0, 9.0]))
     data = presenters.chart_data(run, market).data["equity"]
     assert data["t"] == [close_ms(d) / 1000 for d in days]

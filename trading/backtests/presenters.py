@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import numpy as np
 from django.core.paginator import Page, Paginator  # type: ignore[import-untyped]
 
 from console import formatting
