@@ -34,9 +34,11 @@ s = TradingSession.objects.create(
 t0 = timezone.now() - timedelta(minutes=10)
 rows, qty = [], 0
 def add(i, kind, **payload):
-    rows.append(SessionEvent(session=s, environment="paper", kind=kind, ts=t0 + timedelta(seconds=5 * i), payload=payload))
+    ts = t0 + timedelta(seconds=5 * i)
+    rows.append(SessionEvent(session=s, environment="paper", kind=kind, ts=ts, payload=payload))
 add(0, "status", status="running")
-add(0, "account", account_id="DU1234567", balances=[{"currency": "USD", "total": "1000000.00 USD", "free": "1000000.00 USD"}])
+balance = {"currency": "USD", "total": "1000000.00 USD", "free": "1000000.00 USD"}
+add(0, "account", account_id="DU1234567", balances=[balance])
 for i in range(40):
     close = 400 + (i % 7) - 3 + i * 0.1
     add(i, "bar", bar_type="QQQ.NASDAQ-5-SECOND-LAST-EXTERNAL", ts=(1_800_000_000 + 5 * i) * 10**9,
@@ -114,7 +116,9 @@ def test_backtest_charts_draw_with_axes_that_fit_their_labels_and_markers(stack,
     assert equity_axes[0]["widest"] > 50 - 15  # uPlot's default 50px, less ticks and gap, would cut them
     assert all(v.endswith("%") for v in check_axes(page, "drawdown-chart")[0]["values"])
     check_axes(page, "price-chart")
-    lefts = page.evaluate("() => ['equity-chart', 'drawdown-chart', 'price-chart'].map(id => ATS.charts.get(id).bbox.left)")
+    lefts = page.evaluate(
+        "() => ['equity-chart', 'drawdown-chart', 'price-chart'].map(c => ATS.charts.get(c).bbox.left)"
+    )
     assert len(set(lefts)) == 1  # the plots line up under each other
 
     trades = int(page.locator('#metrics tr[data-key="trades"] td').inner_text())
@@ -128,14 +132,17 @@ def test_backtest_charts_draw_with_axes_that_fit_their_labels_and_markers(stack,
 
     # One zoom for all three: zoom the equity chart to 2008 and the others follow.
     page.evaluate("() => ATS.charts.get('equity-chart').setScale('x', { min: 1199145600, max: 1230768000 })")
-    scales = page.evaluate("() => ['drawdown-chart', 'price-chart'].map(id => [ATS.charts.get(id).scales.x.min, ATS.charts.get(id).scales.x.max])")
+    scales = page.evaluate(
+        "() => ['drawdown-chart', 'price-chart'].map(id => ATS.charts.get(id).scales.x).map(x => [x.min, x.max])"
+    )
     assert scales == [[1199145600, 1230768000]] * 2
     assert 0 < int(price.get_attribute("data-drawn")) < 2 * trades  # only 2008's markers are in view
 
     # A theme change redraws the charts in the theme's colours.
     page.evaluate("""() => { window.ATS.theme = { colors: () => ({ equity: "rgb(255, 0, 0)" }) };
                             document.dispatchEvent(new Event("ats:themechange")); }""")
-    assert page.evaluate("() => { const u = ATS.charts.get('equity-chart'); return u.series[1].stroke(u, 1); }") == "rgb(255, 0, 0)"
+    stroke = page.evaluate("() => { const u = ATS.charts.get('equity-chart'); return u.series[1].stroke(u, 1); }")
+    assert stroke == "rgb(255, 0, 0)"
     assert page.locator("#equity-chart .uplot canvas").count() == 1
 
     assert page.locator("#monthly-returns td.heat").count() == 20 * 13  # 1999-2018: every month and the year
@@ -150,9 +157,11 @@ def test_trades_table_sorts_and_pages_through_links(stack, browser):
     page.goto(f"{stack.url}/research/1/")
     page.click("#trades thead a:text-is('P&L')")
     page.wait_for_url("**/research/1/?sort=-pnl*")
-    pnl = [float(c.replace(",", "").split()[0]) for c in page.locator("#trades tbody td:nth-child(8)").all_inner_texts()]
+    cells = page.locator("#trades tbody td:nth-child(8)").all_inner_texts()
+    pnl = [float(c.replace(",", "").split()[0]) for c in cells]
     assert len(pnl) == 50 and pnl == sorted(pnl, reverse=True)
-    assert page.locator("#trades tbody td.pos").count() > 0 and page.locator("#trades th[aria-sort=descending]").count() == 1
+    assert page.locator("#trades tbody td.pos").count() > 0
+    assert page.locator("#trades th[aria-sort=descending]").count() == 1
     page.click("#trades-card a[rel=next]")
     page.wait_for_url("**/research/1/?sort=-pnl&page=2*")
     assert page.locator("#trades-page").inner_text().startswith("page 2 of 2")
