@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,17 @@ import numpy as np
 from studio.interpreter import StudioStrategy, config_class_for
 from studio.market import MarketData, market_data
 from studio.rules import Indicator
-from studio.spec import BAR_FIELDS, INDICATORS, Resolved, SpecError, canonical_json, resolve, spec_hash, validate
+from studio.spec import (
+    BAR_FIELDS,
+    INDICATORS,
+    Resolved,
+    SpecError,
+    canonical_json,
+    load,
+    resolve,
+    spec_hash,
+    validate,
+)
 from trading.backtests.engine import DEFAULT_FILL_CONVENTION, BacktestCosts, Fill
 from trading.backtests.metrics import equity_and_position
 from trading.services import PreparedBacktest, execute_backtest
@@ -164,13 +175,31 @@ def _chart_lines(resolved: Resolved, data: MarketData, ends: np.ndarray) -> tupl
             lines.append(
                 {
                     "series": f"{ident}.{output}",
-                    "label": ident if len(kind.outputs) == 1 else f"{ident}.{output}",
+                    "label": _label(ident, kind.outputs, output),
                     "indicator": ident,
                     "pane": pane,
                     "values": [None if v is None else round(v, 4) for v in shown],
                 }
             )
     return lines, panes
+
+
+def _label(ident: str, outputs: Sequence[str], output: str) -> str:
+    return ident if len(outputs) == 1 else f"{ident}.{output}"
+
+
+def price_lines(spec_text: str, params: dict[str, Any], bars: Sequence[Any]) -> dict[str, list[float | None]]:
+    """A saved spec's lines drawn over the price (its sma, ema, bbands, donchian), labelled as the Studio labels
+    them, for a run with these params (StrategySpec.chart_lines of a Studio version; other keys are ignored)."""
+    canonical = load(spec_text)
+    resolved = resolve(canonical, {k: v for k, v in params.items() if k in canonical["params"]})
+    price = {ident: decl for ident, decl in resolved.spec["indicators"].items() if decl["type"] in PRICE_TYPES}
+    values = indicator_values(resolved, list(bars))
+    return {
+        _label(ident, INDICATORS[decl["type"]].outputs, output): values[f"{ident}.{output}"]
+        for ident, decl in price.items()
+        for output in INDICATORS[decl["type"]].outputs
+    }
 
 
 def _levels(resolved: Resolved) -> dict[str, set[float]]:

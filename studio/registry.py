@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from trading.strategies.registry import StrategySource, StrategySpec, UnknownStrategy
 
@@ -24,6 +27,12 @@ def _load(spec_text: str):
     from studio.interpreter import StudioStrategy, config_class_for
 
     return StudioStrategy, config_class_for(spec_text)
+
+
+def _chart_lines(spec_text: str, params: dict[str, Any], bars: Sequence[Any]) -> dict[str, list[float | None]]:
+    from studio.preview import price_lines
+
+    return price_lines(spec_text, params, bars)
 
 
 def resolve(full: str) -> StrategySpec:
@@ -47,6 +56,7 @@ def resolve(full: str) -> StrategySpec:
         summary=f"Studio strategy {name}, version {number}",
         loader=lambda: _load(spec_text),
         data_hash_inputs=(("studio-spec", spec_text.encode()),),
+        chart_lines=functools.partial(_chart_lines, spec_text),
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
 from approvals.selectors import active_approvals
 from audit.models import AuditEntry
+from trading.backtests.series import RunMarket
 from trading.models import BacktestRun
 from trading.sessions.models import ACTIVE_STATUSES, FINAL_STATUSES, AccountBreaker, SessionEvent, TradingSession
 
@@ -211,6 +213,56 @@ def backtest_runs(limit: int = 200, sweep: str = "") -> list[BacktestRun]:
 
 def backtest_run(run_id: int) -> BacktestRun | None:
     return BacktestRun.objects.filter(pk=run_id).first()
+
+
+def backtest_market(run: BacktestRun) -> RunMarket:
+    """The catalog's bars over a run's data window, its strategy's indicator lines (StrategySpec.chart_lines) on
+    them, and notes: no bars, lines unavailable, or bars that differ from the run's (its data hash)."""
+    import pandas as pd
+
+    from trading.marketdata.catalog import MarketDataError, catalog_instrument, load_bars, open_catalog
+    from trading.marketdata.integrity import data_hash
+    from trading.strategies.params import StrategyParamsError, bar_type_for
+    from trading.strategies.registry import UnknownStrategy, get_spec
+
+    # data_start/end hold the first and last bar's ts_init cut to microseconds: widen the end by the cut.
+    start_ns, end_ns = pd.Timestamp(run.data_start).value, pd.Timestamp(run.data_end).value + 999
+    try:
+        catalog = open_catalog()
+        bars = load_bars(catalog, bar_type_for(run.instrument_id, run.bar_spec), start_ns, end_ns)
+        instrument = catalog_instrument(catalog, run.instrument_id)
+    except (StrategyParamsError, MarketDataError, OSError, ValueError) as exc:
+        return RunMarket.empty(f"No price chart: the catalog's bars could not be read ({str(exc).splitlines()[0]}).")
+    if not bars:
+        return RunMarket.empty(
+            f"No price chart: the catalog holds no {run.instrument_id} {run.bar_spec} bars for "
+            f"{run.data_start:%Y-%m-%d} .. {run.data_end:%Y-%m-%d} (import_bars or fetch_bars puts them back)."
+        )
+    notes = []
+    if run.data_hash and data_hash(bars) != run.data_hash:
+        notes.append(
+            "The catalog's bars for this window differ from the ones this run used (its data hash): the "
+            "price, lines and benchmark are drawn from the catalog as it is now."
+        )
+    lines: dict[str, list[float | None]] = {}
+    try:
+        hook = get_spec(run.strategy).chart_lines
+        if hook is None:
+            notes.append(f"{run.strategy} declares no indicator lines.")
+        else:
+            lines = hook(run.params or {}, bars)
+    except UnknownStrategy as exc:
+        notes.append(f"No indicator lines: {str(exc).splitlines()[0]}")
+    except (ValueError, TypeError, KeyError) as exc:  # a hook refusing these params
+        notes.append(f"No indicator lines: {run.strategy} could not draw them for these params ({exc}).")
+    return RunMarket(
+        ts=np.fromiter((b.ts_init for b in bars), np.int64, len(bars)),
+        close=np.fromiter((b.close.as_double() for b in bars), np.float64, len(bars)),
+        lines=lines,
+        currency=str(instrument.quote_currency) if instrument is not None else "USD",
+        price_places=int(instrument.price_precision) if instrument is not None else 2,
+        notes=tuple(notes),
+    )
 
 
 # -- approvals and audit -----------------------------------------------------------------------------------------

@@ -405,14 +405,15 @@ def research(request):
 @require_GET
 @console_view
 def backtest_detail(request, run_id):
+    """One run: metrics, params and costs, equity with drawdown and benchmark, price with lines and trade markers,
+    monthly returns and the trades (?sort=-pnl&page=2; a bad value falls back with a one-line note)."""
+    from trading.backtests.presenters import backtest_page
+
     run = selectors.backtest_run(run_id)
     if run is None:
         raise Http404("no such backtest run")
-    return render(
-        request,
-        "trading/backtest.html",
-        {"run": run, "metrics": sorted((run.metrics or {}).items()), "nav": "research"},
-    )
+    page = backtest_page(run, selectors.backtest_market(run), request.GET.get("sort"), request.GET.get("page"))
+    return render(request, "trading/backtest.html", page)
 
 
 @require_GET

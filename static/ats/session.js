@@ -9,29 +9,31 @@
   var st = {
     status: document.getElementById("session-status").dataset.status,
     positions: {}, working: {}, orders: {}, fills: [], lines: [],
-    bars: { x: [], close: [], buy: [], sell: [] }, pnl: { x: [], pnl: [], equity: [] },
+    bars: { x: [], close: [], buy: [], sell: [] }, pnl: { x: [], pnl: [], equity: [], position: [] }, currency: "USD",
     pnlNow: { realized: 0, unrealized: 0, commissions: 0, total: 0 },
     lastClose: {}, equity: null, dirty: false
   };
 
-  function chart(id, series, axes, scales) {
-    var el = document.getElementById(id);
-    var width = Math.max(320, el.clientWidth || 600);
-    return new uPlot({ width: width, height: 240, series: series, axes: axes, scales: scales || { x: { time: true } },
-      legend: { live: false } }, series.map(function () { return []; }), el);
-  }
+  /* Charts (static/ats/charts.js), one cursor and zoom: price with fills; the session's cumulative P&L (and the
+     account's equity) and its net position in the bar's instrument, both sampled at each bar. */
   var noLine = function () { return null; };
-  var price = chart("price-chart", [{}, { label: "close", stroke: "#1f5fbf", width: 1.5 },
-    { label: "buy fill", stroke: "#1a7f37", fill: "#1a7f37", paths: noLine, points: { show: true, size: 11, fill: "#1a7f37" } },
-    { label: "sell fill", stroke: "#c0151b", fill: "#c0151b", paths: noLine, points: { show: true, size: 11, fill: "#c0151b" } }],
-    [{}, { size: 70 }]);
-  var pnlChart = chart("pnl-chart", [{}, { label: "P&L", stroke: "#6b3fbf", width: 1.5, scale: "pnl" },
-    { label: "equity", stroke: "#999", width: 1, scale: "eq" }],
-    [{}, { scale: "pnl", size: 60 }, { scale: "eq", side: 1, size: 80, grid: { show: false } }],
-    { x: { time: true }, pnl: { auto: true }, eq: { auto: true } });
-  window.addEventListener("resize", function () {
-    [price, pnlChart].forEach(function (c) { c.setSize({ width: Math.max(320, c.root.parentNode.clientWidth), height: 240 }); });
-  });
+  var F = ATS.format, money = function (v) { return F.money(v, st.currency); };
+  ATS.charts.create("price-chart", { height: 240, group: "session", series: [
+    { label: "close", color: "price", legend: function (v) { return F.num(v); } },
+    { label: "buy fill", color: "up", paths: noLine, points: { show: true, size: 11 }, legend: function (v) { return F.num(v); } },
+    { label: "sell fill", color: "down", paths: noLine, points: { show: true, size: 11 }, legend: function (v) { return F.num(v); } }] });
+  ATS.charts.create("pnl-chart", { height: 200, group: "session", series: [
+    { label: "P&L", color: "pnl", scale: "pnl", legend: function (v) { return F.money(v, st.currency, true); } },
+    { label: "equity", color: "benchmark", width: 1, scale: "eq", legend: money }],
+    axes: [{ scale: "pnl", format: "num" }, { scale: "eq", format: "num", side: 1 }] });
+  ATS.charts.create("position-chart", { height: 130, group: "session", series: [
+    { label: "position", color: "position", paths: uPlot.paths.stepped({ align: 1 }), legend: F.qty }],
+    axes: [{ format: "qty" }] });
+  function netPosition(instrument) {
+    return Object.keys(st.positions).reduce(function (sum, k) {
+      var p = st.positions[k]; return p.instrument_id === instrument ? sum + (p.qty || 0) : sum;
+    }, 0);
+  }
 
   function posKey(p) { return p.instrument_id + "|" + p.strategy_id; }
   // The host's ledger of the session's own fills: realized over every round trip (net of commissions) + unrealized.
@@ -58,7 +60,7 @@
         if (st.bars.x.length && x <= st.bars.x[st.bars.x.length - 1]) break;
         st.bars.x.push(x); st.bars.close.push(p.close); st.bars.buy.push(null); st.bars.sell.push(null);
         var now = pnlNow();
-        st.pnl.x.push(x); st.pnl.pnl.push(now.total); st.pnl.equity.push(st.equity);
+        st.pnl.x.push(x); st.pnl.pnl.push(now.total); st.pnl.equity.push(st.equity); st.pnl.position.push(netPosition(inst));
         break;
       case "fill":
         st.fills.push({ ts: e.ts, p: p });
@@ -93,6 +95,7 @@
         });
         break;
       case "pnl":
+        st.currency = String(p.total || "").split(" ")[1] || st.currency;
         st.pnlNow = { realized: ATS.money(p.realized) - ATS.money(p.commissions), unrealized: ATS.money(p.unrealized),
           commissions: ATS.money(p.commissions), total: ATS.money(p.total) };
         break;
@@ -153,8 +156,9 @@
     });
     var log = document.getElementById("session-log");
     log.textContent = st.lines.join("\n"); log.scrollTop = log.scrollHeight;
-    price.setData([st.bars.x, st.bars.close, st.bars.buy, st.bars.sell]);
-    pnlChart.setData([st.pnl.x, st.pnl.pnl, st.pnl.equity]);
+    ATS.charts.setData("price-chart", [st.bars.x, st.bars.close, st.bars.buy, st.bars.sell]);
+    ATS.charts.setData("pnl-chart", [st.pnl.x, st.pnl.pnl, st.pnl.equity]);
+    ATS.charts.setData("position-chart", [st.pnl.x, st.pnl.position]);
   }
   function schedule() { if (!st.dirty) { st.dirty = true; requestAnimationFrame(render); } }
 

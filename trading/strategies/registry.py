@@ -15,16 +15,24 @@ import importlib.machinery
 import importlib.metadata
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nautilus_trader.model.data import Bar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
 # The engine and the IB adapter: pinned, not hashed file by file, but an upgrade changes what runs, so their
 # versions enter the hash.
 PINNED_RUNTIME = ("nautilus_trader", "nautilus_ibapi")
+
+
+# A strategy's indicator lines for the price chart: label -> one value per bar (None before it has warmed up).
+ChartLines = dict[str, list[float | None]]
+ChartLinesHook = Callable[[dict[str, Any], Sequence["Bar"]], ChartLines]
 
 
 class UnknownStrategy(LookupError):
@@ -44,6 +52,9 @@ class StrategySpec:
     # instead of module attributes, and adds that data to its code hash as (label, content) pairs.
     loader: Callable[[], tuple[Any, Any]] | None = None
     data_hash_inputs: tuple[tuple[str, bytes], ...] = ()
+    # The indicator lines drawn over the price on the backtest page, from a run's params and bars (the page calls
+    # it; nothing that trades does). Kept out of the strategy module, so declaring lines leaves its code hash alone.
+    chart_lines: ChartLinesHook | None = None
 
 
 @dataclass(frozen=True)
