@@ -19,7 +19,13 @@
   function colors() {
     var out = Object.assign({}, DEFAULTS), css = getComputedStyle(document.documentElement);
     Object.keys(CSS_VARS).forEach(function (k) { var v = css.getPropertyValue(CSS_VARS[k]).trim(); if (v) out[k] = v; });
-    if (ATS.theme && typeof ATS.theme.colors === "function") Object.assign(out, ATS.theme.colors() || {});
+    if (ATS.theme && typeof ATS.theme.colors === "function") {
+      var t = ATS.theme.colors() || {};
+      // The theme names its colours by role; the charts by series.
+      var map = { ink: t.ink, price: t.ink, muted: t.muted, grid: t.grid, equity: t.accent, up: t.chartOk,
+                  down: t.chartBad, background: t.surface };
+      Object.keys(map).forEach(function (k) { if (map[k]) out[k] = map[k]; });
+    }
     return out;
   }
 

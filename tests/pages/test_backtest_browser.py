@@ -138,11 +138,13 @@ def test_backtest_charts_draw_with_axes_that_fit_their_labels_and_markers(stack,
     assert scales == [[1199145600, 1230768000]] * 2
     assert 0 < int(price.get_attribute("data-drawn")) < 2 * trades  # only 2008's markers are in view
 
-    # A theme change redraws the charts in the theme's colours.
-    page.evaluate("""() => { window.ATS.theme = { colors: () => ({ equity: "rgb(255, 0, 0)" }) };
-                            document.dispatchEvent(new Event("ats:themechange")); }""")
+    # A theme change (the top bar's picker) redraws the charts in the theme's colours.
+    page.select_option("#theme-select", "dark")
     stroke = page.evaluate("() => { const u = ATS.charts.get('equity-chart'); return u.series[1].stroke(u, 1); }")
-    assert stroke == "rgb(255, 0, 0)"
+    dark_line = page.evaluate(
+        "() => getComputedStyle(document.documentElement).getPropertyValue('--chart-line').trim()"
+    )
+    assert stroke == dark_line and dark_line.lower() != "#1f5fbf"
     assert page.locator("#equity-chart .uplot canvas").count() == 1
 
     assert page.locator("#monthly-returns td.heat").count() == 20 * 13  # 1999-2018: every month and the year
