@@ -22,5 +22,6 @@ urlpatterns = [
     path("research/", include("research.urls")),
     path("studio/", include("studio.urls")),
     path("notifications/", include("notifications.urls")),
+    path("settings/", include("console.urls")),
     path("", include("trading.urls")),
 ]

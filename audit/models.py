@@ -44,6 +44,7 @@ class Action(models.TextChoices):
     STUDIO_SAVED = "studio.version_saved", "Studio version saved"
     NOTIFICATION_DELIVERED = "notification.delivered", "Notification delivered"
     NOTIFICATION_FAILED = "notification.failed", "Notification not delivered"
+    TIME_ZONE_SET = "console.time_zone", "Time zone set"
 
 
 class AuditEntry(models.Model):

@@ -81,6 +81,14 @@
     if (w < 86400) return sign + Math.floor(w / 3600) + "h " + pad(Math.floor(w % 3600 / 60)) + "m";
     return sign + Math.floor(w / 86400) + "d " + pad(Math.floor(w % 86400 / 3600)) + "h";
   }
+  /* The server writes pages in the operator's saved zone, else the browser's: tell it the browser's (cookie ats_tz,
+     checked against the zone names it knows) when it does not have it yet or the browser has moved. */
+  try {
+    var own = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    var sent = /(?:^|;\s*)ats_tz=([^;]*)/.exec(document.cookie);
+    if (/^[A-Za-z0-9_+\/-]+$/.test(own) && (!sent || sent[1] !== own))  // zone names need no cookie escaping
+      document.cookie = "ats_tz=" + own + "; path=/; max-age=31536000; SameSite=Lax";
+  } catch (e) { /* no cookies here (a test page): the server uses UTC */ }
   ATS.format = { DASH: DASH, toNumber: toNumber, num: num, money: money, pct: pct, qty: qty, when: when, clock: clock,
                  day: day, duration: duration, zone: zone };
 })();
