@@ -73,10 +73,6 @@ class RiskCaps:
         """The limits as strings, as a session records the ones in force."""
         return {field: _shown(getattr(self, field)) for field, *_ in RISK_LIMITS}
 
-    def described(self) -> list[tuple[str, str]]:
-        """(label, value) for each limit."""
-        return describe_limits(self.as_dict())
-
     @classmethod
     def from_dict(cls, values: dict[str, str]) -> RiskCaps:
         """The limits a session recorded (see as_dict); a record missing one is refused, never filled in."""
@@ -188,24 +184,20 @@ def parse_fraction(name: str, raw: str) -> Decimal:
 
 
 # Each limit: (field, environment-variable suffix, paper default, live default, parser, label). Live is tighter.
+# console/limits.py writes each value for the pages ("25,000.00 USD per order").
 RISK_LIMITS: tuple[tuple[str, str, str, str, Callable[[str, str], Any], str], ...] = (
-    ("max_notional_per_order", "MAX_NOTIONAL_PER_ORDER", "25000", "5000", parse_cap, "max notional per order"),
+    ("max_notional_per_order", "MAX_NOTIONAL_PER_ORDER", "25000", "5000", parse_cap, "max notional"),
     ("max_order_submit_rate", "MAX_ORDER_SUBMIT_RATE", "10/00:00:01", "2/00:00:01", parse_rate, "max submit rate"),
-    ("max_price_deviation", "MAX_PRICE_DEVIATION", "0.10", "0.05", parse_fraction, "price collar (from market)"),
-    ("max_position_notional", "MAX_POSITION_NOTIONAL", "50000", "10000", parse_cap, "max position per instrument"),
+    ("max_price_deviation", "MAX_PRICE_DEVIATION", "0.10", "0.05", parse_fraction, "price collar"),
+    ("max_position_notional", "MAX_POSITION_NOTIONAL", "50000", "10000", parse_cap, "max position"),
     ("max_gross_exposure", "MAX_GROSS_EXPOSURE", "100000", "20000", parse_cap, "max gross exposure"),
     ("max_open_orders", "MAX_OPEN_ORDERS", "20", "5", parse_count, "max open orders"),
-    ("duplicate_window_seconds", "DUPLICATE_WINDOW", "1", "1", parse_cap, "duplicate-order window (s)"),
+    ("duplicate_window_seconds", "DUPLICATE_WINDOW", "1", "1", parse_cap, "duplicate-order window"),
     ("max_daily_loss", "MAX_DAILY_LOSS", "2500", "500", parse_cap, "max daily loss (breaker)"),
     ("max_drawdown", "MAX_DRAWDOWN", "5000", "1000", parse_cap, "max drawdown (breaker)"),
     ("max_account_daily_loss", "MAX_ACCOUNT_DAILY_LOSS", "5000", "1000", parse_cap, "account max daily loss (breaker)"),
     ("max_account_drawdown", "MAX_ACCOUNT_DRAWDOWN", "10000", "2000", parse_cap, "account max drawdown (breaker)"),
 )
-
-
-def describe_limits(values: dict[str, str]) -> list[tuple[str, str]]:
-    """(label, value) for each limit a session recorded, in the order above, for summaries and pages."""
-    return [(label, values[field]) for field, *_, label in RISK_LIMITS if field in values]
 
 
 def _looseness(field: str, value: Any) -> Decimal:

@@ -15,8 +15,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from ats_site.config import describe_limits
 from audit.services import user_actor
+from console.limits import limit_rows
 from trading import selectors
 from trading.forms import KillForm, LiveConfirmForm, StartSessionForm, new_start_token
 
@@ -92,7 +92,7 @@ def _render_environment(request, environment, form=None, status=200):
     context = _env_context(
         request,
         environment,
-        limits=settings.ATS.risk(environment).described(),
+        limits=limit_rows(settings.ATS.risk(environment).as_dict(), settings.ATS.account_currency),
         account_currency=settings.ATS.account_currency,
         form=form or StartSessionForm(),
         strategy_help=help_params,
@@ -157,7 +157,7 @@ def _render_live_confirm(request, environment, confirm, preview, status=200):
             confirm=confirm,
             account_id=preview.account_id,
             rows=rows,
-            caps=caps,
+            limits=limit_rows(caps.as_dict(), settings.ATS.account_currency),
             account_currency=settings.ATS.account_currency,
             gateway=f"{gateway.host}:{gateway.port}",
         ),
@@ -278,7 +278,7 @@ def session_detail(request, environment, session_id):
             request,
             environment,
             session=session,
-            limits=describe_limits(session.risk_caps),
+            limits=limit_rows(session.risk_caps, settings.ATS.account_currency),
             row=selectors.session_row(session),
             kill_form=KillForm(),
             audit_trail=selectors.session_audit_trail(session.pk),

@@ -50,13 +50,16 @@ def test_sessions_on_one_account_add_up_and_a_session_that_ended_still_counts(se
         assert not mark(second, -1500).tripped  # 3,000 down exactly: not over
         state = mark(second, "-1500.01")
         assert state.tripped and state.daily == Decimal("-3000.01")
-        assert state.reason == f"{ACCOUNT} account loss breaker: the day's loss 3000.01 is over the limit 3000"
+        assert (
+            state.reason
+            == f"{ACCOUNT} account loss breaker: the day's loss 3,000.01 USD is over the limit 3,000.00 USD"
+        )
         assert mark(second, -5000).tripped  # stays tripped, trips once
         entry = AuditEntry.objects.get(action=Action.BREAKER_TRIPPED)
         assert entry.target == f"account:{ACCOUNT}" and entry.payload["rule"] == "daily_loss"
         assert entry.payload["daily"] == "-3000.01" and entry.payload["marked_by_session"] == second.pk
         alert = webhook.wait_for("risk.account_breaker_tripped")
-        assert alert[0]["environment"] == "paper" and "3000.01" in alert[0]["message"]
+        assert alert[0]["environment"] == "paper" and "3,000.01 USD" in alert[0]["message"]
         assert not AccountBreaker.objects.get(account_id="DU7654321").tripped_at
     finally:
         webhook.close()
@@ -86,7 +89,7 @@ def test_a_tripped_account_starts_no_session_and_a_reset_needs_a_reason_and_rear
         do_reset_account_breaker(account_id=ACCOUNT, environment="paper", actor="user:risk", reason="again")
     reset = AuditEntry.objects.get(action=Action.BREAKER_RESET)
     assert reset.actor == "user:risk" and reset.target == f"account:{ACCOUNT}"
-    assert reset.payload["reason"] == "loss accepted" and "3100.00" in reset.payload["tripped"]
+    assert reset.payload["reason"] == "loss accepted" and "3,100.00 USD" in reset.payload["tripped"]
 
     assert mark(session, -6000).daily == Decimal(-2900)  # re-armed from -3,100
     assert mark(session, -6101).tripped
@@ -98,7 +101,7 @@ def test_drawdown_counts_from_the_days_peak_and_a_new_day_starts_afresh():
     mark(session, 2500, max_drawdown=2000)  # the day's peak
     assert not mark(session, 500, max_drawdown=2000).tripped  # 2,000 from the peak exactly
     state = mark(session, 499, max_drawdown=2000)
-    assert state.tripped and "drawdown 2001.00 from the peak" in state.reason
+    assert state.tripped and "drawdown 2,001.00 USD from the peak" in state.reason
     do_reset_account_breaker(account_id=ACCOUNT, environment="paper", actor="user:risk", reason="ok")
     # Tuesday: the session's first mark opens its day, whatever Monday did.
     assert mark(session, -2000, day=TUESDAY).daily == 0

@@ -23,7 +23,9 @@ def test_the_days_loss_trips_once_and_a_reset_rearms_from_there():
     assert breaker.observe(Decimal(100), MONDAY) is None  # the day's baseline
     assert breaker.observe(Decimal(-2400), MONDAY) is None  # 2,500 down exactly: not over
     trip = breaker.observe(Decimal("-2400.01"), MONDAY)
-    assert trip.rule == "daily_loss" and trip.reason == ("loss breaker: the day's loss 2500.01 is over the limit 2500")
+    assert trip.rule == "daily_loss" and trip.reason == (
+        "loss breaker: the day's loss 2,500.01 USD is over the limit 2,500.00 USD"
+    )
     assert trip.numbers["daily"] == "-2500.01" and breaker.tripped
     assert breaker.observe(Decimal(-9000), MONDAY) is None  # tripped already: no second trip
     breaker.reset(Decimal(-9000))

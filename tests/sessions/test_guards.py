@@ -165,15 +165,15 @@ def test_run_live_prints_the_summary_before_asking(live_enabled, capsys, known_i
         assert expected in summary, expected
     # Every limit in force, by name and value.
     for label, value in [
-        ("max notional per order", "5000"),
-        ("max submit rate", "2/00:00:01"),
-        ("price collar (from market)", "0.05"),
-        ("max position per instrument", "10000"),
-        ("max gross exposure", "20000"),
-        ("max open orders", "5"),
-        ("duplicate-order window (s)", "1"),
-        ("max daily loss (breaker)", "500"),
-        ("max drawdown (breaker)", "1000"),
+        ("max notional", "5,000.00 USD per order"),
+        ("max submit rate", "2 orders per 1 s"),
+        ("price collar", "5.00% from the market"),
+        ("max position", "10,000.00 USD per instrument"),
+        ("max gross exposure", "20,000.00 USD"),
+        ("max open orders", "5 working orders"),
+        ("duplicate-order window", "1.0 s"),
+        ("max daily loss (breaker)", "500.00 USD"),
+        ("max drawdown (breaker)", "1,000.00 USD"),
     ]:
         assert f"  {label:<27}: {value}\n" in summary, label
 

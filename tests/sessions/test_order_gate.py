@@ -132,7 +132,7 @@ def test_an_order_over_the_cap_is_denied_and_one_under_it_fills():
     strategy = Scripted(lambda s: (s.market(OrderSide.BUY, 100), s.market(OrderSide.BUY, 1000)))
     intents, denials = run(strategy)
     assert strategy.filled == [(OrderSide.BUY, 100)]
-    assert strategy.denied == ["notional 100000.00 (1000 x 100) exceeds the cap 25000"]
+    assert strategy.denied == ["notional 100,000.00 USD (1,000 x 100) exceeds the cap 25,000.00 USD"]
     assert denials[0].rule == "notional" and denials[0].numbers == {
         "notional": "100000.00",
         "cap": "25000",
@@ -264,7 +264,7 @@ def test_a_modify_is_judged_as_the_order_it_would_become():
 
     strategy = Scripted(lambda s: s.limit(OrderSide.BUY, 1, "99.00"), modify_up)
     intents, denials = run(strategy)
-    assert strategy.modify_rejected and strategy.modify_rejected[0].startswith("notional 101000000.00")
+    assert strategy.modify_rejected and strategy.modify_rejected[0].startswith("notional 101,000,000.00 USD")
     assert [(v.is_modify, v.quantity) for v, _ in intents] == [(False, 1), (True, 1_000_000)]
     assert [d.rule for d in denials] == ["notional"]
     assert strategy.modified.quantity == 1  # the working order is as it was

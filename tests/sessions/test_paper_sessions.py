@@ -70,7 +70,7 @@ def test_oversized_order_is_denied_before_the_broker(paper_stack):
         60,
         message="an OrderDenied event",
     )
-    assert "exceeds the cap 25000" in denied[0]["reason"]
+    assert "exceeds the cap 25,000.00 USD" in denied[0]["reason"]
     entry = AuditEntry.objects.get(action=Action.ORDER_DENIED)
     assert entry.payload["rule"] == "notional" and entry.payload["cap"] == "25000"
     assert float(entry.payload["notional"]) > 25000 and entry.payload["quantity"] == "1000000"

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from console.formatting import money
+
 TRADING_DAY_ZONE = ZoneInfo("America/New_York")
 CENTS = Decimal("0.01")
 
@@ -32,10 +34,16 @@ class Trip:
 
 
 def judge_loss(
-    pnl: Decimal, daily: Decimal, drawdown: Decimal, max_daily_loss: Decimal, max_drawdown: Decimal, scope: str = ""
+    pnl: Decimal,
+    daily: Decimal,
+    drawdown: Decimal,
+    max_daily_loss: Decimal,
+    max_drawdown: Decimal,
+    scope: str = "",
+    currency: str = "USD",
 ) -> Trip | None:
     """The trip when the day's P&L or the drawdown from the peak breaks its limit, else None (one rule for the
-    session's breaker and the account's)."""
+    session's breaker and the account's; the reason writes money in the account's `currency`)."""
     numbers = {
         "pnl": str(pnl.quantize(CENTS)),
         "daily": str(daily.quantize(CENTS)),
@@ -45,11 +53,11 @@ def judge_loss(
     }
     prefix = f"{scope} loss breaker" if scope else "loss breaker"
     if -daily > max_daily_loss:
-        return Trip("daily_loss", f"{prefix}: the day's loss {-daily:.2f} is over the limit {max_daily_loss}", numbers)
+        loss, limit = money(-daily, currency), money(max_daily_loss, currency)
+        return Trip("daily_loss", f"{prefix}: the day's loss {loss} is over the limit {limit}", numbers)
     if drawdown > max_drawdown:
-        return Trip(
-            "drawdown", f"{prefix}: drawdown {drawdown:.2f} from the peak is over the limit {max_drawdown}", numbers
-        )
+        fall, limit = money(drawdown, currency), money(max_drawdown, currency)
+        return Trip("drawdown", f"{prefix}: drawdown {fall} from the peak is over the limit {limit}", numbers)
     return None
 
 
@@ -59,6 +67,7 @@ class LossBreaker:
 
     max_daily_loss: Decimal
     max_drawdown: Decimal
+    currency: str = "USD"  # the account's: the trip's reason writes money in it
     tripped: bool = False
     day: dt.date | None = None
     day_start: Decimal = Decimal(0)
@@ -74,7 +83,9 @@ class LossBreaker:
         self.daily, self.drawdown = pnl - self.day_start, self.peak - pnl
         if self.tripped:
             return None
-        trip = judge_loss(pnl, self.daily, self.drawdown, self.max_daily_loss, self.max_drawdown)
+        trip = judge_loss(
+            pnl, self.daily, self.drawdown, self.max_daily_loss, self.max_drawdown, currency=self.currency
+        )
         self.tripped = trip is not None
         return trip
 

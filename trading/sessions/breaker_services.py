@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -114,7 +115,15 @@ def do_mark_account_pnl(
         breaker.peak = max(breaker.peak, breaker.daily)
         drawdown = breaker.peak - breaker.daily
         if breaker.tripped_at is None:
-            trip = judge_loss(total, breaker.daily, drawdown, max_daily_loss, max_drawdown, scope="account")
+            trip = judge_loss(
+                total,
+                breaker.daily,
+                drawdown,
+                max_daily_loss,
+                max_drawdown,
+                scope="account",
+                currency=settings.ATS.account_currency,
+            )
             if trip is not None:
                 breaker.tripped_at, breaker.reason = timezone.now(), f"{session.account_id} {trip.reason}"[:500]
                 payload = {

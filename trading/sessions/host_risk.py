@@ -42,7 +42,10 @@ class SessionRisk:
         self.host = host
         self.caps = caps
         self.breaker = LossBreaker(
-            caps.max_daily_loss, caps.max_drawdown, tripped=bool(host.session.breaker_tripped_at)
+            caps.max_daily_loss,
+            caps.max_drawdown,
+            currency=settings.ATS.account_currency,
+            tripped=bool(host.session.breaker_tripped_at),
         )
         self.account_tripped = AccountBreaker.objects.filter(
             account_id=host.session.account_id, tripped_at__isnull=False

@@ -168,6 +168,7 @@ class OrderGate:
                 now,
                 reducing=self.reducing,
                 killing=self.killing,
+                currency=self._account_currency,
             )
             if denial is not None:
                 return denial

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ats_site.config import RiskCaps
+from console.formatting import duration, money, pct, qty
 
 BUY, SELL = 1, -1
 CENTS = Decimal("0.01")
@@ -137,11 +138,12 @@ def check_order(
     now_ns: int,
     reducing: bool = False,
     killing: bool = False,
+    currency: str = "USD",
 ) -> Denial | None:
     """The first rule the order breaks, or None when it may be sent. Every rule fails closed.
 
     `reducing`: a loss breaker has tripped; `killing`: the session is being killed. Either way only an order that
-    can only reduce a position may pass.
+    can only reduce a position may pass. `currency`: the account's, in which the reasons write money.
     """
     sleeve = sleeves.get(order.strategy_id)
     if sleeve is None or sleeve.instrument_id != order.instrument_id:
@@ -156,8 +158,8 @@ def check_order(
         working = state.working_quantity(order.side)
         return Denial(
             "reduce_only",
-            f"reduce-only: {order.side_name} {order.quantity} could open or grow a position "
-            f"(position {state.position}, working {order.side_name} orders {working})",
+            f"reduce-only: {order.side_name} {qty(order.quantity)} could open or grow a position "
+            f"(position {qty(state.position)}, working {order.side_name} orders {qty(working)})",
             {"position": str(state.position), "quantity": str(order.quantity), "working_same_side": str(working)},
         )
     only_reducing = (
@@ -171,7 +173,7 @@ def check_order(
         rule, why = only_reducing
         return Denial(
             rule,
-            f"{why} ({order.side_name} {order.quantity} at position {state.position})",
+            f"{why} ({order.side_name} {qty(order.quantity)} at position {qty(state.position)})",
             {"position": str(state.position), "quantity": str(order.quantity)},
         )
     if order.reduce_only and not order.own_prices:
@@ -191,8 +193,8 @@ def check_order(
         if deviation > caps.max_price_deviation:
             return Denial(
                 "price_collar",
-                f"price collar: {kind} price {price} is {deviation:.1%} from the market {reference} "
-                f"(max {caps.max_price_deviation:.0%})",
+                f"price collar: {kind} price {qty(price)} is {pct(deviation, 1, signed=False)} from the market "
+                f"{qty(reference)} (max {pct(caps.max_price_deviation, 0, signed=False)})",
                 {"price": str(price), "market": str(reference), "max_deviation": str(caps.max_price_deviation)},
             )
     if order.reduce_only:
@@ -202,8 +204,8 @@ def check_order(
         if seen is not None and now_ns - seen <= caps.duplicate_window_seconds * 1_000_000_000:
             return Denial(
                 "duplicate",
-                f"duplicate: the same {order.side_name} {order.quantity} {order.instrument_id} was sent "
-                f"{(now_ns - seen) / 1e6:.0f} ms ago (window {caps.duplicate_window_seconds}s)",
+                f"duplicate: the same {order.side_name} {qty(order.quantity)} {order.instrument_id} was sent "
+                f"{duration((now_ns - seen) / 1e9)} ago (window {duration(caps.duplicate_window_seconds)})",
                 {"window_seconds": str(caps.duplicate_window_seconds)},
             )
     price = valuation_price(order, state)
@@ -211,7 +213,8 @@ def check_order(
     if notional > caps.max_notional_per_order:
         return Denial(
             "notional",
-            f"notional {notional:.2f} ({order.quantity} x {price}) exceeds the cap {caps.max_notional_per_order}",
+            f"notional {money(notional, currency)} ({qty(order.quantity)} x {qty(price)}) exceeds the cap "
+            f"{money(caps.max_notional_per_order, currency)}",
             {
                 "notional": str(notional.quantize(CENTS)),
                 "cap": str(caps.max_notional_per_order),
@@ -224,7 +227,7 @@ def check_order(
     if order.side == SELL and after < 0 and not sleeve.allow_short:
         return Denial(
             "short_sale",
-            f"short sale: {order.side_name} {order.quantity} could take {order.instrument_id} to {after} "
+            f"short sale: {order.side_name} {qty(order.quantity)} could take {order.instrument_id} to {qty(after)} "
             "(working orders included) and this sleeve is long-only",
             {"position": str(state.position), "projected": str(after)},
         )
@@ -233,8 +236,8 @@ def check_order(
         if position_value > caps.max_position_notional:
             return Denial(
                 "position",
-                f"position: {order.instrument_id} could reach {position_value:.2f} ({after} x {price}, working "
-                f"orders included), over the limit {caps.max_position_notional}",
+                f"position: {order.instrument_id} could reach {money(position_value, currency)} ({qty(after)} x "
+                f"{qty(price)}, working orders included), over the limit {money(caps.max_position_notional, currency)}",
                 {"projected": str(after), "value": str(position_value.quantize(CENTS))},
             )
         gross = _gross_exposure(instruments, order.instrument_id, after, price)
@@ -243,8 +246,8 @@ def check_order(
         if gross > caps.max_gross_exposure:
             return Denial(
                 "gross_exposure",
-                f"gross exposure: the session could reach {gross:.2f} (working orders included), "
-                f"over the limit {caps.max_gross_exposure}",
+                f"gross exposure: the session could reach {money(gross, currency)} (working orders included), "
+                f"over the limit {money(caps.max_gross_exposure, currency)}",
                 {"gross": str(gross.quantize(CENTS)), "limit": str(caps.max_gross_exposure)},
             )
     if not order.is_modify and open_orders + 1 > caps.max_open_orders:

@@ -4,6 +4,7 @@ import sys
 
 from django.conf import settings
 
+from console.limits import limit_rows
 from trading.management.commands._session_cli import SessionCommand
 
 
@@ -30,7 +31,7 @@ class Command(SessionCommand):
             f"account      : {account_id}",
             f"gateway      : {settings.ATS.live.host}:{settings.ATS.live.port}",
             f"risk limits  : money in {settings.ATS.account_currency}",
-            *(f"  {label:<27}: {value}" for label, value in caps.described()),
+            *(f"  {label:<27}: {value}" for label, value in limit_rows(caps.as_dict(), settings.ATS.account_currency)),
         ]
         for sleeve, approval in zip(preview.sleeves, preview.approvals, strict=True):
             lines += [
