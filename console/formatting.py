@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 DASH = "—"
+WIDE = Context(prec=400)
 
 
 def to_number(value: Any) -> float | None:
@@ -35,7 +36,8 @@ def to_number(value: Any) -> float | None:
 
 
 def _fixed(number: float, places: int, signed: bool = False) -> str:
-    rounded = Decimal(repr(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    exact = Decimal(repr(number))  # enough precision for any double at any places asked (the default 28 is not)
+    rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=WIDE)
     if rounded == 0:
         rounded = abs(rounded)
     text = f"{rounded:,.{places}f}"
@@ -74,8 +76,26 @@ def qty(value: Any) -> str:
     number = to_number(value)
     if number is None:
         return DASH
-    text = _fixed(number, 8)
+    return _trimmed(_fixed(number, 8))
+
+
+def _trimmed(text: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def sig(value: Any, digits: int = 4) -> str:
+    """A statistic to `digits` significant digits, grouped, trailing zeros dropped: 1,235; 0.03125; 1.5e-7."""
+    number = to_number(value)
+    if number is None:
+        return DASH
+    if number == 0:
+        return "0"
+    shortest = Decimal(repr(number))
+    exponent = shortest.adjusted()
+    if exponent < -4:  # tiny (a p-value): the digits and the power of ten, as the browser's toExponential writes it
+        mantissa = _trimmed(_fixed(float(shortest.scaleb(-exponent)), digits - 1))
+        return f"{mantissa}e{exponent}"
+    return _trimmed(_fixed(number, max(0, digits - 1 - exponent)))
 
 
 def offset_label(offset: dt.timedelta | None) -> str:

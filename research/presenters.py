@@ -3,6 +3,7 @@ the parameter heatmap, walk-forward windows and histograms. Pure functions over 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Any
@@ -10,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from console import formatting
 from research.stats.thresholds import GauntletThresholds
 
 # Numbers shown in their own section rather than in the rung table's numbers column.
@@ -23,25 +25,30 @@ def defaults() -> dict[str, Any]:
 
 
 def fmt(value: Any) -> str:
-    """A number as a trader reads it: floats to 4 significant digits, None as a dash."""
+    """A number as a trader reads it: 4 significant digits, grouped (console.formatting.sig), None as a dash."""
     if value is None:
-        return "—"
+        return formatting.DASH
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value.is_integer() and abs(value) < 1e12:
-            return str(int(value))  # 10000.0 as 10000, not 1e+04
-        return f"{value:.4g}"
+    if isinstance(value, int | float):
+        return formatting.sig(value) if math.isfinite(value) else str(value)
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return str(value)
 
 
+def _param(value: Any) -> str:
+    # A param reads as it is written in JSON (no grouping commas inside a comma-separated list): 10000, 0.2.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return fmt(value)
+
+
 def compact_params(params: dict[str, Any] | None) -> str:
     """Params as 'name=value, …' in name order."""
-    return ", ".join(f"{k}={fmt(v)}" for k, v in sorted((params or {}).items()))
+    return ", ".join(f"{k}={_param(v)}" for k, v in sorted((params or {}).items()))
 
 
 def ladder_url(strategy: str, instrument_id: str, bar_spec: str, params: dict[str, Any] | None) -> str:
@@ -87,6 +94,20 @@ def _flat_numbers(numbers: dict[str, Any]) -> list[tuple[str, str]]:
     return flat
 
 
+def _detail_lines(value: Any, indent: str = "") -> list[str]:
+    # Every number of a rung, nested as stored, one `name: value` a line; flat lists inline.
+    lines: list[str] = []
+    for name, item in sorted(value.items()) if isinstance(value, dict) else enumerate(value):
+        label = f"{indent}{name}:" if isinstance(value, dict) else f"{indent}-"
+        if isinstance(item, dict) or (isinstance(item, list) and any(isinstance(v, dict | list) for v in item)):
+            lines += [label, *_detail_lines(item, indent + "  ")]
+        elif isinstance(item, list):
+            lines.append(f"{label} [{', '.join(fmt(v) for v in item)}]")
+        else:
+            lines.append(f"{label} {fmt(item)}")
+    return lines
+
+
 def rung_row(rung: Any) -> dict[str, Any]:
     """One rung result for the rung table: verdict, reason, its scalar numbers and its thresholds."""
     return {
@@ -95,7 +116,7 @@ def rung_row(rung: Any) -> dict[str, Any]:
         "reason": rung.reason,
         "numbers": _flat_numbers(rung.numbers or {}),
         "thresholds": threshold_rows(rung.thresholds or {}),
-        "details": json.dumps(rung.numbers or {}, sort_keys=True, indent=1),
+        "details": "\n".join(_detail_lines(rung.numbers or {})),
     }
 
 
@@ -176,9 +197,22 @@ def walk_forward_rows(numbers: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _moment(ns: Any) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC) if isinstance(ns, int | float) else None
+
+
 def match_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The paper rung's trade match rows with a mismatch flag (anything but a clean match)."""
-    return [{**row, "mismatch": row.get("status") != MATCHED} for row in rows or []]
+    """The paper rung's trade match rows with a mismatch flag (anything but a clean match) and their fill times as
+    moments (the rows keep nanoseconds)."""
+    return [
+        {
+            **row,
+            "mismatch": row.get("status") != MATCHED,
+            "backtest_time": _moment(row.get("backtest_ts")),
+            "session_time": _moment(row.get("session_ts")),
+        }
+        for row in rows or []
+    ]
 
 
 def report_sections(report: Any, rungs: list[Any]) -> dict[str, Any]:

@@ -34,8 +34,16 @@
   }
   function qty(v) {
     var n = toNumber(v); if (n === null) return DASH;
-    var text = fixed(n, 8);
-    return text.indexOf(".") >= 0 ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+    return trimmed(fixed(n, 8));
+  }
+  function trimmed(text) { return text.indexOf(".") >= 0 ? text.replace(/0+$/, "").replace(/\.$/, "") : text; }
+  function sig(v, digits) {
+    var n = toNumber(v); if (n === null) return DASH;
+    if (n === 0) return "0";
+    digits = digits === undefined ? 4 : digits;
+    var shortest = n.toExponential().split("e"), exponent = Number(shortest[1]);
+    if (exponent < -4) return trimmed(fixed(Number(shortest[0]), digits - 1)) + "e" + exponent;
+    return trimmed(fixed(n, Math.max(0, digits - 1 - exponent)));
   }
   function zone() { return document.documentElement.getAttribute("data-tz") || "UTC"; }
   function toDate(v) {
@@ -89,6 +97,6 @@
     if (/^[A-Za-z0-9_+\/-]+$/.test(own) && (!sent || sent[1] !== own))  // zone names need no cookie escaping
       document.cookie = "ats_tz=" + own + "; path=/; max-age=31536000; SameSite=Lax";
   } catch (e) { /* no cookies here (a test page): the server uses UTC */ }
-  ATS.format = { DASH: DASH, toNumber: toNumber, num: num, money: money, pct: pct, qty: qty, when: when, clock: clock,
+  ATS.format = { DASH: DASH, toNumber: toNumber, num: num, money: money, pct: pct, qty: qty, sig: sig, when: when, clock: clock,
                  day: day, duration: duration, zone: zone };
 })();

@@ -14,7 +14,8 @@ from tests.pages.console_stack import chromium, require_chromium
 
 FORMAT_JS = Path(__file__).resolve().parents[2] / "static" / "ats" / "format.js"
 
-NUMBERS = [0, -0.0001, 0.004999, 0.005, -0.005, 1.005, 2.675, 0.125, 1234.5678, -1234.5678, 110000, 1657000000,
+NUMBERS = [0, -0.0001, 0.004999, 0.00001234, -9.99996e-7, 0.1 + 0.2, 296.0, 1e21, 0.031249,
+           0.005, -0.005, 1.005, 2.675, 0.125, 1234.5678, -1234.5678, 110000, 1657000000,
            "1657000000.00", "-25.5 USD", "12.50 EUR", "1,234.5", 1e-9, 123456789.123456789, None, "", "abc",
            float("nan"), float("inf")]  # fmt: skip
 MOMENTS = ["2026-11-27T08:13:29Z", "2026-07-01T23:59:59.999999+00:00", "2026-03-29T01:30:00+00:00",
@@ -35,6 +36,8 @@ def _python_cases() -> list[tuple[str, list[object], str]]:
             ("pct", [n, 2, True], formatting.pct(n, 2)),
             ("pct", [n, 1, False], formatting.pct(n, 1, signed=False)),
             ("qty", [n], formatting.qty(n)),
+            ("sig", [n, 4], formatting.sig(n)),
+            ("sig", [n, 2], formatting.sig(n, 2)),
         ]
     for s in SECONDS:
         cases.append(("duration", [s], formatting.duration(s)))
@@ -50,6 +53,8 @@ def test_python_rules_read_as_a_trader_expects() -> None:
     assert formatting.pct(0.0931) == "+9.31%" and formatting.pct(-0.0314) == "-3.14%" and formatting.pct(0) == "0.00%"
     assert formatting.num(1657000000) == "1,657,000,000.00" and formatting.qty(1_000_000) == "1,000,000"
     assert formatting.qty("0.50000") == "0.5"
+    assert [formatting.sig(v) for v in (1234.5678, 0.031249, 296.0, 1.5e-7, -2.0, 123456.7)] == [
+        "1,235", "0.03125", "296", "1.5e-7", "-2", "123,457"]  # fmt: skip
     assert formatting.when("2026-11-27T08:13:29Z", "Europe/Berlin") == "2026-11-27 09:13:29 UTC+1"
     assert formatting.when("2026-07-27T08:13:29Z", "America/New_York", seconds=False) == "2026-07-27 04:13 UTC-4"
     assert (
