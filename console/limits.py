@@ -14,6 +14,10 @@ def _rate(raw: str, currency: str) -> str:
     return f"{rate.count} order{'' if rate.count == 1 else 's'} per {every}"
 
 
+def _money(raw: str, currency: str) -> str:
+    return formatting.money(raw, currency)
+
+
 # How each limit's recorded value (a string, see RiskCaps.as_dict) reads; the label is RISK_LIMITS'.
 SHOWN: dict[str, Callable[[str, str], str]] = {
     "max_notional_per_order": lambda v, c: f"{formatting.money(v, c)} per order",
@@ -28,7 +32,7 @@ SHOWN: dict[str, Callable[[str, str], str]] = {
 
 def shown_limit(field: str, raw: str, currency: str) -> str:
     """One limit's value as the operator reads it (money in `currency`); a value that does not parse stays as stored."""
-    show = SHOWN.get(field, formatting.money)
+    show = SHOWN.get(field, _money)
     try:
         return show(raw, currency)
     except ConfigError:

@@ -8,7 +8,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import timezone
 
+from console import formatting
 from studio import spec as studio_spec
 from studio.models import StudioVersion
 from studio.preview import PRICE_TYPES
@@ -77,7 +79,7 @@ def version_row(version: StudioVersion) -> dict[str, Any]:
         "name": version.name,
         "version": version.version,
         "author": version.author,
-        "created": version.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "created": formatting.when(version.created_at, timezone.get_current_timezone()),
         "parent": version.parent.strategy_name if version.parent_id else "",
         "spec_hash": version.spec_hash[:12],
         "note": version.note,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from approvals.selectors import active_approvals
@@ -98,6 +98,7 @@ def session_row(session: TradingSession, now=None) -> dict:
         "account_id": session.account_id,
         "sleeves": [f"{s['strategy']} {s['instrument_id']} {s['bar_spec']}" for s in session.sleeves],
         "pnl": session_pnl(session.pk),
+        "currency": settings.ATS.account_currency,  # the P&L's
         "started_by": session.started_by,
         "created_at": session.created_at.isoformat(),
         "stopped_at": session.stopped_at.isoformat() if session.stopped_at else None,
@@ -203,12 +204,10 @@ def events_by_ids(ids: list[int]) -> list[dict]:
 # -- research ----------------------------------------------------------------------------------------------------
 
 
-def backtest_runs(limit: int = 200, sweep: str = "") -> list[BacktestRun]:
-    """The newest backtest runs (only the sweep's when one is named)."""
-    runs = BacktestRun.objects.defer("trades", "equity_curve", "metrics")
-    if sweep:
-        runs = runs.filter(sweep=sweep)
-    return list(runs[:limit])
+def backtest_runs(sweep: str = "") -> QuerySet[BacktestRun]:
+    """The backtest runs, newest first (only the sweep's when one is named), without their bulky columns."""
+    runs = BacktestRun.objects.defer("trades", "equity_curve", "metrics").order_by("-created_at", "-id")
+    return runs.filter(sweep=sweep) if sweep else runs
 
 
 def backtest_run(run_id: int) -> BacktestRun | None:
@@ -265,19 +264,13 @@ def backtest_market(run: BacktestRun) -> RunMarket:
     )
 
 
-# -- approvals and audit -----------------------------------------------------------------------------------------
+# -- approvals ---------------------------------------------------------------------------------------------------
 
 
 def approvals_overview() -> dict:
     from approvals.models import GoLiveApproval
 
     return {"active": active_approvals(), "decisions": list(GoLiveApproval.objects.order_by("-id")[:100])}
-
-
-def audit_overview(limit: int = 200) -> dict:
-    from audit.services import verify_chain
-
-    return {"entries": list(AuditEntry.objects.order_by("-seq")[:limit]), "verify": verify_chain()}
 
 
 # -- gateways -------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from django.urls import path, register_converter
 
+from audit.views import audit_page
 from trading import views
 
 
@@ -23,7 +24,7 @@ urlpatterns = [
     path("research/", views.research, name="research"),
     path("research/<int:run_id>/", views.backtest_detail, name="backtest"),
     path("approvals/", views.approvals_page, name="approvals"),
-    path("audit/", views.audit_page, name="audit"),
+    path("audit/", audit_page, name="audit"),
     path("gateways/", views.gateways_page, name="gateways"),
     path("gateways.json", views.gateways_json, name="gateways_json"),
     path("gateways/<env:environment>/acknowledge", views.gateway_acknowledge, name="gateway_ack"),

@@ -385,21 +385,33 @@ def account_reset_breaker(request, environment, account_id):
     return redirect("trading:environment", environment=environment)
 
 
-# -- research, approvals, audit, gateways --------------------------------------------------------------------------
+# -- research, approvals, gateways -------------------------------------------------------------------------------------
+
+
+RUNS_PER_PAGE = 100
 
 
 @require_GET
 @console_view
 def research(request):
-    """Every stored backtest run (one sweep's with ?sweep=), sortable by any column."""
+    """The stored backtest runs (one sweep's with ?sweep=), 100 a page, newest first; a page sorts by any column."""
+    from console.paging import PageRefused, page_of, query_without_page
+
     sweep = request.GET.get("sweep", "")
+    page, error = None, ""
+    try:
+        page = page_of(selectors.backtest_runs(sweep=sweep), request.GET.get("page"), RUNS_PER_PAGE)
+    except PageRefused as exc:
+        error = str(exc)
     context = {
-        "runs": selectors.backtest_runs(sweep=sweep),
+        "page": page,
+        "error": error,
+        "query": query_without_page(request.GET),
         "sweep": sweep,
         "may_start": selectors.may_operate(request.user, "paper"),
         "nav": "research",
     }
-    return render(request, "trading/research.html", context)
+    return render(request, "trading/research.html", context, status=400 if error else 200)
 
 
 @require_GET
@@ -420,12 +432,6 @@ def backtest_detail(request, run_id):
 @console_view
 def approvals_page(request):
     return render(request, "trading/approvals.html", {**selectors.approvals_overview(), "nav": "approvals"})
-
-
-@require_GET
-@console_view
-def audit_page(request):
-    return render(request, "trading/audit.html", {**selectors.audit_overview(), "nav": "audit"})
 
 
 @require_GET

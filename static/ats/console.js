@@ -52,11 +52,36 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", focusOnLoad); else focusOnLoad();
 
-  ATS.fmt = function (n, digits) {
-    if (n === null || n === undefined || isNaN(n)) return "";
-    return Number(n).toLocaleString("en-US", { minimumFractionDigits: digits === undefined ? 2 : digits, maximumFractionDigits: digits === undefined ? 2 : digits });
+  // An amount as a number ("-1.00 USD" -> -1, nothing -> 0); ATS.format writes numbers for the page.
+  ATS.money = function (v) { var n = ATS.format.toNumber(v); return n === null ? 0 : n; };
+  /* One telemetry row as a log line's text (no time), numbers in ATS.format's rules; null for the rows the charts
+     and tables show instead (bars, account, snapshots, P&L). Shared by the environment and session logs. */
+  ATS.eventText = function (e) {
+    var F = ATS.format, p = e.payload || {};
+    function pairs(o) {
+      return Object.keys(o).map(function (k) {
+        var v = o[k];
+        return k + "=" + (v !== null && typeof v === "object" ? JSON.stringify(v) : (F.toNumber(v) !== null && /^-?[\d.]+$/.test(String(v)) ? F.qty(v) : v));
+      }).join(", ");
+    }
+    switch (e.kind) {
+      case "bar": case "account": case "snapshot": case "pnl": return null;
+      case "fill":
+        return "FILL " + (p.order_side || "") + " " + F.qty(p.last_qty) + " " + (p.instrument_id || "") + " @ " + F.num(p.last_px) +
+          (p.commission ? " (commission " + F.money(p.commission) + ")" : "") + (p.inferred ? " INFERRED by reconciliation, not an execution seen" : "");
+      case "order": return (p.event || "order") + " " + (p.client_order_id || "") + (p.reason ? " — " + p.reason : "");
+      case "status": return "STATUS " + p.status + (p.reason ? " — " + p.reason : (p.message ? " — " + p.message : ""));
+      case "position":
+        return (p.event || "position") + " " + p.instrument_id + " qty " + F.qty(p.signed_qty) +
+          (p.realized_pnl !== undefined ? " realized " + F.money(p.realized_pnl, null, true) : "");
+      case "health": return "GATEWAY " + (p.connected ? "connected" : "NOT connected") + " (" + p.code + ") " + (p.message || "");
+      case "risk":
+        if (p.reason) return "RISK " + p.reason;
+        if (p.positions) return "RISK flatten incomplete: " + pairs(p.positions);
+        return "RISK " + pairs(p);
+      default: return e.kind + " " + pairs(p);
+    }
   };
-  ATS.money = function (v) { var n = parseFloat(String(v || "0").split(" ")[0]); return isNaN(n) ? 0 : n; };
   ATS.el = function (tag, attrs, text) {
     var e = document.createElement(tag);
     if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });

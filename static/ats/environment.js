@@ -6,7 +6,8 @@
   var base = "/" + env + "/";
 
   function sessionLink(id) { return ATS.el("a", { href: base + "sessions/" + id + "/" }, String(id)); }
-  function pnlCell(p) { var s = ATS.el("span", { "class": p.total >= 0 ? "pos" : "neg" }, ATS.fmt(p.total)); return s; }
+  var F = ATS.format;
+  function pnlCell(s) { return ATS.el("span", { "class": s.pnl.total >= 0 ? "pos" : "neg" }, F.money(s.pnl.total, s.currency, true)); }
 
   function render(data) {
     var body = document.getElementById("sessions-body");
@@ -17,8 +18,8 @@
     }
     data.active.forEach(function (s) {
       var note = s.kill_requested ? "kill requested" : (s.stop_requested ? "stop requested" : "");
-      var tr = ATS.row([sessionLink(s.id), ATS.statusBadge(s.status), s.account_id, s.sleeves.join("; "), pnlCell(s.pnl),
-        s.started_by, s.heartbeat_age === null ? "" : ATS.fmt(s.heartbeat_age, 1) + " s", note], [4, 6]);
+      var tr = ATS.row([sessionLink(s.id), ATS.statusBadge(s.status), s.account_id, s.sleeves.join("; "), pnlCell(s),
+        s.started_by, s.heartbeat_age === null ? "" : F.duration(s.heartbeat_age), note], [4, 6]);
       tr.dataset.session = s.id; body.appendChild(tr);
     });
     var hist = document.getElementById("history-body");
@@ -27,8 +28,8 @@
       var tr2 = ATS.el("tr", { "class": "empty" }); tr2.appendChild(ATS.el("td", { colspan: "8", "class": "muted" }, "No finished sessions yet.")); hist.appendChild(tr2);
     }
     data.finished.forEach(function (s) {
-      hist.appendChild(ATS.row([sessionLink(s.id), ATS.statusBadge(s.status), s.account_id, s.sleeves.join("; "), pnlCell(s.pnl),
-        s.started_by, s.stopped_at ? new Date(s.stopped_at).toLocaleString() : "", s.stop_reason], [4]));
+      hist.appendChild(ATS.row([sessionLink(s.id), ATS.statusBadge(s.status), s.account_id, s.sleeves.join("; "), pnlCell(s),
+        s.started_by, s.stopped_at ? F.when(s.stopped_at) : "", s.stop_reason], [4]));
     });
   }
   var pending = false;
@@ -41,14 +42,8 @@
 
   var log = document.getElementById("env-log");
   function line(e) {
-    var p = e.payload || {}, t = new Date(e.ts).toLocaleTimeString(), text;
-    if (e.kind === "bar" || e.kind === "account" || e.kind === "snapshot") return null;
-    if (e.kind === "fill") text = "FILL " + (p.order_side || "") + " " + (p.last_qty || "") + " " + (p.instrument_id || "") + " @ " + (p.last_px || "");
-    else if (e.kind === "order") text = (p.event || "order") + " " + (p.client_order_id || "") + (p.reason ? " — " + p.reason : "");
-    else if (e.kind === "status") text = "status " + p.status + (p.reason ? " — " + p.reason : (p.message ? " — " + p.message : ""));
-    else if (e.kind === "position") text = (p.event || "position") + " " + p.instrument_id + " qty " + p.signed_qty;
-    else text = e.kind + " " + JSON.stringify(p);
-    return t + "  #" + e.session + "  " + text;
+    var text = ATS.eventText(e);
+    return text === null ? null : F.clock(e.ts) + "  #" + e.session + "  " + text;
   }
   ATS.telemetry({
     environment: env, after: after, indicator: "conn",

@@ -58,7 +58,7 @@
       if (!tr) return;
       var status = tr.querySelector(".job-status");
       if (status.textContent.trim() !== j.status) { status.textContent = ""; status.appendChild(ATS.statusBadge(j.status)); }
-      tr.querySelector(".job-sharpe").textContent = j.sharpe === null || j.sharpe === undefined ? "—" : ATS.fmt(j.sharpe, 2);
+      tr.querySelector(".job-sharpe").textContent = ATS.format.num(j.sharpe, 2);
       tr.querySelector(".job-error").textContent = j.error || "";
     });
   }

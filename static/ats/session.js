@@ -3,6 +3,7 @@
   "use strict";
   var env = JSON.parse(document.getElementById("ats-environment").textContent);
   var sessionId = JSON.parse(document.getElementById("ats-session").textContent);
+  var F = ATS.format, currency = document.getElementById("session-stats").dataset.currency;  // the account's
   var FINAL = ["stopped", "killed", "failed", "lost"];
   var TERMINAL = ["OrderFilled", "OrderCanceled", "OrderRejected", "OrderExpired", "OrderDenied"];
 
@@ -107,17 +108,12 @@
   }
   function trackOrder(p) {
     var o = st.orders[p.client_order_id] || { client_order_id: p.client_order_id, instrument_id: p.instrument_id };
-    o.last = p.event; o.detail = p.reason || (p.last_px ? (p.order_side + " " + p.last_qty + " @ " + p.last_px) : (p.venue_order_id || ""));
+    o.last = p.event; o.detail = p.reason || (p.last_px ? (p.order_side + " " + F.qty(p.last_qty) + " @ " + F.num(p.last_px)) : (p.venue_order_id || ""));
     st.orders[p.client_order_id] = o;
   }
   function logLine(e) {
-    var p = e.payload || {}, t = new Date(e.ts).toLocaleTimeString();
-    if (e.kind === "bar" || e.kind === "account" || e.kind === "snapshot" || e.kind === "pnl") return null;
-    if (e.kind === "fill") return t + "  FILL " + p.order_side + " " + p.last_qty + " " + p.instrument_id + " @ " + p.last_px + " (" + (p.commission || "") + ")" + (p.inferred ? " INFERRED by reconciliation, not an execution seen" : "");
-    if (e.kind === "order") return t + "  " + p.event + " " + p.client_order_id + (p.reason ? " — " + p.reason : "");
-    if (e.kind === "status") return t + "  STATUS " + p.status + (p.reason ? " — " + p.reason : (p.message ? " — " + p.message : ""));
-    if (e.kind === "position") return t + "  " + p.event + " " + p.instrument_id + " qty " + p.signed_qty + " realized " + p.realized_pnl;
-    return t + "  " + e.kind + " " + JSON.stringify(p);
+    var text = ATS.eventText(e);
+    return text === null ? null : F.clock(e.ts) + "  " + text;
   }
 
   function render() {
@@ -126,28 +122,28 @@
     badge.textContent = st.status; badge.className = "status status-" + st.status; badge.dataset.status = st.status;
     if (FINAL.indexOf(st.status) >= 0) { var c = document.getElementById("controls"); if (c) c.style.display = "none"; }
     var now = pnlNow();
-    document.getElementById("pnl-realized").textContent = ATS.fmt(now.realized);
-    document.getElementById("pnl-unrealized").textContent = ATS.fmt(now.unrealized);
-    document.getElementById("pnl-commissions").textContent = ATS.fmt(now.commissions);
-    var tot = document.getElementById("pnl-total"); tot.textContent = ATS.fmt(now.total); tot.className = now.total >= 0 ? "pos" : "neg";
-    document.getElementById("equity").textContent = st.equity === null ? "—" : ATS.fmt(st.equity);
+    document.getElementById("pnl-realized").textContent = F.money(now.realized, currency, true);
+    document.getElementById("pnl-unrealized").textContent = F.money(now.unrealized, currency, true);
+    document.getElementById("pnl-commissions").textContent = F.money(now.commissions, currency);
+    var tot = document.getElementById("pnl-total"); tot.textContent = F.money(now.total, currency, true); tot.className = now.total >= 0 ? "pos" : "neg";
+    document.getElementById("equity").textContent = st.equity === null ? F.DASH : F.money(st.equity, currency);
 
     markPositions();
     var body = document.getElementById("positions-body"); body.textContent = "";
     Object.keys(st.positions).forEach(function (k) {
       var p = st.positions[k];
-      body.appendChild(ATS.row([p.instrument_id, p.strategy_id, ATS.fmt(p.qty, 0), ATS.fmt(p.avg), ATS.fmt(p.unrealized)], [2, 3, 4]));
+      body.appendChild(ATS.row([p.instrument_id, p.strategy_id, F.qty(p.qty), F.num(p.avg), F.money(p.unrealized, currency, true)], [2, 3, 4]));
     });
     body = document.getElementById("working-body"); body.textContent = "";
     var ids = Object.keys(st.working);
     if (!ids.length) { var tr = ATS.el("tr", { "class": "empty" }); tr.appendChild(ATS.el("td", { colspan: "7", "class": "muted" }, "No working orders.")); body.appendChild(tr); }
     ids.forEach(function (k) {
       var o = st.working[k];
-      body.appendChild(ATS.row([o.client_order_id, o.instrument_id, o.side || "", o.quantity || "", o.type || "", o.price || "", o.venue_order_id || ""], [3, 5]));
+      body.appendChild(ATS.row([o.client_order_id, o.instrument_id, o.side || "", o.quantity ? F.qty(o.quantity) : "", o.type || "", o.price ? F.num(o.price) : "", o.venue_order_id || ""], [3, 5]));
     });
     body = document.getElementById("fills-body"); body.textContent = "";
     st.fills.slice().reverse().forEach(function (f) {
-      var tr = ATS.row([new Date(f.ts).toLocaleTimeString(), f.p.instrument_id, f.p.order_side, f.p.last_qty, f.p.last_px, f.p.commission || "", f.p.client_order_id + (f.p.inferred ? " (inferred)" : "")], [3, 4]);
+      var tr = ATS.row([F.when(f.ts), f.p.instrument_id, f.p.order_side, F.qty(f.p.last_qty), F.num(f.p.last_px), f.p.commission ? F.money(f.p.commission) : "", f.p.client_order_id + (f.p.inferred ? " (inferred)" : "")], [3, 4]);
       tr.className = "fill-row"; body.appendChild(tr);
     });
     body = document.getElementById("orders-body"); body.textContent = "";

@@ -4,8 +4,9 @@
 
 import { createBuilder } from "./builder.js";
 import { createCharts } from "./charts.js";
-import { el, pct, fixed, number, isNumber, parseSpec, stringifySpec } from "./util.js";
+import { el, number, isNumber, parseSpec, stringifySpec } from "./util.js";
 
+const F = window.ATS.format;  // the console's formatting rules (static/ats/format.js)
 const DEBOUNCE_MS = 120;  // typing "70" is one change; the preview itself takes about a second
 const meta = JSON.parse(document.getElementById("studio-meta").textContent);
 const $ = (id) => document.getElementById(id);
@@ -85,8 +86,8 @@ function runPreview() {
       results.dataset.specHash = data.spec_hash;
       results.dataset.renderedSeq = String(seq);
       results.dataset.state = "ready";
-      $("preview-status").textContent = (bars.total > bars.count ? "the last " + bars.count + " of " + bars.total : bars.count) + " bars " + data.first_bar + " → " + data.last_bar + " · fills at the next open · warm-up " +
-        data.warmup + " bars · engine " + data.timing_ms.engine + " ms, shown in " + ms + " ms" + (bars.aggregated ? " · " + bars.shown + " candles drawn" : "");
+      $("preview-status").textContent = (bars.total > bars.count ? "the last " + F.num(bars.count, 0) + " of " + F.num(bars.total, 0) : F.num(bars.count, 0)) + " bars " + F.day(data.first_bar) + " → " + F.day(data.last_bar) + " · fills at the next open · warm-up " +
+        F.num(data.warmup, 0) + " bars · engine " + F.duration(data.timing_ms.engine / 1000) + ", shown in " + F.duration(ms / 1000) + (bars.aggregated ? " · " + F.num(bars.shown, 0) + " candles drawn" : "");
     })
     .catch((err) => {
       if (!done()) return;
@@ -97,9 +98,9 @@ function runPreview() {
 }
 
 const TILES = [
-  ["total_return", "Total return", (v) => pct(v, 1)], ["cagr", "CAGR", (v) => pct(v, 2)], ["sharpe", "Sharpe", (v) => fixed(v, 2)],
-  ["max_drawdown", "Max drawdown", (v) => pct(v, 1)], ["trades", "Trades", (v) => String(v)], ["win_rate", "Win rate", (v) => pct(v, 0)],
-  ["exposure", "Exposure", (v) => pct(v, 0)], ["end_equity", "End equity", (v) => (v === null ? "—" : Math.round(v).toLocaleString("en-US"))],
+  ["total_return", "Total return", (v) => F.pct(v, 1)], ["cagr", "CAGR", (v) => F.pct(v, 2)], ["sharpe", "Sharpe", (v) => F.num(v, 2)],
+  ["max_drawdown", "Max drawdown", (v) => F.pct(v, 1)], ["trades", "Trades", (v) => F.num(v, 0)], ["win_rate", "Win rate", (v) => F.pct(v, 0, false)],
+  ["exposure", "Exposure", (v) => F.pct(v, 0, false)], ["end_equity", "End equity", (v) => F.money(v)],
 ];
 
 function showMetrics(data) {
@@ -109,14 +110,14 @@ function showMetrics(data) {
     return el("div", { class: "tile" + sign, "data-metric": key, "data-value": v === null ? "" : String(v) }, el("span", { class: "label" }, label), el("b", null, fmt(v)));
   }));
   const entries = $("price-chart").dataset.entries, exits = $("price-chart").dataset.exits;
-  $("marker-summary").textContent = "▲ " + entries + " entries, ▼ " + exits + " exits · " + m.trades + " trades" + (m.open_position ? " (one still open)" : "");
+  $("marker-summary").textContent = "▲ " + F.num(entries, 0) + " entries, ▼ " + F.num(exits, 0) + " exits · " + F.num(m.trades, 0) + " trades" + (m.open_position ? " (one still open)" : "");
 }
 
 function showTrades(data) {
-  $("trades-count").textContent = "(last " + data.trades.length + " of " + data.metrics.trades + ")";
+  $("trades-count").textContent = "(last " + F.num(data.trades.length, 0) + " of " + F.num(data.metrics.trades, 0) + ")";
   $("trades-body").replaceChildren(...data.trades.slice().reverse().map((t) => el("tr", null,
-    el("td", null, t.entry_time.slice(0, 10)), el("td", null, t.exit_time.slice(0, 10)), el("td", { class: "num" }, fixed(t.entry_price, 2)),
-    el("td", { class: "num" }, fixed(t.exit_price, 2)), el("td", { class: "num" }, pct(t.return, 2)), el("td", { class: "num" }, fixed(t.pnl, 2)))));
+    el("td", null, F.day(t.entry_time)), el("td", null, F.day(t.exit_time)), el("td", { class: "num" }, F.num(t.entry_price)),
+    el("td", { class: "num" }, F.num(t.exit_price)), el("td", { class: "num" }, F.pct(t.return)), el("td", { class: "num" }, F.money(t.pnl, null, true)))));
 }
 
 // -- saving and what comes next --------------------------------------------------------------------------------

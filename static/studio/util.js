@@ -105,6 +105,3 @@ export function renameParam(spec, old, fresh) {
   };
   ["indicators", "entry", "exit", "stops"].forEach((key) => { if (spec[key]) spec[key] = walk(spec[key]); });
 }
-
-export function pct(v, digits) { return v === null || v === undefined ? "—" : (v * 100).toFixed(digits === undefined ? 1 : digits) + "%"; }
-export function fixed(v, digits) { return v === null || v === undefined ? "—" : Number(v).toFixed(digits); }

@@ -193,7 +193,8 @@ def test_live_start_summary_and_typed_account(
         LIVE_ACCOUNT,
         "approved by: user:approver",
         "note       : two weeks of paper",
-        "max notional per order",
+        "max notional",
+        "5,000.00 USD per order",
     ):
         assert text in html
     book = response.context["confirm"].initial["book"]
@@ -224,11 +225,19 @@ def test_limits_in_force_are_shown_on_the_start_panel_and_the_session_page(clien
     client.force_login(paper_operator)
     panel = client.get("/paper/").content.decode()
     assert 'id="risk-limits"' in panel and "money in USD" in panel
-    for label, value in [("price collar (from market)", "0.10"), ("max open orders", "20"), ("max drawdown", "5000")]:
-        assert f"<th>{label}" in panel and f"<td>{value}</td>" in panel, label
+    for label, value in [
+        ("max notional", "25,000.00 USD per order"),
+        ("max submit rate", "10 orders per 1 s"),
+        ("price collar", "10.00% from the market"),
+        ("max open orders", "20 working orders"),
+        ("max drawdown (breaker)", "5,000.00 USD"),
+        ("duplicate-order window", "1.0 s"),
+    ]:
+        assert f"<th>{label}</th><td>{value}</td>" in panel, label
     session = make_session("paper")
     page = client.get(f"/paper/sessions/{session.pk}/").content.decode()
-    assert "<th>max notional per order</th><td>25000</td>" in page and "Loss breaker armed." in page
+    assert "<th>max notional</th><td>25,000.00 USD per order</td>" in page and "Loss breaker armed." in page
+    assert "<th>max submit rate</th><td>10 orders per 1 s</td>" in page
 
 
 def test_a_tripped_breaker_is_shown_and_only_an_operator_resets_it_with_a_reason(client, viewer, paper_operator):
