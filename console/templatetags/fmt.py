@@ -49,6 +49,12 @@ def qty(value: Any) -> str:
 
 
 @register.filter
+def sig(value: Any, digits: int = 4) -> str:
+    """A statistic to 4 (or `digits`) significant digits: 1,235; 0.03125; 1.5e-7."""
+    return formatting.sig(value, int(digits))
+
+
+@register.filter
 def when(value: Any, precision: str = "s") -> str:
     """A moment in the operator's zone with the zone shown; {{ t|when:"m" }} drops the seconds."""
     return formatting.when(value, timezone.get_current_timezone(), seconds=precision != "m")

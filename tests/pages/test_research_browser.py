@@ -127,3 +127,46 @@ def test_gauntlet_started_in_the_browser_shows_progress_without_reloading(stack,
     assert page.locator("#finished-note").is_visible()
     assert errors == []
     page.context.close()
+
+
+def test_times_follow_the_browsers_zone_until_the_operator_chooses_one(stack, browser):
+    import datetime as dt
+    import re
+    from zoneinfo import ZoneInfo
+
+    from console.formatting import offset_label
+
+    def offset(zone: str) -> str:
+        return offset_label(dt.datetime.now(ZoneInfo(zone)).utcoffset())
+
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, timezone_id="America/New_York")
+    page = context.new_page()
+    errors = watch_errors(page)
+    page.goto(f"{stack.url}/login/")  # format.js hands the server the browser's zone (cookie ats_tz) here
+    page.fill("#id_username", "researcher")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{stack.url}/")
+    page.goto(f"{stack.url}/research/")
+    assert page.get_attribute("html", "data-tz") == "America/New_York"
+    when = page.locator("#runs-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert when and all(re.fullmatch(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {re.escape(offset('America/New_York'))}", w)
+                        for w in when), when  # fmt: skip
+    returns = page.locator("#runs-table tbody tr td:nth-child(10)").all_inner_texts()
+    assert all(re.fullmatch(r"[+-]?\d+\.\d\d%", r) for r in returns), returns
+
+    page.click("#user-settings")
+    page.select_option("#time-zone", "Asia/Kolkata")
+    page.click("#time-zone-save")
+    page.wait_for_selector("#zone-in-force")
+    assert "Asia/Kolkata" in page.locator("#zone-in-force").inner_text()
+    assert page.locator("#zone-now").inner_text().endswith("UTC+5:30")
+    page.goto(f"{stack.url}/research/")
+    assert page.get_attribute("html", "data-tz") == "Asia/Kolkata"
+    assert page.locator("#runs-table tbody tr td:nth-child(2)").first.inner_text().endswith(" UTC+5:30")
+    # What the browser adds live is written by ATS.format in the same zone: it agrees with the server's text.
+    server = page.locator("#runs-table tbody tr td:nth-child(2)").first.inner_text()
+    stamp = page.locator("#runs-table tbody tr td:nth-child(2)").first.get_attribute("data-value")
+    assert page.evaluate("(s) => ATS.format.when(Number(s) * 1000)", stamp) == server
+    assert errors == []
+    context.close()
