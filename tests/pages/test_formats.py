@@ -62,7 +62,7 @@ def stocked(viewer, empty, known_instruments):  # noqa: F811
     session = make_session("paper", created_at=WINTER)
     add_event(session, "pnl", realized="110000.00", unrealized="-12.5", commissions="1.00", total="109986.50")
     make_session("paper", status="stopped", stopped_at=WINTER, stop_reason="done")
-    run()
+    backtest = run()
     report = finished_report()
     PaperRungCheck.objects.create(
         actor="user:test", strategy=STRATEGY, instrument_id=INSTRUMENT, bar_spec="5-SECOND-LAST",
@@ -84,7 +84,7 @@ def stocked(viewer, empty, known_instruments):  # noqa: F811
                  "at": WINTER.isoformat(), "ratio": 0.123456789},
     )  # fmt: skip
     GatewayHealth.objects.create(environment="paper", healthy=True, checked_at=WINTER, changed_at=WINTER)
-    return {"session": session, "report": report}
+    return {"session": session, "report": report, "backtest": backtest}
 
 
 def main_pages(stocked) -> list[str]:
@@ -92,7 +92,7 @@ def main_pages(stocked) -> list[str]:
     return [
         "/", "/paper/", f"/paper/sessions/{stocked['session'].pk}/", "/research/", "/research/gauntlets/",
         f"/research/gauntlets/{stocked['report'].pk}/", ladder, "/research/new/", "/audit/", "/approvals/",
-        "/gateways/", "/studio/", "/settings/",
+        "/gateways/", "/studio/", "/settings/", f"/research/{stocked['backtest'].pk}/",
     ]  # fmt: skip
 
 

@@ -115,6 +115,8 @@ PAGES = [
     Page("approvals", "/approvals/"),
     Page("audit", "/audit/"),
     Page("gateways", "/gateways/"),
+    Page("audit-filtered", "/audit/?action=auth.login&page=1"),
+    Page("settings", "/settings/"),
     Page("not-found", "/no/such/page/", status=404),
 ]
 PAGES_BY_NAME = {p.name: p for p in PAGES}
