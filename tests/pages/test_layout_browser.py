@@ -125,7 +125,7 @@ VIEWPORTS = {1280: {"width": 1280, "height": 900}, 390: {"width": 390, "height":
 # setting (emulated prefers-color-scheme). Light at both: the system's light with no choice stored.
 LOOKS = [(1280, "light", "light", None), (1280, "dark", "light", "dark"), (390, "light", "light", None),
          (390, "dark", "dark", None)]  # fmt: skip
-DOCS_SHOTS = {("paper", 1280, "light"), ("paper", 390, "dark"), ("backtest", 1280, "dark")}
+DOCS_SHOTS = {("paper", 1280, "light"), ("paper", 390, "dark"), ("backtest", 1280, "dark"), ("backtest", 1280, "light")}
 BODY_BG = "() => getComputedStyle(document.body).backgroundColor"
 
 
