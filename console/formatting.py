@@ -10,7 +10,9 @@ cases through both and compares them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -171,3 +173,17 @@ def duration(value: Any) -> str:
     if whole < 86400:
         return f"{sign}{whole // 3600}h {whole % 3600 // 60:02d}m"
     return f"{sign}{whole // 86400}d {whole % 86400 // 3600:02d}h"
+
+
+def setting(value: Any, number: Callable[[Any], str] = qty) -> str:
+    """A parameter, setting or metric as an operator reads it: yes/no, a dash for none, numbers by `number`
+    (quantities by default), lists and mappings as sorted JSON."""
+    if value is None:
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return number(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)

@@ -26,15 +26,7 @@ def defaults() -> dict[str, Any]:
 
 def fmt(value: Any) -> str:
     """A number as a trader reads it: 4 significant digits, grouped (console.formatting.sig), None as a dash."""
-    if value is None:
-        return formatting.DASH
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return formatting.sig(value) if math.isfinite(value) else str(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
+    return formatting.setting(value, lambda n: formatting.sig(n) if math.isfinite(n) else str(n))
 
 
 def _param(value: Any) -> str:

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ats_site.readonly_admin import ReadOnlyModelAdmin
+from console import formatting
 from trading.models import BacktestRun
 from trading.monitoring.models import GatewayHealth
 from trading.sessions.models import AccountBreaker, SessionDayPnl, SessionEvent, TradingSession
@@ -34,11 +35,11 @@ class BacktestRunAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="return", ordering="total_return")
     def pct_return(self, obj):
-        return f"{obj.total_return:.2%}"
+        return formatting.pct(obj.total_return)
 
     @admin.display(description="max DD", ordering="max_drawdown")
     def pct_drawdown(self, obj):
-        return f"{obj.max_drawdown:.2%}"
+        return formatting.pct(obj.max_drawdown)
 
     @admin.display(description="code")
     def short_hash(self, obj):

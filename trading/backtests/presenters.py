@@ -8,7 +8,6 @@ console.formatting (the rules the template filters and static/ats/format.js shar
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -102,15 +101,7 @@ def metric_rows(run: Any, currency: str) -> list[dict[str, str]]:
 
 def value_text(value: Any) -> str:
     """A parameter or setting as an operator reads it: yes/no, — for none, numbers grouped without trailing zeros."""
-    if value is None:
-        return formatting.DASH
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return formatting.qty(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
+    return formatting.setting(value)
 
 
 def param_items(params: dict[str, Any] | None, currency: str) -> list[tuple[str, str]]:
