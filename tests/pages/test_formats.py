@@ -4,7 +4,6 @@ percentages, times in the operator's zone with the offset; no raw ISO stamps, lo
 from __future__ import annotations
 
 import datetime as dt
-import html as html_lib
 import re
 
 import pytest
@@ -14,6 +13,7 @@ from audit.services import record
 from console.services import do_set_time_zone
 from research.models import PaperRungCheck
 from tests.pages.conftest import add_event, make_session
+from tests.pages.format_guard import DJANGO_STYLE, ISO_STAMP, long_float, visible_text
 from tests.pages.test_research_pages import BARS, INSTRUMENT, STRATEGY, empty, finished_report  # noqa: F401
 from trading.models import BacktestRun
 from trading.monitoring.models import GatewayHealth
@@ -21,26 +21,6 @@ from trading.monitoring.models import GatewayHealth
 pytestmark = pytest.mark.django_db
 
 WINTER = dt.datetime(2026, 1, 15, 12, 34, 56, tzinfo=dt.UTC)
-# ISO's T, or a time of day not followed by its zone.
-ISO_STAMP = re.compile(r"\d{4}-\d\d-\d\d(T\d\d:\d\d|\s\d\d:\d\d(:\d\d)?(?![:\d])(?! UTC))|T\d\d:\d\d:\d\d")
-DECIMAL = re.compile(r"(?<![\w.])-?(\d[\d,]*)\.(\d{5,})")
-DJANGO_STYLE = re.compile(r"\b(a\.m\.|p\.m\.|midnight|noon)|\b[A-Z][a-z]{2}\. \d{1,2}, \d{4}")
-
-
-def visible_text(page: str) -> str:
-    """What the operator reads: no scripts (json_script data), no tags or attributes (data-value keeps raw numbers)."""
-    page = re.sub(r"<script\b.*?</script>", " ", page, flags=re.S)
-    page = re.sub(r"<[^>]+>", " ", page)
-    return html_lib.unescape(page)
-
-
-def long_float(text: str) -> re.Match[str] | None:
-    """An unrounded number: five or more decimals beyond 4 significant digits (0.03893 and 0.0001234 are fine)."""
-    for found in DECIMAL.finditer(text):
-        whole, fraction = found.group(1), found.group(2)
-        if whole.strip("0,") or len(fraction.lstrip("0")) > 4:
-            return found
-    return None
 
 
 def run(**extra) -> BacktestRun:

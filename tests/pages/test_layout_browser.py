@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.pages.console_stack import chromium, console, watch_errors
+from tests.pages.format_guard import DJANGO_STYLE, ISO_STAMP, long_float
 from tests.pages.test_browser import ARTIFACTS, PASSWORD, _shot, _wait_for_true
 
 USER = "layout"
@@ -209,7 +210,8 @@ def wide(page) -> list[str]:
 
 
 def check_page(page, spec: Page, width: int, theme: str, errors: list[str]) -> None:
-    """The open page fits the width, wears the theme, and logged no error; a screenshot of it goes to ARTIFACTS."""
+    """The open page fits the width, wears the theme, shows no raw stamp or long float, and logged no error; a
+    screenshot of it goes to ARTIFACTS."""
     where = f"{spec.name} at {width} px, {theme}"
     assert page.evaluate("() => document.documentElement.dataset.theme") == theme, where
     scroll = page.evaluate("() => document.documentElement.scrollWidth")
@@ -220,6 +222,10 @@ def check_page(page, spec: Page, width: int, theme: str, errors: list[str]) -> N
         assert luminance(page.evaluate("() => getComputedStyle(document.body).color")) > 0.7, where
     else:
         assert luminance(background) > 0.9, (where, background)
+    text = page.evaluate("() => document.body.innerText")  # as drawn, after the page's scripts ran
+    for search in (ISO_STAMP.search, long_float, DJANGO_STYLE.search):
+        found = search(text)
+        assert not found, f"{where}: {found.group(0)!r} in …{text[max(0, found.start() - 60) : found.end() + 60]}…"
     if spec.status == 404:  # the browser reports the 404 response itself as a console error
         errors[:] = [e for e in errors if "status of 404" not in e]
     assert errors == [], (where, errors)
