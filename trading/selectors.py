@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Max, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from approvals.selectors import active_approvals
@@ -204,9 +204,26 @@ def events_by_ids(ids: list[int]) -> list[dict]:
 # -- research ----------------------------------------------------------------------------------------------------
 
 
-def backtest_runs(sweep: str = "") -> QuerySet[BacktestRun]:
-    """The backtest runs, newest first (only the sweep's when one is named), without their bulky columns."""
-    runs = BacktestRun.objects.defer("trades", "equity_curve", "metrics").order_by("-created_at", "-id")
+# The Research list's sort keys and the columns they order by.
+RUN_ORDER_FIELDS = {
+    "id": "id",
+    "when": "created_at",
+    "strategy": "strategy",
+    "instrument": "instrument_id",
+    "trades": "trade_count",
+    "return": "total_return",
+    "cagr": "cagr",
+    "sharpe": "sharpe",
+    "max_dd": "max_drawdown",
+}
+
+
+def backtest_runs(sweep: str = "", order: str = "when", descending: bool = True) -> QuerySet[BacktestRun]:
+    """The backtest runs (only the sweep's when one is named) by one column (RUN_ORDER_FIELDS; runs without that
+    value last either way, then newest first), without their bulky columns."""
+    field = F(RUN_ORDER_FIELDS[order])
+    ordering = field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
+    runs = BacktestRun.objects.defer("trades", "equity_curve", "metrics").order_by(ordering, "-id")
     return runs.filter(sweep=sweep) if sweep else runs
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import user_actor
 from console.limits import limit_rows
+from console.paging import PageRefused, page_of, query_without_page
+from console.tables import Column, Sort, headings, parse_sort
 from trading import selectors
 from trading.forms import KillForm, LiveConfirmForm, StartSessionForm, new_start_token
 
@@ -389,23 +392,42 @@ def account_reset_breaker(request, environment, account_id):
 
 
 RUNS_PER_PAGE = 100
+RUN_COLUMNS = (
+    Column("id", "#", numeric=True),
+    Column("when", "When"),
+    Column("strategy", "Strategy"),
+    Column("instrument", "Instrument"),
+    Column("trades", "Trades", numeric=True, best_first=True),
+    Column("return", "Return", numeric=True, best_first=True),
+    Column("cagr", "CAGR", numeric=True, best_first=True),
+    Column("sharpe", "Sharpe", numeric=True, best_first=True),
+    Column("max_dd", "Max DD", numeric=True, best_first=True),
+)
+RUNS_DEFAULT_SORT = Sort("when", descending=True)
 
 
 @require_GET
 @console_view
 def research(request):
-    """The stored backtest runs (one sweep's with ?sweep=), 100 a page, newest first; a page sorts by any column."""
-    from console.paging import PageRefused, page_of, query_without_page
-
+    """The stored backtest runs (one sweep's with ?sweep=), 100 a page, newest first or by a column (?sort=-sharpe)."""
     sweep = request.GET.get("sweep", "")
+    sort = parse_sort(request.GET.get("sort"), RUN_COLUMNS, RUNS_DEFAULT_SORT)
+
+    def link(param: str) -> str:
+        kept = {"sweep": sweep} if sweep else {}
+        return "?" + urlencode({**kept, **({} if param == RUNS_DEFAULT_SORT.param else {"sort": param})})
+
     page, error = None, ""
     try:
-        page = page_of(selectors.backtest_runs(sweep=sweep), request.GET.get("page"), RUNS_PER_PAGE)
+        runs = selectors.backtest_runs(sweep=sweep, order=sort.key, descending=sort.descending)
+        page = page_of(runs, request.GET.get("page"), RUNS_PER_PAGE)
     except PageRefused as exc:
         error = str(exc)
     context = {
         "page": page,
         "error": error,
+        "sort_note": sort.note,
+        "headings": {h["key"]: h for h in headings(RUN_COLUMNS, sort, link)},
         "query": query_without_page(request.GET),
         "sweep": sweep,
         "may_start": selectors.may_operate(request.user, "paper"),

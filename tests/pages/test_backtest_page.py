@@ -113,12 +113,12 @@ def test_trades_sort_and_page_by_the_query_string(client_of, run):
 @pytest.mark.parametrize(
     "query, says",
     [
-        ("?page=abc", "Page &#x27;abc&#x27; is not a page number: showing page 1."),
-        ("?page=999", "There is no page 999 (there are 2): showing page 2."),
-        ("?page=-1", "There is no page -1: showing page 1."),
-        ("?sort=pnl%27;drop&page=0", "Unknown sort &quot;pnl&#x27;;drop&quot;: sorted by entry time"),
+        ("?page=abc", "page &#x27;abc&#x27; does not exist: the pages are 1 to 2: showing page 1."),
+        ("?page=999", "page &#x27;999&#x27; does not exist: the pages are 1 to 2: showing page 2."),
+        ("?page=-1", "page &#x27;-1&#x27; does not exist: the pages are 1 to 2: showing page 1."),
+        ("?sort=pnl%27;drop&page=0", "Unknown sort &quot;pnl&#x27;;drop&quot;: sorted by Entry"),
         ("?sort=" + "x" * 500, "Unknown sort &#x27;" + "x" * 40 + "&#x27;"),
-        ("?page=99999999999999999999999", "There is no page 99999999999999999999999"),
+        ("?page=99999999999999999999999", "page &#x27;99999999999999999999&#x27; does not exist"),
     ],
 )
 def test_bad_query_values_fall_back_with_one_line(client_of, run, query, says):

@@ -82,19 +82,20 @@ def test_finished_report_renders_and_the_runs_table_sorts(stack, browser):
     page.screenshot(path=str(ARTIFACTS / "research-ladder.png"), full_page=True)
 
     page.goto(f"{stack.url}/research/")
-    sharpe = page.locator("#runs-table thead th", has_text="Sharpe")
-    headers = [h.strip() for h in page.locator("#runs-table thead th").all_inner_texts()]
+    headers = [h.strip(" ▲▼") for h in page.locator("#runs-table thead th").all_inner_texts()]
     index = headers.index("Sharpe")
 
     def column() -> list[float]:
         cells = page.locator(f"#runs-table tbody tr td:nth-child({index + 1})").all()
         return [float(c.get_attribute("data-value") or "nan") for c in cells]
 
-    sharpe.click()
-    ascending = column()
-    assert len(ascending) == 6 and ascending == sorted(ascending)
-    sharpe.click()
-    assert column() == sorted(ascending, reverse=True)
+    page.click("#runs-table thead th a:text-is('Sharpe')")  # the server sorts every run: best first
+    page.wait_for_url("**sort=-sharpe")
+    best_first = column()
+    assert len(best_first) == 6 and best_first == sorted(best_first, reverse=True)
+    page.click("#runs-table thead th a:text-is('Sharpe')")  # again: the other way
+    page.wait_for_url("**sort=sharpe")
+    assert column() == sorted(best_first)
     assert "buy_threshold=0.2" in page.locator("#runs-table").inner_text()
     page.screenshot(path=str(ARTIFACTS / "research-runs.png"), full_page=True)
     assert errors == []

@@ -272,6 +272,11 @@ def test_gauntlet_started_from_the_form_runs_and_its_page_follows_it(
     assert html.count('class="rung-row') == 11 and 'id="heatmap"' in html and html.count("cell chosen") == 1
     assert 'id="equity-data"' in html and "min_trades <b>5</b> (default 100)" in html
     runs = client.get("/research/").content.decode()
-    assert 'id="runs-table" class="sortable"' in runs and "buy_threshold=0.2" in runs and "ladder</a>" in runs
+    assert (
+        'id="runs-table"' in runs
+        and 'aria-sort="descending"><a href="?sort=when">When</a>' in runs
+        and "buy_threshold=0.2" in runs
+        and "ladder</a>" in runs
+    )
     swept = client.get(f"/research/?sweep=gauntlet-{report.pk}").content.decode()
     assert swept.count("/research/ladder/?") == 2

@@ -224,14 +224,14 @@ def test_trades_sort_by_any_column_both_ways_and_page_by_fifty():
 @pytest.mark.parametrize(
     "sort, page, first, note",
     [
-        ("bogus", None, 1, "Unknown sort 'bogus': sorted by entry time"),
+        ("bogus", None, 1, "Unknown sort 'bogus': sorted by Entry"),
         ("--pnl", None, 1, "Unknown sort '--pnl'"),
-        (None, "abc", 1, "Page 'abc' is not a page number: showing page 1."),
-        (None, "0", 1, "There is no page 0: showing page 1."),
-        (None, "-3", 1, "There is no page -3: showing page 1."),
-        (None, "99", 101, "There is no page 99 (there are 3): showing page 3."),
-        (None, "1e9", 1, "Page '1e9' is not a page number"),
-        (None, "2.5", 1, "Page '2.5' is not a page number"),
+        (None, "abc", 1, "page 'abc' does not exist: the pages are 1 to 3: showing page 1."),
+        (None, "0", 1, "page '0' does not exist: the pages are 1 to 3: showing page 1."),
+        (None, "-3", 1, "page '-3' does not exist: the pages are 1 to 3: showing page 1."),
+        (None, "99", 101, "page '99' does not exist: the pages are 1 to 3: showing page 3."),
+        (None, "1e9", 1, "page '1e9' does not exist"),
+        (None, "2.5", 1, "page '2.5' does not exist"),
     ],
 )
 def test_bad_sort_or_page_falls_back_with_a_one_line_note(sort, page, first, note):

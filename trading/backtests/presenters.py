@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.paginator import Page, Paginator  # type: ignore[import-untyped]
-
 from console import formatting
+from console.paging import nearest_page
+from console.tables import Column, Sort, parse_sort
+from console.tables import headings as table_headings
 from trading.backtests import series
 from trading.backtests.series import RunMarket
 
@@ -41,21 +42,19 @@ METRICS = (
     ("orders_denied_or_rejected", "Orders denied or rejected", "count"),
     ("orders_unfilled_at_end", "Orders unfilled at the end", "count"),
 )
-# Trades table columns: (sort key, heading, numeric).
-COLUMNS = (
-    ("number", "#", True),
-    ("entry", "Entry", False),
-    ("exit", "Exit", False),
-    ("side", "Side", False),
-    ("entry_price", "Entry price", True),
-    ("exit_price", "Exit price", True),
-    ("quantity", "Quantity", True),
-    ("pnl", "P&L", True),
-    ("return", "P&L %", True),
-    ("duration", "Duration", True),
+TRADE_COLUMNS = (
+    Column("number", "#", numeric=True),
+    Column("entry", "Entry"),
+    Column("exit", "Exit"),
+    Column("side", "Side"),
+    Column("entry_price", "Entry price", numeric=True),
+    Column("exit_price", "Exit price", numeric=True),
+    Column("quantity", "Quantity", numeric=True),
+    Column("pnl", "P&L", numeric=True, best_first=True),
+    Column("return", "P&L %", numeric=True, best_first=True),
+    Column("duration", "Duration", numeric=True),
 )
-SORT_KEYS = frozenset(key for key, _, _ in COLUMNS)
-DEFAULT_SORT = "entry"
+DEFAULT_SORT = Sort("entry", descending=False)
 
 
 def capital_of(run: Any) -> float:
@@ -160,17 +159,6 @@ def trade_rows(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def parse_sort(text: str | None) -> tuple[str, bool, str]:
-    """?sort= as (key, descending, note): '-pnl' is P&L, largest first; anything else is entry time with a note."""
-    if not text:
-        return DEFAULT_SORT, False, ""
-    key = text[1:] if text.startswith("-") else text
-    if key in SORT_KEYS:
-        return key, text.startswith("-"), ""
-    known = ", ".join(sorted(SORT_KEYS))
-    return DEFAULT_SORT, False, f"Unknown sort {text[:40]!r}: sorted by entry time (sort by one of {known})."
-
-
 def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
     """Rows by one column; rows missing that value go last either way, ties keep run order."""
     present = [r for r in rows if r[key] is not None]
@@ -179,25 +167,8 @@ def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[di
     return present + missing
 
 
-def paginate(rows: list[dict[str, Any]], page_text: str | None, per_page: int = TRADES_PER_PAGE) -> tuple[Page, str]:
-    """The requested page of rows and a note when the page asked for does not exist (first or last page shown)."""
-    paginator = Paginator(rows, per_page)
-    if page_text in (None, ""):
-        return paginator.page(1), ""
-    try:
-        number = int(str(page_text))
-    except ValueError:
-        return paginator.page(1), f"Page {str(page_text)[:20]!r} is not a page number: showing page 1."
-    if number < 1:
-        return paginator.page(1), f"There is no page {number}: showing page 1."
-    if number > paginator.num_pages:
-        last = paginator.num_pages
-        return paginator.page(last), f"There is no page {number} (there are {last}): showing page {last}."
-    return paginator.page(number), ""
-
-
 def _query(sort: str, page: int | None = None) -> str:
-    params: dict[str, Any] = {} if sort == DEFAULT_SORT else {"sort": sort}
+    params: dict[str, Any] = {} if sort == DEFAULT_SORT.param else {"sort": sort}
     if page and page > 1:
         params["page"] = page
     return "?" + urlencode(params) if params else "?"
@@ -205,25 +176,10 @@ def _query(sort: str, page: int | None = None) -> str:
 
 def trades_table(trades: list[dict[str, Any]], sort_text: str | None, page_text: str | None) -> dict[str, Any]:
     """The trades table: sorted rows of one page, headings with their sort links, page links and notes."""
-    key, descending, sort_note = parse_sort(sort_text)
-    page, page_note = paginate(sort_rows(trade_rows(trades), key, descending), page_text)
-    current = f"-{key}" if descending else key
-    headings = []
-    for column, label, numeric in COLUMNS:
-        active = column == key
-        # A click on the sorted column flips it; on another column sorts it ascending (P&L and return: best first).
-        if active:
-            target = column if descending else f"-{column}"
-        else:
-            target = f"-{column}" if column in ("pnl", "return") else column
-        headings.append(
-            {
-                "label": label,
-                "numeric": numeric,
-                "url": _query(target),
-                "aria_sort": ("descending" if descending else "ascending") if active else "none",
-            }
-        )
+    sort = parse_sort(sort_text, TRADE_COLUMNS, DEFAULT_SORT)
+    page, page_note = nearest_page(sort_rows(trade_rows(trades), sort.key, sort.descending), page_text, TRADES_PER_PAGE)
+    current = sort.param
+    headings = table_headings(TRADE_COLUMNS, sort, _query)
     paginator = page.paginator
     return {
         "rows": list(page.object_list),
@@ -234,7 +190,7 @@ def trades_table(trades: list[dict[str, Any]], sort_text: str | None, page_text:
         "previous_url": _query(current, page.previous_page_number()) if page.has_previous() else "",
         "next_url": _query(current, page.next_page_number()) if page.has_next() else "",
         "last_url": _query(current, paginator.num_pages),
-        "notes": [n for n in (sort_note, page_note) if n],
+        "notes": [n for n in (sort.note, page_note) if n],
     }
 
 
