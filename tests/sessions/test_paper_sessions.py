@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -146,7 +147,10 @@ def test_kill_during_start_up_is_honoured(paper_stack):
     host = paper_stack.host(session.pk)
     wait_until(lambda: TradingSession.objects.get(pk=session.pk).lease_owner, 30, message="the host to take the lease")
     do_request_kill(actor="user:tester", reason="changed my mind", session_id=session.pk)
+    asked = time.monotonic()
     finish(host, 60)
+    # At once, not when Nautilus's start-up gives up waiting for its connections (30 s).
+    assert time.monotonic() - asked < 10
     assert status(session.pk) == SessionStatus.KILLED
     assert paper_stack.sim.received("PLACE_ORDER") == []
     # A killed session stays killed: hosting it again is refused.

@@ -74,6 +74,18 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def cancel_node_start_up() -> None:
+    """Cancel the node's run task (on this loop) when it is still in its start-up.
+
+    After a stop, Nautilus's start-up still waits out its connection, reconciliation or portfolio timeout (up to
+    30 s here) before the node's run returns, so a session killed or failed while starting would sit halted that
+    long. The stop has already disconnected the clients; the run task treats the cancel as its shutdown.
+    """
+    for task in asyncio.all_tasks():
+        if task.get_coro().__qualname__ == "TradingNode.run_async" and not task.done():  # type: ignore[union-attr]
+            task.cancel()
+
+
 def run_session(session_id: int) -> str:
     """Host a session until it stops, is killed or fails; return its final status."""
     # An order waits on the intent writer's thread: hand the GIL over in 0.5 ms, not the default 5 ms, so a busy
@@ -280,7 +292,11 @@ class SessionHost:
         asyncio.run_coroutine_threadsafe(coroutine, self.node.get_event_loop())
 
     async def stop_node(self) -> None:
+        """Stop the node; one stopped while still starting ends now, not when Nautilus's start-up wait runs out."""
+        still_starting = not self.trader_running()
         await self.node.stop_async()
+        if still_starting:
+            cancel_node_start_up()
 
     # -- signals -------------------------------------------------------------------------------------------------
 
@@ -291,7 +307,7 @@ class SessionHost:
         def on_signal(signum):
             if not self.outcome:
                 self.outcome = (SessionStatus.STOPPED, f"stopped by signal {signal.Signals(signum).name}")
-            self.node.stop()
+            self.stop_task = loop.create_task(self.stop_node())  # kept: not collected
 
         def on_kill_signal(signum):
             # A kill pushed by a process on this machine (after its request was committed, or instead of it when the

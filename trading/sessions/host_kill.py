@@ -75,7 +75,7 @@ class SessionKill:
                 "open_positions": len(cache.positions_open()),
             },
         )
-        await host.node.stop_async()
+        await host.stop_node()
 
     async def _requested(self) -> tuple[str, str]:
         """Who requested the kill and why, from the persisted request; the local kill switch when the database
