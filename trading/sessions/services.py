@@ -77,14 +77,23 @@ def _lock_account(account_id: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
+def _started_with(start_token: str | None) -> TradingSession | None:
+    """The session a start token already started, marked as a repeat; None for a new (or no) token."""
+    if not start_token:
+        return None
+    earlier = TradingSession.objects.filter(start_token=start_token).first()
+    if earlier is not None:
+        earlier.is_repeat = True  # type: ignore[attr-defined]
+    return earlier
+
+
 def do_create_session(
     *, environment: str, sleeves: list, actor: str, account_id: str | None = None, start_token: str | None = None
 ) -> TradingSession:
     """Check every guard and record a new session in STARTING; a refusal is audited and raised. A start token seen
     before returns the session it started (a double click or a retried POST starts nothing new)."""
     start_token = (start_token or "").strip()[:64] or None
-    if start_token and (earlier := TradingSession.objects.filter(start_token=start_token).first()) is not None:
-        earlier.is_repeat = True  # type: ignore[attr-defined]
+    if (earlier := _started_with(start_token)) is not None:
         return earlier
     try:
         # Every guard, the gateway's instrument check included, before the transaction: the account's lock (on
@@ -92,8 +101,7 @@ def do_create_session(
         account_id, _, _ = validate_session_request(environment, sleeves, account_id)
         with transaction.atomic():
             _lock_account(account_id)
-            if start_token and (earlier := TradingSession.objects.filter(start_token=start_token).first()):
-                earlier.is_repeat = True  # type: ignore[attr-defined]
+            if (earlier := _started_with(start_token)) is not None:
                 return earlier
             # Again under the lock: a start that raced this one may own an instrument now.
             account_id, parsed, approvals = _check_book(environment, sleeves, account_id)
@@ -120,6 +128,10 @@ def do_create_session(
                 },
             )
     except SessionRefused as exc:
+        # The same start racing itself (a double click) can be refused by the checks before the lock because its
+        # twin has just committed: that is a repeat, not a refusal.
+        if (earlier := _started_with(start_token)) is not None:
+            return earlier
         raise refuse(
             environment, str(exc), actor, {"sleeves": sleeves if isinstance(sleeves, list) else None}
         ) from None
