@@ -158,6 +158,19 @@ def test_kill_during_start_up_is_honoured(paper_stack):
     assert status(session.pk) == SessionStatus.KILLED
 
 
+def test_a_stop_signal_while_the_host_starts_ends_the_session_stopped_at_once(paper_stack):
+    session = do_create_session(environment="paper", sleeves=probe("market", 10), actor="user:tester")
+    host = paper_stack.host(session.pk)
+    # The lease is taken early in the host's start, long before the node's loop can handle signals.
+    wait_until(lambda: TradingSession.objects.get(pk=session.pk).lease_owner, 30, message="the host to take the lease")
+    host.send_signal(signal.SIGTERM)
+    asked = time.monotonic()
+    assert finish(host, 60) == 0
+    assert time.monotonic() - asked < 15
+    assert status(session.pk) == SessionStatus.STOPPED
+    assert paper_stack.sim.received("PLACE_ORDER") == []
+
+
 def test_kill_before_any_host_finishes_the_session_at_once(paper_stack):
     session = do_create_session(environment="paper", sleeves=probe("none"), actor="user:tester")
     killed = do_request_kill(actor="user:tester", reason="never mind", environment="paper")

@@ -86,11 +86,24 @@ def cancel_node_start_up() -> None:
             task.cancel()
 
 
+_early_stop_signals: list[int] = []  # SIGTERM/SIGINT that came before the node's loop could take them
+
+
+def remember_early_stop_signals() -> None:
+    """Until the node's loop handles SIGTERM and SIGINT, a stop asked for is remembered rather than ending the
+    process half-started (the session would sit STARTING until the reaper calls it lost); the host carries it out as
+    soon as the loop runs."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: _early_stop_signals.append(signum))
+
+
 def run_session(session_id: int) -> str:
     """Host a session until it stops, is killed or fails; return its final status."""
     # An order waits on the intent writer's thread: hand the GIL over in 0.5 ms, not the default 5 ms, so a busy
     # telemetry or supervisor thread cannot hold an order back for a whole switch interval.
     sys.setswitchinterval(0.0005)
+    remember_early_stop_signals()
     take_over_checkpoints()
     owner = services.lease_owner_id()
     session = services.acquire_lease(session_id, owner)  # SessionRefused when hosted elsewhere or finished
@@ -187,6 +200,8 @@ class SessionHost:
         freeze_startup_objects()
         try:
             self.node.run()
+        except asyncio.CancelledError:
+            pass  # a stop cancelled the node's start-up before its run task began (cancel_node_start_up)
         except Exception as exc:
             log.exception("session %s: node crashed", self.session_id)
             self.outcome = self.outcome or (SessionStatus.FAILED, f"node crashed: {type(exc).__name__}: {exc}")
@@ -323,3 +338,5 @@ class SessionHost:
                 loop.add_signal_handler(sig, on_signal, sig)  # replaces Nautilus's own handler, which only stops
             for sig in (local_control.HALT_SIGNAL, local_control.FLATTEN_SIGNAL):
                 loop.add_signal_handler(sig, on_kill_signal, sig)
+            if _early_stop_signals:  # asked before this loop could hear it: stop as soon as it runs
+                loop.call_soon(on_signal, _early_stop_signals[0])
