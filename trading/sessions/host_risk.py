@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+GATE_DENIED_MEMORY = 10_000  # denials remembered to keep their OrderDenied events out of the audit log
 INTENT_AUDIT_TIMEOUT_SECONDS = 5.0  # an intent not recorded by then is treated as a failed write: no order
 
 
@@ -57,15 +59,18 @@ class SessionRisk:
         self.ledger = PnlLedger()  # the session's own fills, for P&L over every round trip
         self.instruments = {s["instrument_id"] for s in host.session.sleeves}
         self._last_pnl_payload: dict | None = None
-        self._gate_denied: set[str] = set()  # client order ids whose denial the gate has audited already
+        # Client order ids whose denial the gate audited itself (the latest GATE_DENIED_MEMORY): kept, not consumed,
+        # so an OrderDenied event seen twice is still telemetry only.
+        self._gate_denied: OrderedDict[str, None] = OrderedDict()
 
     def audited(self, client_order_id: Any) -> bool:
         """Whether the gate audited this order's denial itself (the event that follows is telemetry only)."""
-        key = str(client_order_id)
-        if key in self._gate_denied:
-            self._gate_denied.discard(key)
-            return True
-        return False
+        return str(client_order_id) in self._gate_denied
+
+    def _mark_gate_denied(self, client_order_id: Any) -> None:
+        self._gate_denied[str(client_order_id)] = None
+        if len(self._gate_denied) > GATE_DENIED_MEMORY:
+            self._gate_denied.popitem(last=False)
 
     def install_gate(self) -> None:
         """Put the order gate beneath every strategy: each intent audited before it may leave, denials reported."""
@@ -111,7 +116,7 @@ class SessionRisk:
 
         def on_denied(order, denial):
             # Audited here with the rule and numbers; the OrderDenied event that follows is telemetry only.
-            self._gate_denied.add(order.client_order_id)
+            self._mark_gate_denied(order.client_order_id)
             self.host.sink.emit(
                 "order",
                 {

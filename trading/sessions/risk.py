@@ -299,8 +299,8 @@ class OrderGate:
     def _deny_all(self, orders: list[Order], views: list[OrderView], denial: Denial) -> None:
         """Refuse every order of a command (a list is all or nothing) and report each refusal."""
         for order, view in zip(orders, views, strict=True):
+            self._on_denied(view, denial)  # first: the denial is known as the gate's before its event can be seen
             self._deny(order, view, denial.reason)
-            self._on_denied(view, denial)
 
     def _deny(self, order: Order, view: OrderView, reason: str) -> None:
         """What the RiskEngine does for its own refusals: OrderDenied for a new order, OrderModifyRejected for a
