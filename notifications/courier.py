@@ -181,25 +181,38 @@ def _claim_due(keys: set[str], now) -> list:
     Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).filter(free).update(
         claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=claim
     )
-    return [(row, claim) for row in Delivery.objects.filter(claimed_by=claim).select_related("alert")]
+    return [
+        (row, claim)
+        for row in Delivery.objects.filter(claimed_by=claim).select_related("alert").order_by("next_attempt_at", "id")
+    ]
 
 
 def _attempt_all(work: list) -> None:
-    """Try every claimed row at once, one thread each; while the interpreter shuts down (a command's exit, when no
-    new thread may start) one after the other on this thread instead."""
-    if len(work) == 1:
-        _attempt(*work[0])
+    """Try the claimed rows: destinations at once, one thread each, and each destination's rows in the order they
+    were raised (an operator must not read "gateway up" before "gateway down"); while the interpreter shuts down (a
+    command's exit, when no new thread may start) all on this thread instead."""
+    by_destination: dict[str, list] = {}
+    for item in work:
+        by_destination.setdefault(item[0].destination_key, []).append(item)
+    queues = list(by_destination.values())
+    if len(queues) == 1:
+        _attempt_in_order(queues[0])
         return
     threads = []
-    for item in work:
-        thread = threading.Thread(target=_attempt, args=item, name="notification-attempt", daemon=True)
+    for queue in queues:
+        thread = threading.Thread(target=_attempt_in_order, args=(queue,), name="notification-attempt", daemon=True)
         try:
             thread.start()
             threads.append(thread)
         except RuntimeError:  # "can't create new thread at interpreter shutdown"
-            _attempt(*item)
+            _attempt_in_order(queue)
     for thread in threads:
         thread.join()
+
+
+def _attempt_in_order(queue: list) -> None:
+    for item in queue:
+        _attempt(*item)
 
 
 def _attempt(delivery, target, claim: str) -> None:
