@@ -79,7 +79,7 @@ class Page:
     anonymous: bool = False
 
 
-TELEMETRY_CONNECTED = "() => document.getElementById('conn').textContent === 'telemetry: connected'"
+CONNECTED = "document.getElementById('conn').textContent === 'telemetry: connected'"  # the page's socket is open
 # Every console page, in one place: add a page here and every viewport and theme checks it.
 PAGES = [
     Page("login", "/login/", anonymous=True),
@@ -106,12 +106,16 @@ PAGES = [
         ready="() => { const r = document.getElementById('results');"
         " return r.dataset.renderedSeq === r.dataset.changeSeq && ['ready', 'error'].includes(r.dataset.state); }",
     ),
-    Page("paper", "/paper/", ready=TELEMETRY_CONNECTED),
+    Page(
+        "paper",
+        "/paper/",
+        # Connected, and the stopped session's telemetry (sent after the socket opens) is on the page.
+        ready=f"() => {CONNECTED} && document.getElementById('env-log').innerText.includes('STATUS stopped')",
+    ),
     Page(
         "paper-session",
         "/paper/sessions/{session}/",
-        ready="() => document.getElementById('conn').textContent === 'telemetry: connected'"
-        " && ATS.sessionState().bars >= 8 && ATS.sessionState().fills === 1",
+        ready=f"() => {CONNECTED} && ATS.sessionState().bars >= 8 && ATS.sessionState().fills === 1",
     ),
     Page("approvals", "/approvals/"),
     Page("audit", "/audit/"),
