@@ -5,25 +5,25 @@
   var box = document.getElementById("report");
   if (!box) return;
 
+  /* The chosen point's equity and its drawdown, on ATS.charts: axes sized to their labels, the drawdown in signed
+     percentages, the theme's colours, one cursor and zoom for both. */
   function drawCharts() {
     var data = document.getElementById("equity-data");
-    var equityEl = document.getElementById("equity-chart"), ddEl = document.getElementById("drawdown-chart");
-    if (!data || !equityEl || typeof uPlot === "undefined") return;
+    if (!data || !document.getElementById("equity-chart") || typeof uPlot === "undefined" || !ATS.charts) return;
     var points = JSON.parse(data.textContent) || [];
     if (!points.length) return;
-    var xs = [], equity = [], drawdown = [], peak = -Infinity;
+    var xs = [], equity = [], drawdown = [], peak = -Infinity, F = ATS.format;
     points.forEach(function (p) {
       xs.push(p[0] / 1000); equity.push(p[1]);
       peak = Math.max(peak, p[1]);
       drawdown.push(peak > 0 ? p[1] / peak - 1 : 0);
     });
-    var width = function (el) { return Math.max(320, el.clientWidth || 600); };
-    var axes = [{}, { size: 80 }];  // room for six-figure equity and signed drawdowns
-    new uPlot({ width: width(equityEl), height: 240, series: [{}, { label: "equity", stroke: "#1f5fbf", width: 1.5 }],
-      axes: axes, scales: { x: { time: true } } }, [xs, equity], equityEl);
-    new uPlot({ width: width(ddEl), height: 240,
-      series: [{}, { label: "drawdown", stroke: "#c0151b", fill: "rgba(192,21,27,0.15)", width: 1 }],
-      axes: axes, scales: { x: { time: true } } }, [xs, drawdown], ddEl);
+    var daily = xs.length > 1 && xs[1] - xs[0] >= 86400 / 2;
+    ATS.charts.create("equity-chart", { height: 240, daily: daily, group: "gauntlet", axes: [{ format: "num" }],
+      series: [{ label: "equity", color: "equity", legend: function (v) { return F.money(v); } }] }, [xs, equity]);
+    ATS.charts.create("drawdown-chart", { height: 200, daily: daily, group: "gauntlet",
+      series: [{ label: "drawdown", color: "down", fill: "drawdownFill", width: 1, legend: function (v) { return F.pct(v); } }],
+      axes: [{ format: "pct", range: function (u, min) { return [Math.min(min, -0.001), 0]; } }] }, [xs, drawdown]);
   }
 
   function text(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; }

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.pages.console_stack import chromium, console, watch_errors
+from tests.pages.format_guard import DJANGO_STYLE, ISO_STAMP, long_float
+from tests.pages.test_backtest_browser import check_axes
 from tests.pages.test_browser import (
     ARTIFACTS,
     PASSWORD,
@@ -73,6 +75,12 @@ def test_finished_report_renders_and_the_runs_table_sorts(stack, browser):
     assert page.locator("#heatmap tbody tr").count() == 2  # sell_threshold rows x buy_threshold columns
     assert page.locator("#heatmap td.cell").count() == 6 and page.locator("#heatmap td.chosen").count() == 1
     assert page.locator("#equity-chart .uplot").count() == 1 and page.locator("#drawdown-chart .uplot").count() == 1
+    check_axes(page, "equity-chart")  # sized to their labels, drawn whole
+    assert all(v.endswith("%") for v in check_axes(page, "drawdown-chart")[0]["values"])  # signed percentages
+    text = page.evaluate("() => document.body.innerText")  # a real gauntlet's reasons and numbers, as drawn
+    for search in (ISO_STAMP.search, long_float, DJANGO_STYLE.search):
+        found = search(text)
+        assert not found, f"{found.group(0)!r} in …{text[max(0, found.start() - 60) : found.end() + 60]}…"
     assert page.locator("#mc-histogram .bar").count() == 25
     page.screenshot(path=str(ARTIFACTS / "research-gauntlet.png"), full_page=True)
     page.click("#ladder-link")
