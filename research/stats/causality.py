@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from console import formatting
 from research.stats._common import finite_array
 from research.verdicts import RungVerdict, Verdict, not_run
 
@@ -34,8 +35,8 @@ Action = tuple[str, float]
 
 
 def iso(ts: int) -> str:
-    """A ns timestamp as an ISO UTC instant, to the second."""
-    return datetime.fromtimestamp(ts // 1_000_000_000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A ns timestamp as the console writes a UTC instant, to the second: 2020-01-11 00:00:00 UTC."""
+    return formatting.when(datetime.fromtimestamp(ts // 1_000_000_000, tz=UTC), "UTC")
 
 
 def _by_ts(decisions: Sequence[Mapping[str, Any]], name: str) -> dict[int, list[Action]]:

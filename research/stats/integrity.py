@@ -25,6 +25,7 @@ import exchange_calendars  # type: ignore[import-untyped]
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from console import formatting
 from research.stats._common import FloatArray, finite_array, finite_number
 from research.stats.thresholds import DEFAULT_THRESHOLDS, GauntletThresholds
 from research.verdicts import RungVerdict, Verdict, not_run
@@ -44,7 +45,7 @@ def _calendar(name: str, start_year: int) -> Any:
 
 def _stamp(ts: int, daily: bool) -> str:
     moment = datetime.fromtimestamp(int(ts) // 1_000_000_000, tz=UTC)
-    return moment.strftime("%Y-%m-%d") if daily else moment.strftime("%Y-%m-%dT%H:%MZ")
+    return moment.strftime("%Y-%m-%d") if daily else formatting.when(moment, "UTC", seconds=False)
 
 
 def _listed(stamps: IntArray, daily: bool) -> list[str]:

@@ -60,7 +60,7 @@ def test_warmup_decisions_agree_after_the_longest_warmup():
     runs = {50: [_d(8), _d(12), _d(15, "SELL")], 200: [_d(12), _d(15, "SELL")], 100: [_d(3), _d(12), _d(15, "SELL")]}
     verdict = check_warmup_sensitivity(start, decisions=runs)
     assert verdict.verdict == Verdict.PASS
-    assert verdict.reason == "decisions of 3 warm-up lengths agree from 2020-01-11T00:00:00Z on"
+    assert verdict.reason == "decisions of 3 warm-up lengths agree from 2020-01-11 00:00:00 UTC on"
 
 
 def test_warmup_decisions_diverging_fail_with_the_first_divergence():
@@ -68,7 +68,7 @@ def test_warmup_decisions_diverging_fail_with_the_first_divergence():
     verdict = check_warmup_sensitivity(T0 + 10 * DAY, decisions=runs)
     assert verdict.verdict == Verdict.FAIL
     assert verdict.reason.startswith("warm-up sensitive: decisions with warm-up 50 first diverge from warm-up 200")
-    assert verdict.numbers["first_divergence"] == {"50": "2020-01-15T00:00:00Z", "100": "2020-01-19T00:00:00Z"}
+    assert verdict.numbers["first_divergence"] == {"50": "2020-01-15 00:00:00 UTC", "100": "2020-01-19 00:00:00 UTC"}
 
 
 def test_warmup_indicator_values():
@@ -81,7 +81,7 @@ def test_warmup_indicator_values():
     drift = ema_long.copy()
     drift[10:] += np.linspace(0.5, 0.0, 20)  # an EMA still converging from a short seed
     bad = check_warmup_sensitivity(T0 + 10 * DAY, indicators={20: (ts, drift), 60: (ts, ema_long)})
-    assert bad.verdict == Verdict.FAIL and "at 2020-01-11T00:00:00Z" in bad.reason
+    assert bad.verdict == Verdict.FAIL and "at 2020-01-11 00:00:00 UTC" in bad.reason
     gap = check_warmup_sensitivity(T0 + 10 * DAY, indicators={20: (ts[:-1], ema_long[:-1]), 60: (ts, ema_long)})
     assert gap.verdict == Verdict.FAIL and "2020-01-30" in gap.reason
 

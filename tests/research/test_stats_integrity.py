@@ -108,7 +108,7 @@ def test_intraday_gaps_inside_sessions_and_extended_hours():
     bars = {"ts": ts, "open": close, "high": close + 0.1, "low": close - 0.1, "close": close, "volume": close}
     verdict = check_data_integrity(bars, thresholds=GauntletThresholds.from_mapping({"max_gap_frac": 0.01}))
     assert not verdict.numbers["daily"]
-    assert verdict.numbers["gaps"]["count"] == 2 and verdict.numbers["gaps"]["at"][0] == "2024-03-05T16:11Z"
+    assert verdict.numbers["gaps"]["count"] == 2 and verdict.numbers["gaps"]["at"][0] == "2024-03-05 16:11 UTC"
     assert verdict.numbers["outside_session"]["count"] == 1
     assert verdict.verdict == Verdict.PASS
 
