@@ -43,6 +43,12 @@ def start_long_with_a_working_order(stack):
         60,
         message="the buy filled and the limit order working at ibsim",
     )
+    # RUNNING reaches the database through the telemetry writer, which can trail the first fill.
+    wait_until(
+        lambda: TradingSession.objects.get(pk=session.pk).status == SessionStatus.RUNNING,
+        30,
+        message="the session recorded as running",
+    )
     return session, host
 
 
